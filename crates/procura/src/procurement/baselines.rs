@@ -1,0 +1,44 @@
+//! The volume-based and trust-based baselines (spec §A.6).
+//!
+//! Both rank eligible providers by bid per unit of their own weight, fill
+//! the budget pay-as-bid in that order, and stop at the first provider whose
+//! bid no longer fits. Both are IR and budget-feasible; neither is DSIC:
+//! overbidding pays, and `trust` also rewards inflating `claimed_quality`.
+
+use super::instance::{Instance, Provider};
+use super::outcome::{Award, Outcome};
+use super::ranking::{fill_pay_as_bid, rank_by, Ranked};
+use super::Mechanism;
+
+/// The volume baseline (§A.6): rank by b_i / volume_i over providers with
+/// volume_i > 0, fill B pay-as-bid.
+pub fn volume(instance: &Instance) -> Outcome {
+    let ranking = rank_by(instance, |provider| {
+        let volume = provider.volume();
+        (volume > 0.0).then(|| provider.bid() / volume)
+    });
+    pay_as_bid(Mechanism::Volume, instance, &ranking)
+}
+
+/// The trust baseline (§A.6): rank by b_i / (claimed_quality_i · volume_i)
+/// over providers where that weight is > 0, fill B pay-as-bid.
+pub fn trust(instance: &Instance) -> Outcome {
+    let ranking = rank_by(instance, |provider: &Provider| {
+        let weight = provider.claimed_quality() * provider.volume();
+        (weight > 0.0).then(|| provider.bid() / weight)
+    });
+    pay_as_bid(Mechanism::Trust, instance, &ranking)
+}
+
+fn pay_as_bid(mechanism: Mechanism, instance: &Instance, ranking: &[Ranked]) -> Outcome {
+    let n_winners = fill_pay_as_bid(instance, ranking, instance.budget());
+    let awards = ranking[..n_winners]
+        .iter()
+        .map(|ranked| Award {
+            provider: ranked.index,
+            cash: instance.providers()[ranked.index].bid(),
+            tokens: 0.0,
+        })
+        .collect();
+    Outcome::new(mechanism, instance, awards)
+}

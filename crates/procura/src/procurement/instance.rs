@@ -1,0 +1,488 @@
+//! Procurement instances and their validation (spec §A.1).
+//!
+//! [`InstanceSpec`] is what a user wrote: plain data, possibly wrong.
+//! [`Instance::new`] checks every rule of §A.1 and returns an [`Instance`],
+//! which is valid by construction: its fields are private and no method can
+//! make it invalid. Mechanisms take `&Instance` and never re-check.
+
+use std::collections::HashMap;
+use std::fmt;
+
+/// One provider as written in an instance file, before validation.
+///
+/// Optional fields take the defaults of §A.1 when absent.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct ProviderSpec {
+    /// Provider name: non-empty and unique.
+    pub id: String,
+    /// Reported cost b_i of supplying the data: finite, ≥ 0.
+    pub bid: f64,
+    /// Quality q_i verified by the buyer: in [0, 1].
+    pub quality: f64,
+    /// Marginal learning utility μ_i: finite, ≥ 0.
+    pub utility: f64,
+    /// Number of records: finite, ≥ 0; default 0.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, deserialize_with = "crate::procurement::instance::present")
+    )]
+    pub volume: Option<f64>,
+    /// Quality the provider claims (read only by `trust`): in [0, 1];
+    /// default `quality`.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, deserialize_with = "crate::procurement::instance::present")
+    )]
+    pub claimed_quality: Option<f64>,
+}
+
+impl ProviderSpec {
+    /// A provider with the four required fields and defaults for the rest.
+    pub fn new(id: impl Into<String>, bid: f64, quality: f64, utility: f64) -> ProviderSpec {
+        ProviderSpec {
+            id: id.into(),
+            bid,
+            quality,
+            utility,
+            volume: None,
+            claimed_quality: None,
+        }
+    }
+}
+
+/// A procurement instance as written, before validation (spec §A.1).
+#[derive(Debug, Clone, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct InstanceSpec {
+    /// Cash budget B: finite, > 0.
+    pub budget: f64,
+    /// Token budget R, the cash-equivalent value of deferred rights: finite,
+    /// ≥ 0. Absent means 0, except that `mut` requires it.
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    pub token_budget: Option<f64>,
+    /// Liquidity λ, the cash share of Mixed-MIA rewards: in [0, 1]; default 1.
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    pub liquidity: Option<f64>,
+    /// Token pool Π that MUT divides: finite, > 0; default 1.
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    pub token_pool: Option<f64>,
+    /// The providers, in any order.
+    pub providers: Vec<ProviderSpec>,
+}
+
+/// Deserializes an optional number that, when present, must be a number:
+/// `null` is a wrong type, not an absent field.
+#[cfg(feature = "serde")]
+pub(crate) fn present<'de, D>(deserializer: D) -> Result<Option<f64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    <f64 as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+/// A validated provider. Every field satisfies §A.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provider {
+    id: String,
+    bid: f64,
+    quality: f64,
+    utility: f64,
+    volume: f64,
+    claimed_quality: f64,
+}
+
+impl Provider {
+    /// Provider name, unique within its instance.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+    /// Reported cost b_i.
+    pub fn bid(&self) -> f64 {
+        self.bid
+    }
+    /// Verified quality q_i.
+    pub fn quality(&self) -> f64 {
+        self.quality
+    }
+    /// Marginal utility μ_i.
+    pub fn utility(&self) -> f64 {
+        self.utility
+    }
+    /// Number of records.
+    pub fn volume(&self) -> f64 {
+        self.volume
+    }
+    /// Claimed quality (defaults to the verified quality).
+    pub fn claimed_quality(&self) -> f64 {
+        self.claimed_quality
+    }
+
+    /// The score w_i = q_i · μ_i (§A.1), computed exactly in that form.
+    ///
+    /// ```text
+    /// w_i = q_i · μ_i
+    /// ```
+    pub fn score(&self) -> f64 {
+        self.quality * self.utility
+    }
+
+    /// The ratio r_i = b_i / w_i (§A.1): declared cost per unit of
+    /// quality-weighted utility. `None` when w_i = 0: such a provider can
+    /// never win.
+    pub fn ratio(&self) -> Option<f64> {
+        let score = self.score();
+        (score > 0.0).then(|| self.bid / score)
+    }
+
+    fn to_spec(&self) -> ProviderSpec {
+        ProviderSpec {
+            id: self.id.clone(),
+            bid: self.bid,
+            quality: self.quality,
+            utility: self.utility,
+            volume: Some(self.volume),
+            claimed_quality: Some(self.claimed_quality),
+        }
+    }
+}
+
+/// A validated procurement instance (§A.1).
+///
+/// The only way to get one is [`Instance::new`] (or a method that validates
+/// its change), so every `Instance` satisfies every rule of §A.1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Instance {
+    budget: f64,
+    token_budget: Option<f64>,
+    liquidity: f64,
+    token_pool: f64,
+    providers: Vec<Provider>,
+}
+
+/// Which provider an error is about: its id when it has a usable one, and
+/// always its 0-based index in `providers`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderRef {
+    /// Position in the `providers` array.
+    pub index: usize,
+    /// The provider's id, if non-empty.
+    pub id: Option<String>,
+}
+
+impl fmt::Display for ProviderRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.id {
+            Some(id) => write!(f, "{id:?} (#{})", self.index),
+            None => write!(f, "#{}", self.index),
+        }
+    }
+}
+
+/// The rule a number broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// NaN or ±∞.
+    Finite,
+    /// Must be ≥ 0.
+    NonNegative,
+    /// Must be > 0.
+    Positive,
+    /// Must lie in [0, 1].
+    UnitInterval,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Rule::Finite => "is not finite",
+            Rule::NonNegative => "is negative",
+            Rule::Positive => "is not > 0",
+            Rule::UnitInterval => "is outside [0, 1]",
+        })
+    }
+}
+
+/// Why an [`InstanceSpec`] is not a valid instance. Every variant names the
+/// field and, for provider fields, the provider.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InstanceError {
+    /// A top-level number breaks its rule.
+    #[error("{field} {value} {rule}")]
+    Field {
+        /// The field's name in the instance file.
+        field: &'static str,
+        /// The offending value.
+        value: f64,
+        /// The rule it breaks.
+        rule: Rule,
+    },
+    /// A provider's number breaks its rule.
+    #[error("provider {provider}: {field} {value} {rule}")]
+    ProviderField {
+        /// The provider.
+        provider: ProviderRef,
+        /// The field's name in the instance file.
+        field: &'static str,
+        /// The offending value.
+        value: f64,
+        /// The rule it breaks.
+        rule: Rule,
+    },
+    /// A provider's id is the empty string.
+    #[error("provider {provider}: id is empty")]
+    EmptyId {
+        /// The provider.
+        provider: ProviderRef,
+    },
+    /// Two providers share an id.
+    #[error("provider {provider}: id is a duplicate of provider #{first}")]
+    DuplicateId {
+        /// The later of the two providers.
+        provider: ProviderRef,
+        /// Index of the first provider with that id.
+        first: usize,
+    },
+    /// The numbers are individually valid but too large to price in doubles:
+    /// a budget times the total score overflows.
+    #[error(
+        "providers: total score Σ quality·utility = {total_score} times {field} {value} overflows f64"
+    )]
+    Overflow {
+        /// The budget-like field whose product overflows.
+        field: &'static str,
+        /// Its value.
+        value: f64,
+        /// Σ q_i·μ_i over all providers.
+        total_score: f64,
+    },
+    /// An edit named a provider that does not exist.
+    #[error("providers: no provider #{index} (there are {len})")]
+    NoSuchProvider {
+        /// The index asked for.
+        index: usize,
+        /// The number of providers.
+        len: usize,
+    },
+}
+
+fn check(field: &'static str, value: f64, rule: Rule) -> Result<f64, (&'static str, f64, Rule)> {
+    if !value.is_finite() {
+        return Err((field, value, Rule::Finite));
+    }
+    let ok = match rule {
+        Rule::Finite => true,
+        Rule::NonNegative => value >= 0.0,
+        Rule::Positive => value > 0.0,
+        Rule::UnitInterval => (0.0..=1.0).contains(&value),
+    };
+    // Adding +0.0 turns a -0.0 into +0.0, so that no sign of zero reaches a
+    // comparison or the output.
+    if ok {
+        Ok(value + 0.0)
+    } else {
+        Err((field, value, rule))
+    }
+}
+
+fn top_level(field: &'static str, value: f64, rule: Rule) -> Result<f64, InstanceError> {
+    check(field, value, rule)
+        .map_err(|(field, value, rule)| InstanceError::Field { field, value, rule })
+}
+
+fn validate_provider(index: usize, spec: ProviderSpec) -> Result<Provider, InstanceError> {
+    if spec.id.is_empty() {
+        return Err(InstanceError::EmptyId {
+            provider: ProviderRef { index, id: None },
+        });
+    }
+    let field = |field, value, rule| {
+        check(field, value, rule).map_err(|(field, value, rule)| InstanceError::ProviderField {
+            provider: ProviderRef {
+                index,
+                id: Some(spec.id.clone()),
+            },
+            field,
+            value,
+            rule,
+        })
+    };
+    let bid = field("bid", spec.bid, Rule::NonNegative)?;
+    let quality = field("quality", spec.quality, Rule::UnitInterval)?;
+    let utility = field("utility", spec.utility, Rule::NonNegative)?;
+    let volume = field("volume", spec.volume.unwrap_or(0.0), Rule::NonNegative)?;
+    let claimed_quality = field(
+        "claimed_quality",
+        spec.claimed_quality.unwrap_or(quality),
+        Rule::UnitInterval,
+    )?;
+    Ok(Provider {
+        id: spec.id,
+        bid,
+        quality,
+        utility,
+        volume,
+        claimed_quality,
+    })
+}
+
+impl Instance {
+    /// Validates `spec` against every rule of §A.1.
+    ///
+    /// Beyond §A.1, it refuses instances whose budgets times the total score
+    /// Σ q_i·μ_i overflow a double, since no mechanism could price them
+    /// faithfully.
+    ///
+    /// ```
+    /// use procura::procurement::{Instance, InstanceSpec, ProviderSpec};
+    /// let spec = InstanceSpec {
+    ///     budget: 1.0,
+    ///     providers: vec![ProviderSpec::new("acme", 1.0, 1.5, 1.0)],
+    ///     ..InstanceSpec::default()
+    /// };
+    /// let error = Instance::new(spec).unwrap_err();
+    /// assert_eq!(error.to_string(), r#"provider "acme" (#0): quality 1.5 is outside [0, 1]"#);
+    /// ```
+    pub fn new(spec: InstanceSpec) -> Result<Instance, InstanceError> {
+        let budget = top_level("budget", spec.budget, Rule::Positive)?;
+        let token_budget = spec
+            .token_budget
+            .map(|value| top_level("token_budget", value, Rule::NonNegative))
+            .transpose()?;
+        let liquidity = top_level(
+            "liquidity",
+            spec.liquidity.unwrap_or(1.0),
+            Rule::UnitInterval,
+        )?;
+        let token_pool = top_level("token_pool", spec.token_pool.unwrap_or(1.0), Rule::Positive)?;
+
+        let mut providers = Vec::with_capacity(spec.providers.len());
+        let mut first_index: HashMap<&str, usize> = HashMap::with_capacity(spec.providers.len());
+        for (index, provider) in spec.providers.iter().enumerate() {
+            if let Some(&first) = first_index.get(provider.id.as_str()) {
+                return Err(InstanceError::DuplicateId {
+                    provider: ProviderRef {
+                        index,
+                        id: Some(provider.id.clone()),
+                    },
+                    first,
+                });
+            }
+            first_index.insert(provider.id.as_str(), index);
+        }
+        drop(first_index);
+        for (index, provider) in spec.providers.into_iter().enumerate() {
+            providers.push(validate_provider(index, provider)?);
+        }
+
+        let instance = Instance {
+            budget,
+            token_budget,
+            liquidity,
+            token_pool,
+            providers,
+        };
+        instance.check_scale()?;
+        Ok(instance)
+    }
+
+    /// Mixed-MIA's effective budget is at most 2·max(B, R), and every
+    /// mechanism multiplies a budget (or Π) by a score; all such products
+    /// must stay finite.
+    fn check_scale(&self) -> Result<(), InstanceError> {
+        let total_score: f64 = self.providers.iter().map(Provider::score).sum();
+        let products = [
+            ("budget", self.budget, 2.0 * self.budget),
+            (
+                "token_budget",
+                self.token_budget(),
+                2.0 * self.token_budget(),
+            ),
+            ("token_pool", self.token_pool, self.token_pool),
+        ];
+        for (field, value, scale) in products {
+            if !total_score.is_finite() || !(scale * total_score).is_finite() {
+                return Err(InstanceError::Overflow {
+                    field,
+                    value,
+                    total_score,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Cash budget B.
+    pub fn budget(&self) -> f64 {
+        self.budget
+    }
+    /// Token budget R; 0 when the instance does not give one.
+    pub fn token_budget(&self) -> f64 {
+        self.token_budget.unwrap_or(0.0)
+    }
+    /// Whether the instance gives `token_budget` explicitly (`mut` needs it).
+    pub fn has_token_budget(&self) -> bool {
+        self.token_budget.is_some()
+    }
+    /// Liquidity λ.
+    pub fn liquidity(&self) -> f64 {
+        self.liquidity
+    }
+    /// Token pool Π.
+    pub fn token_pool(&self) -> f64 {
+        self.token_pool
+    }
+    /// The providers, in input order. Outcomes refer to them by index.
+    pub fn providers(&self) -> &[Provider] {
+        &self.providers
+    }
+
+    /// The specification this instance was built from, with defaults filled
+    /// in. `Instance::new(instance.to_spec())` gives back an equal instance.
+    pub fn to_spec(&self) -> InstanceSpec {
+        InstanceSpec {
+            budget: self.budget,
+            token_budget: self.token_budget,
+            liquidity: Some(self.liquidity),
+            token_pool: Some(self.token_pool),
+            providers: self.providers.iter().map(Provider::to_spec).collect(),
+        }
+    }
+
+    /// The same instance with provider `index` bidding `bid` instead: the
+    /// unilateral deviation that incentive properties talk about.
+    pub fn with_bid(&self, index: usize, bid: f64) -> Result<Instance, InstanceError> {
+        self.with_provider(index, |spec| spec.bid = bid)
+    }
+
+    /// The same instance with provider `index` claiming `claimed_quality`.
+    pub fn with_claimed_quality(
+        &self,
+        index: usize,
+        claimed_quality: f64,
+    ) -> Result<Instance, InstanceError> {
+        self.with_provider(index, |spec| spec.claimed_quality = Some(claimed_quality))
+    }
+
+    fn with_provider(
+        &self,
+        index: usize,
+        edit: impl FnOnce(&mut ProviderSpec),
+    ) -> Result<Instance, InstanceError> {
+        let Some(provider) = self.providers.get(index) else {
+            return Err(InstanceError::NoSuchProvider {
+                index,
+                len: self.providers.len(),
+            });
+        };
+        let mut spec = provider.to_spec();
+        edit(&mut spec);
+        let provider = validate_provider(index, spec)?;
+        let mut instance = self.clone();
+        instance.providers[index] = provider;
+        instance.check_scale()?;
+        Ok(instance)
+    }
+}

@@ -1,0 +1,44 @@
+//! Numerical tolerances, in one place.
+//!
+//! Mechanisms compute in IEEE doubles exactly as the specification's
+//! "Numerics" section prescribes. The constants here say how far two correct
+//! computations of the same quantity may drift apart, and are what tests and
+//! the auditor compare against.
+
+/// Relative agreement required between an outcome and a worked example
+/// (`shared/spec/examples/README.md`): payments and amounts to 1e-9.
+pub const GOLDEN_RELATIVE: f64 = 1e-9;
+
+/// Relative slack for identities that hold exactly in real arithmetic but may
+/// be off by a few units in the last place in doubles, such as
+/// `Σ θ_i ≤ B` when the budget is exactly exhausted.
+pub const ROUNDING_RELATIVE: f64 = 1e-12;
+
+/// Whether `actual` is within `relative` of `expected`, measured relative to
+/// the larger magnitude (and absolutely when both are below 1).
+///
+/// ```
+/// use procura::tolerance::approx_eq;
+/// assert!(approx_eq(1.0 + 1e-12, 1.0, 1e-9));
+/// assert!(!approx_eq(1.1, 1.0, 1e-9));
+/// assert!(approx_eq(0.0, 1e-12, 1e-9));
+/// ```
+pub fn approx_eq(actual: f64, expected: f64, relative: f64) -> bool {
+    if actual == expected {
+        return true;
+    }
+    let scale = actual.abs().max(expected.abs()).max(1.0);
+    (actual - expected).abs() <= relative * scale
+}
+
+/// Whether `value ≤ bound` up to `relative` slack (measured against the
+/// bound's magnitude, and absolutely below 1).
+///
+/// ```
+/// use procura::tolerance::at_most;
+/// assert!(at_most(1.0 + 1e-14, 1.0, 1e-12));
+/// assert!(!at_most(1.01, 1.0, 1e-12));
+/// ```
+pub fn at_most(value: f64, bound: f64, relative: f64) -> bool {
+    value <= bound + relative * bound.abs().max(1.0)
+}
