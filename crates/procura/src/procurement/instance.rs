@@ -181,6 +181,22 @@ impl fmt::Display for ProviderRef {
     }
 }
 
+/// Displays a number for a message: plainly when that is short, in
+/// scientific notation when it is very large or very small.
+#[derive(Debug, Clone, Copy)]
+pub struct Number(pub f64);
+
+impl fmt::Display for Number {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let magnitude = self.0.abs();
+        if magnitude.is_finite() && magnitude != 0.0 && !(1e-6..1e16).contains(&magnitude) {
+            write!(f, "{:e}", self.0)
+        } else {
+            write!(f, "{}", self.0)
+        }
+    }
+}
+
 /// The rule a number broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {
@@ -210,7 +226,7 @@ impl fmt::Display for Rule {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum InstanceError {
     /// A top-level number breaks its rule.
-    #[error("{field} {value} {rule}")]
+    #[error("{field} {} {rule}", Number(*.value))]
     Field {
         /// The field's name in the instance file.
         field: &'static str,
@@ -220,7 +236,7 @@ pub enum InstanceError {
         rule: Rule,
     },
     /// A provider's number breaks its rule.
-    #[error("provider {provider}: {field} {value} {rule}")]
+    #[error("provider {provider}: {field} {} {rule}", Number(*.value))]
     ProviderField {
         /// The provider.
         provider: ProviderRef,
@@ -248,7 +264,9 @@ pub enum InstanceError {
     /// The numbers are individually valid but too large to price in doubles:
     /// a budget times the total score overflows.
     #[error(
-        "providers: total score Σ quality·utility = {total_score} times {field} {value} overflows f64"
+        "providers: total score Σ quality·utility = {} times {field} {} overflows f64",
+        Number(*.total_score),
+        Number(*.value)
     )]
     Overflow {
         /// The budget-like field whose product overflows.

@@ -23,7 +23,7 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use instance::{
-    Instance, InstanceError, InstanceSpec, Provider, ProviderRef, ProviderSpec, Rule,
+    Instance, InstanceError, InstanceSpec, Number, Provider, ProviderRef, ProviderSpec, Rule,
 };
 pub use outcome::{Award, Outcome};
 

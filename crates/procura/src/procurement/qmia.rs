@@ -102,7 +102,6 @@ fn critical_value(
         }
     }
     let m_star = low;
-    let by_next_ratio = score * other_ratio(m_star + 1);
-    let by_budget = (budget * score) / weight_with_self(m_star);
-    by_next_ratio.min(by_budget).max(provider.bid())
+    let theta = score * other_ratio(m_star + 1).min(budget / weight_with_self(m_star));
+    theta.max(provider.bid())
 }
