@@ -31,7 +31,8 @@ pub fn read(path: &Path) -> anyhow::Result<(Source, String)> {
         Ok((source, text))
     } else {
         let source = Source(path.display().to_string());
-        let text = std::fs::read_to_string(path).with_context(|| format!("{source}: cannot read"))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("{source}: cannot read"))?;
         Ok((source, text))
     }
 }
@@ -48,17 +49,30 @@ pub fn procurement_instance(source: &Source, text: &str) -> anyhow::Result<Insta
 /// again, with path tracking, to name the field. When the failing field
 /// belongs to an element of the `records` array (e.g. `providers[3].bid`)
 /// and that element has a string `id`, the message names the id too.
-fn parse_json<T: DeserializeOwned>(source: &Source, text: &str, records: &str) -> anyhow::Result<T> {
-    if text.trim().is_empty() {
+fn parse_json<T: DeserializeOwned>(
+    source: &Source,
+    text: &str,
+    records: &str,
+) -> anyhow::Result<T> {
+    let trimmed = text.trim_start_matches([' ', '\t', '\n', '\r']);
+    if trimmed.is_empty() {
         return Err(anyhow!("{source}: empty input, expected a JSON object"));
+    }
+    if !trimmed.starts_with('{') {
+        return Err(anyhow!("{source}: expected a JSON object at the top level"));
     }
     match serde_json::from_str(text) {
         Ok(value) => Ok(value),
         Err(_) => {
-            let deserializer = &mut serde_json::Deserializer::from_str(text);
-            let error = match serde_path_to_error::deserialize::<_, T>(deserializer) {
-                // Cannot happen (the fast path failed), but never panic.
-                Ok(_) => return Err(anyhow!("{source}: malformed JSON")),
+            let mut deserializer = serde_json::Deserializer::from_str(text);
+            let error = match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+                // The value parsed, so what failed is the text after it.
+                Ok(_) => {
+                    let error = deserializer.end().err();
+                    let reason =
+                        error.map_or_else(|| "malformed JSON".to_owned(), |e| e.to_string());
+                    return Err(anyhow!("{source}: {reason}"));
+                }
                 Err(error) => error,
             };
             let path = error.path().to_string();
@@ -72,10 +86,15 @@ fn parse_json<T: DeserializeOwned>(source: &Source, text: &str, records: &str) -
 /// "providers[3].bid" becomes `provider "acme" (#3): bid: `; a top-level
 /// field becomes `budget: `; the root becomes nothing.
 fn describe_path(text: &str, path: &str, records: &str) -> String {
-    if path.is_empty() || path == "." {
+    // serde_path_to_error writes "." for the root and "?" for an unknown
+    // position, e.g. when the text ends early.
+    if path.is_empty() || path == "." || path == "?" {
         return String::new();
     }
-    let Some(rest) = path.strip_prefix(records).and_then(|rest| rest.strip_prefix('[')) else {
+    let Some(rest) = path
+        .strip_prefix(records)
+        .and_then(|rest| rest.strip_prefix('['))
+    else {
         return format!("{path}: ");
     };
     let Some((index, field)) = rest.split_once(']') else {
@@ -88,7 +107,14 @@ fn describe_path(text: &str, path: &str, records: &str) -> String {
     let record = records.strip_suffix('s').unwrap_or(records);
     let id = serde_json::from_str::<serde_json::Value>(text)
         .ok()
-        .and_then(|value| value.get(records)?.get(index)?.get("id")?.as_str().map(str::to_owned))
+        .and_then(|value| {
+            value
+                .get(records)?
+                .get(index)?
+                .get("id")?
+                .as_str()
+                .map(str::to_owned)
+        })
         .filter(|id| !id.is_empty());
     let who = match id {
         Some(id) => format!("{record} {id:?} (#{index})"),

@@ -45,9 +45,8 @@ enum Command {
 /// Accepts the mechanism names, and lists each with its one-line summary in
 /// `--help`.
 fn mechanism_parser() -> impl TypedValueParser<Value = Mechanism> {
-    let values = Mechanism::ALL.map(|mechanism| {
-        PossibleValue::new(mechanism.name()).help(mechanism.summary())
-    });
+    let values = Mechanism::ALL
+        .map(|mechanism| PossibleValue::new(mechanism.name()).help(mechanism.summary()));
     PossibleValuesParser::new(values).try_map(|name| name.parse::<Mechanism>())
 }
 
@@ -63,7 +62,10 @@ fn main() -> ExitCode {
     // The whole output is built before anything is written, so a failure
     // above leaves stdout empty.
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(output.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(output.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(error) => {

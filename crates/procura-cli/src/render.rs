@@ -30,7 +30,10 @@ pub fn procurement_outcome(instance: &Instance, outcome: &Outcome) -> String {
     let json = ProcurementJson {
         mechanism: outcome.mechanism().name(),
         null: false,
-        winners: outcome.winners().map(|index| providers[index].id()).collect(),
+        winners: outcome
+            .winners()
+            .map(|index| providers[index].id())
+            .collect(),
         payments: outcome
             .awards()
             .iter()

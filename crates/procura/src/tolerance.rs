@@ -42,3 +42,17 @@ pub fn approx_eq(actual: f64, expected: f64, relative: f64) -> bool {
 pub fn at_most(value: f64, bound: f64, relative: f64) -> bool {
     value <= bound + relative * bound.abs().max(1.0)
 }
+
+/// Relative slack of the spec's "reaching the threshold" rule: a sum of data
+/// amounts S reaches T when S ≥ T·(1 − 10⁻⁹). It absorbs the rounding of
+/// sums of amounts that equal T in real arithmetic (Part B).
+pub const REACH_RELATIVE: f64 = 1e-9;
+
+/// Relative stopping rule of the spec's greedy fill: the fill stops as soon
+/// as the remainder is ≤ 10⁻⁹ times the target (Part B).
+pub const FILL_RELATIVE: f64 = 1e-9;
+
+/// Agreement required between protocol statistics (success probability,
+/// expected payment, participants and data) and a worked example
+/// (`shared/spec/examples/README.md`): 1e-6.
+pub const PROTOCOL_GOLDEN: f64 = 1e-6;

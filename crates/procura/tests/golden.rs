@@ -42,7 +42,11 @@ fn check(case: &str, mechanism: Mechanism) {
     let label = format!("proc-{case} {mechanism}");
     let providers = instance.providers();
 
-    assert_eq!(expected["mechanism"], mechanism.name(), "{label}: mechanism");
+    assert_eq!(
+        expected["mechanism"],
+        mechanism.name(),
+        "{label}: mechanism"
+    );
     let winners: Vec<&str> = outcome.winners().map(|i| providers[i].id()).collect();
     let expected_winners: Vec<&str> = expected["winners"]
         .as_array()
@@ -57,7 +61,11 @@ fn check(case: &str, mechanism: Mechanism) {
     for (award, payment) in outcome.awards().iter().zip(payments) {
         let id = providers[award.provider].id();
         assert_eq!(payment["id"], id, "{label}: payment order");
-        assert_close(award.cash, number(&payment["cash"], "cash"), &format!("{label}: {id} cash"));
+        assert_close(
+            award.cash,
+            number(&payment["cash"], "cash"),
+            &format!("{label}: {id} cash"),
+        );
         assert_close(
             award.tokens,
             number(&payment["tokens"], "tokens"),

@@ -32,11 +32,19 @@ fn check(instance: &Instance, mechanism: Mechanism, expected: &[(&str, f64, f64)
             (id, award.cash, award.tokens)
         })
         .collect();
-    assert_eq!(got.len(), expected.len(), "{mechanism}: winners {got:?}, expected {expected:?}");
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "{mechanism}: winners {got:?}, expected {expected:?}"
+    );
     for (got, expected) in got.iter().zip(expected) {
-        assert_eq!(got.0, expected.0, "{mechanism}: winner order {got:?} vs {expected:?}");
+        assert_eq!(
+            got.0, expected.0,
+            "{mechanism}: winner order {got:?} vs {expected:?}"
+        );
         assert!(
-            approx_eq(got.1, expected.1, GOLDEN_RELATIVE) && approx_eq(got.2, expected.2, GOLDEN_RELATIVE),
+            approx_eq(got.1, expected.1, GOLDEN_RELATIVE)
+                && approx_eq(got.2, expected.2, GOLDEN_RELATIVE),
             "{mechanism}: {got:?}, expected {expected:?}"
         );
     }
@@ -75,8 +83,15 @@ fn qmia_two_winners_share_the_budget() {
     // θ_a: others r' = (2). m = 1: 2 ≤ 10/(1+1) = 5 ✓, so m* = 1 and
     //      θ_a = 1·min(r'_2 = ∞, 10/2) = 5. θ_c likewise: 1 ≤ 5, θ_c = 5.
     // Σ θ = 10 = B exactly.
-    let instance = market(10.0, vec![provider("c", 2.0, 1.0, 1.0), provider("a", 1.0, 1.0, 1.0)]);
-    check(&instance, Mechanism::Qmia, &[("a", 5.0, 0.0), ("c", 5.0, 0.0)]);
+    let instance = market(
+        10.0,
+        vec![provider("c", 2.0, 1.0, 1.0), provider("a", 1.0, 1.0, 1.0)],
+    );
+    check(
+        &instance,
+        Mechanism::Qmia,
+        &[("a", 5.0, 0.0), ("c", 5.0, 0.0)],
+    );
 }
 
 #[test]
@@ -96,7 +111,11 @@ fn qmia_critical_value_can_be_the_next_ratio() {
             provider("d", 4.0, 1.0, 1.0),
         ],
     );
-    check(&instance, Mechanism::Qmia, &[("a", 4.0, 0.0), ("c", 4.0, 0.0)]);
+    check(
+        &instance,
+        Mechanism::Qmia,
+        &[("a", 4.0, 0.0), ("c", 4.0, 0.0)],
+    );
     let c = index_of(&instance, "c");
     let above = clear(&instance.with_bid(c, 4.5).expect("valid"), Mechanism::Qmia).expect("clears");
     assert!(above.award_of(c).is_none());
@@ -128,8 +147,15 @@ fn qmia_breaks_ratio_ties_by_id() {
     // Selection: B: 1 ≤ 4·1/1 ✓; a: 2 ≤ 4·2/3 ≈ 2.67 ✓.
     // θ_B: others (1). m = 1: 1 ≤ 4/(2+1) ≈ 1.33 ✓, θ_B = 1·min(∞, 4/3).
     // θ_a: others (1). m = 1: 1 ≤ 4/(1+2) ✓, θ_a = 2·min(∞, 4/3) = 8/3.
-    let instance = market(4.0, vec![provider("a", 2.0, 1.0, 2.0), provider("B", 1.0, 1.0, 1.0)]);
-    check(&instance, Mechanism::Qmia, &[("B", 4.0 / 3.0, 0.0), ("a", 8.0 / 3.0, 0.0)]);
+    let instance = market(
+        4.0,
+        vec![provider("a", 2.0, 1.0, 2.0), provider("B", 1.0, 1.0, 1.0)],
+    );
+    check(
+        &instance,
+        Mechanism::Qmia,
+        &[("B", 4.0 / 3.0, 0.0), ("a", 8.0 / 3.0, 0.0)],
+    );
 }
 
 #[test]
@@ -138,22 +164,38 @@ fn mixed_splits_critical_values_by_liquidity() {
     // λ = 0.4: B_eff = min(10/0.4 = 25, 3/0.6 = 5) = 5.
     // Selection at 5: a: 1 ≤ 5 ✓; c: 2 ≤ 5/2 ✓. θ = 1·min(∞, 5/2) = 2.5 each.
     // Cash 0.4·2.5 = 1 ≤ B; tokens 0.6·2.5 = 1.5, Σ = 3 = R.
-    let mut spec = market(10.0, vec![provider("a", 1.0, 1.0, 1.0), provider("c", 2.0, 1.0, 1.0)]).to_spec();
+    let mut spec = market(
+        10.0,
+        vec![provider("a", 1.0, 1.0, 1.0), provider("c", 2.0, 1.0, 1.0)],
+    )
+    .to_spec();
     spec.token_budget = Some(3.0);
     spec.liquidity = Some(0.4);
     let instance = Instance::new(spec).expect("valid");
-    check(&instance, Mechanism::Mixed, &[("a", 1.0, 1.5), ("c", 1.0, 1.5)]);
+    check(
+        &instance,
+        Mechanism::Mixed,
+        &[("a", 1.0, 1.5), ("c", 1.0, 1.5)],
+    );
 }
 
 #[test]
 fn mixed_with_no_tokens_and_full_liquidity_is_qmia() {
     // λ = 1 and R = 0: R/(1−λ) is 0/0, which §A.5 reads as +∞, so
     // B_eff = B and the outcome is Q-MIA's (not an empty NaN auction).
-    let mut spec = market(10.0, vec![provider("a", 1.0, 1.0, 1.0), provider("c", 2.0, 1.0, 1.0)]).to_spec();
+    let mut spec = market(
+        10.0,
+        vec![provider("a", 1.0, 1.0, 1.0), provider("c", 2.0, 1.0, 1.0)],
+    )
+    .to_spec();
     spec.token_budget = Some(0.0);
     spec.liquidity = Some(1.0);
     let instance = Instance::new(spec).expect("valid");
-    check(&instance, Mechanism::Mixed, &[("a", 5.0, 0.0), ("c", 5.0, 0.0)]);
+    check(
+        &instance,
+        Mechanism::Mixed,
+        &[("a", 5.0, 0.0), ("c", 5.0, 0.0)],
+    );
 }
 
 #[test]
@@ -162,11 +204,19 @@ fn mut_shares_the_pool_pro_rata() {
     // Admission at R: a: 0.5 ≤ 4 ✓; c: 3 ≤ 4·3/4 = 3 ✓.
     // τ_a = 100·1/4 = 25, τ_c = 100·3/4 = 75; c's share is worth
     // 4·75/100 = 3 = its bid (IR with equality).
-    let mut spec = market(1.0, vec![provider("a", 0.5, 1.0, 1.0), provider("c", 3.0, 1.0, 3.0)]).to_spec();
+    let mut spec = market(
+        1.0,
+        vec![provider("a", 0.5, 1.0, 1.0), provider("c", 3.0, 1.0, 3.0)],
+    )
+    .to_spec();
     spec.token_budget = Some(4.0);
     spec.token_pool = Some(100.0);
     let instance = Instance::new(spec).expect("valid");
-    check(&instance, Mechanism::Mut, &[("a", 0.0, 25.0), ("c", 0.0, 75.0)]);
+    check(
+        &instance,
+        Mechanism::Mut,
+        &[("a", 0.0, 25.0), ("c", 0.0, 75.0)],
+    );
 }
 
 #[test]
@@ -197,8 +247,16 @@ fn baselines_fill_the_budget_pay_as_bid() {
             with("n", 0.1, 0.0, 1.0),
         ],
     );
-    check(&instance, Mechanism::Volume, &[("y", 1.0, 0.0), ("x", 2.0, 0.0)]);
-    check(&instance, Mechanism::Trust, &[("x", 2.0, 0.0), ("y", 1.0, 0.0)]);
+    check(
+        &instance,
+        Mechanism::Volume,
+        &[("y", 1.0, 0.0), ("x", 2.0, 0.0)],
+    );
+    check(
+        &instance,
+        Mechanism::Trust,
+        &[("x", 2.0, 0.0), ("y", 1.0, 0.0)],
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -226,7 +284,12 @@ fn mut_rewards_a_loser_for_jumping_ahead_of_another_loser() {
     let instance = Instance::new(spec).expect("valid");
     let l = index_of(&instance, "l");
     let truthful = utility(&instance, Mechanism::Mut, "l", 1.1);
-    let lie = utility(&instance.with_bid(l, 0.9).expect("valid"), Mechanism::Mut, "l", 1.1);
+    let lie = utility(
+        &instance.with_bid(l, 0.9).expect("valid"),
+        Mechanism::Mut,
+        "l",
+        1.1,
+    );
     assert_eq!(truthful, 0.0);
     assert!(approx_eq(lie, 0.4, 1e-12), "gain {lie}");
 
@@ -254,7 +317,12 @@ fn volume_rewards_overbidding() {
         }],
     );
     let truthful = utility(&instance, Mechanism::Volume, "v", 1.0);
-    let lie = utility(&instance.with_bid(0, 9.0).expect("valid"), Mechanism::Volume, "v", 1.0);
+    let lie = utility(
+        &instance.with_bid(0, 9.0).expect("valid"),
+        Mechanism::Volume,
+        "v",
+        1.0,
+    );
     assert_eq!(truthful, 0.0);
     assert!(approx_eq(lie, 8.0, 1e-12));
 }
@@ -277,10 +345,18 @@ fn trust_rewards_overbidding_and_inflated_claims() {
     assert_eq!(utility(&instance, Mechanism::Trust, "y", 4.0), 0.0);
 
     let overbid = instance.with_bid(y, 4.99).expect("valid");
-    assert!(approx_eq(utility(&overbid, Mechanism::Trust, "y", 4.0), 0.99, 1e-12));
+    assert!(approx_eq(
+        utility(&overbid, Mechanism::Trust, "y", 4.0),
+        0.99,
+        1e-12
+    ));
     let too_high = instance.with_bid(y, 7.0).expect("valid");
     assert_eq!(utility(&too_high, Mechanism::Trust, "y", 4.0), 0.0);
 
     let inflated = too_high.with_claimed_quality(y, 1.0).expect("valid");
-    assert!(approx_eq(utility(&inflated, Mechanism::Trust, "y", 4.0), 3.0, 1e-12));
+    assert!(approx_eq(
+        utility(&inflated, Mechanism::Trust, "y", 4.0),
+        3.0,
+        1e-12
+    ));
 }

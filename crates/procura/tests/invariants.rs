@@ -29,15 +29,17 @@ fn provider(index: usize) -> impl Strategy<Value = ProviderSpec> {
         mostly_continuous(0.0, 2000.0, &[0.0, 100.0, 1000.0]),
         proptest::option::of(mostly_continuous(0.0, 1.0, &[0.0, 1.0])),
     )
-        .prop_map(move |(bid, quality, utility, volume, claimed_quality)| ProviderSpec {
-            // Ids out of input order, so ranking ties exercise the id rule.
-            id: format!("p{:02}", (index * 7) % 11),
-            bid,
-            quality,
-            utility,
-            volume: Some(volume),
-            claimed_quality,
-        })
+        .prop_map(
+            move |(bid, quality, utility, volume, claimed_quality)| ProviderSpec {
+                // Ids out of input order, so ranking ties exercise the id rule.
+                id: format!("p{:02}", (index * 7) % 11),
+                bid,
+                quality,
+                utility,
+                volume: Some(volume),
+                claimed_quality,
+            },
+        )
 }
 
 fn instance() -> impl Strategy<Value = Instance> {
@@ -77,10 +79,12 @@ fn wins(instance: &Instance, mechanism: Mechanism, index: usize) -> bool {
 /// What provider `index` receives, valued as the spec says: cash and
 /// Mixed-MIA tokens at face value, a MUT share τ at R·τ/Π.
 fn reward(instance: &Instance, outcome: &Outcome, index: usize) -> f64 {
-    outcome.award_of(index).map_or(0.0, |award| match outcome.mechanism() {
-        Mechanism::Mut => instance.token_budget() * award.tokens / instance.token_pool(),
-        _ => award.cash + award.tokens,
-    })
+    outcome
+        .award_of(index)
+        .map_or(0.0, |award| match outcome.mechanism() {
+            Mechanism::Mut => instance.token_budget() * award.tokens / instance.token_pool(),
+            _ => award.cash + award.tokens,
+        })
 }
 
 /// The utility of provider `index`, whose true cost is `cost`, in `outcome`.
@@ -135,7 +139,11 @@ fn check_invariants(instance: &Instance, mechanism: Mechanism) {
     for award in outcome.awards() {
         assert!(!seen[award.provider], "{mechanism}: winner listed twice");
         seen[award.provider] = true;
-        assert!(award.cash.is_finite() && award.cash >= 0.0, "{mechanism}: cash {}", award.cash);
+        assert!(
+            award.cash.is_finite() && award.cash >= 0.0,
+            "{mechanism}: cash {}",
+            award.cash
+        );
         assert!(
             award.tokens.is_finite() && award.tokens >= 0.0,
             "{mechanism}: tokens {}",
@@ -177,7 +185,10 @@ fn check_invariants(instance: &Instance, mechanism: Mechanism) {
         "{mechanism}: tokens {} over {token_bound}",
         outcome.total_tokens()
     );
-    if matches!(mechanism, Mechanism::Qmia | Mechanism::Volume | Mechanism::Trust) {
+    if matches!(
+        mechanism,
+        Mechanism::Qmia | Mechanism::Volume | Mechanism::Trust
+    ) {
         assert_eq!(outcome.total_tokens(), 0.0, "{mechanism} pays no tokens");
     }
     if mechanism == Mechanism::Mut {

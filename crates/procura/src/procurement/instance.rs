@@ -70,6 +70,7 @@ pub struct InstanceSpec {
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
     pub token_pool: Option<f64>,
     /// The providers, in any order.
+    #[cfg_attr(feature = "serde", serde(deserialize_with = "objects"))]
     pub providers: Vec<ProviderSpec>,
 }
 
@@ -81,6 +82,42 @@ where
     D: serde::Deserializer<'de>,
 {
     <f64 as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+/// Deserializes an array whose every element is a JSON object.
+///
+/// Derived struct deserializers also accept the positional array form
+/// (`["acme", 2.0, 0.9, 1.5]`), which is a wrong type in an instance file;
+/// this refuses it, so that every field is named where it is given.
+#[cfg(feature = "serde")]
+fn objects<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    struct Object<T>(T);
+
+    impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct ObjectVisitor<T>(std::marker::PhantomData<T>);
+            impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
+                type Value = Object<T>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    map: A,
+                ) -> Result<Self::Value, A::Error> {
+                    T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
+                }
+            }
+            deserializer.deserialize_map(ObjectVisitor(std::marker::PhantomData))
+        }
+    }
+
+    let objects: Vec<Object<T>> = serde::Deserialize::deserialize(deserializer)?;
+    Ok(objects.into_iter().map(|Object(value)| value).collect())
 }
 
 /// A validated provider. Every field satisfies §A.1.
@@ -306,8 +343,11 @@ fn check(field: &'static str, value: f64, rule: Rule) -> Result<f64, (&'static s
 }
 
 fn top_level(field: &'static str, value: f64, rule: Rule) -> Result<f64, InstanceError> {
-    check(field, value, rule)
-        .map_err(|(field, value, rule)| InstanceError::Field { field, value, rule })
+    check(field, value, rule).map_err(|(field, value, rule)| InstanceError::Field {
+        field,
+        value,
+        rule,
+    })
 }
 
 fn validate_provider(index: usize, spec: ProviderSpec) -> Result<Provider, InstanceError> {

@@ -18,6 +18,7 @@ mod mut_token;
 mod outcome;
 pub mod qmia;
 mod ranking;
+pub mod synthetic;
 
 use std::fmt;
 use std::str::FromStr;
