@@ -104,6 +104,7 @@ fn describe_path(text: &str, path: &str, records: &str) -> String {
         return format!("{path}: ");
     };
     let field = field.strip_prefix('.').unwrap_or(field);
+    let field = if field == "?" { "" } else { field };
     let record = records.strip_suffix('s').unwrap_or(records);
     let id = serde_json::from_str::<serde_json::Value>(text)
         .ok()

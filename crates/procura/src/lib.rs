@@ -34,5 +34,6 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod mechanism;
 pub mod procurement;
 pub mod tolerance;

@@ -159,6 +159,15 @@ fn qmia_breaks_ratio_ties_by_id() {
 }
 
 #[test]
+fn qmia_pays_finitely_at_extreme_magnitudes() {
+    // B = 1e300, w = 1·1e-10. Alone, a is paid θ = w·min(∞, B/w), but
+    // B/w = 1e310 overflows; the selection test's form (B·w)/w = 1e300 = B
+    // is finite, and that is what a is paid.
+    let instance = market(1e300, vec![provider("a", 1.0, 1.0, 1e-10)]);
+    check(&instance, Mechanism::Qmia, &[("a", 1e300, 0.0)]);
+}
+
+#[test]
 fn mixed_splits_critical_values_by_liquidity() {
     // The instance of `qmia_two_winners_share_the_budget` with R = 3 and
     // λ = 0.4: B_eff = min(10/0.4 = 25, 3/0.6 = 5) = 5.

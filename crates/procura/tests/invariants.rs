@@ -47,18 +47,20 @@ fn instance() -> impl Strategy<Value = Instance> {
         .prop_flat_map(|n| {
             (
                 mostly_continuous(0.1, 12.0, &[1.0, 5.0]),
-                mostly_continuous(0.0, 6.0, &[0.0, 1.0]),
-                mostly_continuous(0.0, 1.0, &[0.0, 0.5, 1.0]),
-                mostly_continuous(0.5, 1000.0, &[1.0, 1000.0]),
+                proptest::option::weighted(0.85, mostly_continuous(0.0, 6.0, &[0.0, 1.0])),
+                proptest::option::weighted(0.85, mostly_continuous(0.0, 1.0, &[0.0, 0.5, 1.0])),
+                proptest::option::weighted(0.85, mostly_continuous(0.5, 1000.0, &[1.0, 1000.0])),
                 (0..n).map(provider).collect::<Vec<_>>(),
             )
         })
         .prop_map(|(budget, token_budget, liquidity, token_pool, providers)| {
+            // Leave the optional fields out now and then, so their defaults
+            // (R = 0, λ = 1, Π = 1) are exercised too; MUT then refuses.
             let spec = InstanceSpec {
                 budget,
-                token_budget: Some(token_budget),
-                liquidity: Some(liquidity),
-                token_pool: Some(token_pool),
+                token_budget,
+                liquidity,
+                token_pool,
                 providers,
             };
             Instance::new(spec).expect("generated instances are valid")
@@ -68,23 +70,33 @@ fn instance() -> impl Strategy<Value = Instance> {
 // ---------------------------------------------------------------------------
 // Helpers shared by the checks.
 
+/// Clears `instance`, or returns `None` for MUT without a token budget (and
+/// checks that this is the only way to fail).
+fn try_run(instance: &Instance, mechanism: Mechanism) -> Option<Outcome> {
+    match clear(instance, mechanism) {
+        Ok(outcome) => Some(outcome),
+        Err(error) => {
+            assert!(
+                mechanism == Mechanism::Mut && !instance.has_token_budget(),
+                "{error}"
+            );
+            None
+        }
+    }
+}
+
 fn run(instance: &Instance, mechanism: Mechanism) -> Outcome {
-    clear(instance, mechanism).expect("generated instances carry token_budget")
+    try_run(instance, mechanism).expect("mechanism applies")
 }
 
 fn wins(instance: &Instance, mechanism: Mechanism, index: usize) -> bool {
     run(instance, mechanism).award_of(index).is_some()
 }
 
-/// What provider `index` receives, valued as the spec says: cash and
-/// Mixed-MIA tokens at face value, a MUT share τ at R·τ/Π.
+/// What provider `index` receives (cash and Mixed-MIA tokens at face
+/// value, a MUT share τ at R·τ/Π).
 fn reward(instance: &Instance, outcome: &Outcome, index: usize) -> f64 {
-    outcome
-        .award_of(index)
-        .map_or(0.0, |award| match outcome.mechanism() {
-            Mechanism::Mut => instance.token_budget() * award.tokens / instance.token_pool(),
-            _ => award.cash + award.tokens,
-        })
+    outcome.mechanism().reward(instance, outcome, index)
 }
 
 /// The utility of provider `index`, whose true cost is `cost`, in `outcome`.
@@ -95,13 +107,63 @@ fn utility(instance: &Instance, outcome: &Outcome, index: usize, cost: f64) -> f
     }
 }
 
-/// The budget a mechanism's allocation runs with.
 fn allocation_budget(instance: &Instance, mechanism: Mechanism) -> f64 {
-    match mechanism {
-        Mechanism::Mut => instance.token_budget(),
-        Mechanism::Mixed => procura::procurement::mixed::effective_budget(instance),
-        _ => instance.budget(),
+    mechanism.allocation_budget(instance)
+}
+
+/// The winners of §A.3 and §A.6 written straight from the spec, as an
+/// independent reference for the library's shared ranking code: sort by the
+/// key with ids breaking ties, recompute W_j (or the spend) from scratch for
+/// every j, and stop at the first failure. Quadratic, and fine for tests.
+fn reference_winners(instance: &Instance, mechanism: Mechanism) -> Vec<String> {
+    let providers = instance.providers();
+    let key = |index: usize| -> Option<f64> {
+        let p = &providers[index];
+        let weight = match mechanism {
+            Mechanism::Volume => p.volume(),
+            Mechanism::Trust => p.claimed_quality() * p.volume(),
+            _ => p.quality() * p.utility(),
+        };
+        (weight > 0.0).then(|| p.bid() / weight)
+    };
+    let mut order: Vec<usize> = (0..providers.len()).filter(|&i| key(i).is_some()).collect();
+    order.sort_by(|&a, &b| {
+        let (ka, kb) = (key(a).unwrap_or(0.0), key(b).unwrap_or(0.0));
+        if ka < kb {
+            std::cmp::Ordering::Less
+        } else if ka > kb {
+            std::cmp::Ordering::Greater
+        } else {
+            providers[a]
+                .id()
+                .as_bytes()
+                .cmp(providers[b].id().as_bytes())
+        }
+    });
+    let budget = allocation_budget(instance, mechanism);
+    let mut winners = Vec::new();
+    for j in 0..order.len() {
+        let p = &providers[order[j]];
+        let passes = match mechanism {
+            Mechanism::Volume | Mechanism::Trust => {
+                let spend = order[..=j]
+                    .iter()
+                    .fold(0.0, |sum, &i| sum + providers[i].bid());
+                spend <= budget
+            }
+            _ => {
+                let total = order[..=j].iter().fold(0.0, |sum, &i| {
+                    sum + providers[i].quality() * providers[i].utility()
+                });
+                p.bid() <= (budget * (p.quality() * p.utility())) / total
+            }
+        };
+        if !passes {
+            break;
+        }
+        winners.push(p.id().to_owned());
     }
+    winners
 }
 
 /// The supremum of the bids with which `index` wins, by bisection of the
@@ -131,8 +193,22 @@ fn bisect_critical_value(instance: &Instance, mechanism: Mechanism, index: usize
 // The shared suite: every mechanism must pass it.
 
 fn check_invariants(instance: &Instance, mechanism: Mechanism) {
-    let outcome = run(instance, mechanism);
+    let Some(outcome) = try_run(instance, mechanism) else {
+        return;
+    };
     let providers = instance.providers();
+
+    // The allocation is the spec's, as an independent implementation
+    // computes it, and exactly the winners are paid.
+    let winners: Vec<String> = outcome
+        .winners()
+        .map(|i| providers[i].id().to_owned())
+        .collect();
+    assert_eq!(
+        winners,
+        reference_winners(instance, mechanism),
+        "{mechanism}: winners"
+    );
 
     // Winners are distinct, and payments are finite and non-negative.
     let mut seen = vec![false; providers.len()];
@@ -151,8 +227,7 @@ fn check_invariants(instance: &Instance, mechanism: Mechanism) {
         );
     }
 
-    // Losers are paid nothing: every payment belongs to a winner, and the
-    // totals are exactly the winners' payments.
+    // The totals are exactly the winners' payments (losers get nothing).
     let cash: f64 = outcome.awards().iter().map(|award| award.cash).sum();
     let tokens: f64 = outcome.awards().iter().map(|award| award.tokens).sum();
     assert!(approx_eq(outcome.total_cash(), cash, ROUNDING_RELATIVE));
@@ -256,8 +331,63 @@ fn check_myerson(instance: &Instance, mechanism: Mechanism) {
     }
 }
 
+/// Fixed seed: CI sees the same cases on every run (STYLE: seeded,
+/// reproducible inputs). Failures found are saved as regressions.
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: 96,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5EED_2026),
+        ..ProptestConfig::default()
+    }
+}
+
+/// Numbers spread over the whole range of doubles: log-uniform magnitudes
+/// from 1e-300 to 1e300, plus zero.
+fn any_magnitude() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        9 => (-300.0f64..300.0).prop_map(|exponent| 10f64.powf(exponent)),
+        1 => Just(0.0),
+    ]
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
+
+    /// No valid instance, however extreme its magnitudes, yields a NaN or
+    /// infinite payment, total or value (the output would print `null`).
+    #[test]
+    fn outcomes_are_finite_at_any_magnitude(
+        budget in any_magnitude().prop_filter("budget > 0", |b| *b > 0.0),
+        token_budget in any_magnitude(),
+        liquidity in 0.0f64..=1.0,
+        providers in proptest::collection::vec((any_magnitude(), 0.0f64..=1.0, any_magnitude(), any_magnitude()), 1..6),
+    ) {
+        let spec = InstanceSpec {
+            budget,
+            token_budget: Some(token_budget),
+            liquidity: Some(liquidity),
+            token_pool: Some(1000.0),
+            providers: providers
+                .into_iter()
+                .enumerate()
+                .map(|(i, (bid, quality, utility, volume))| ProviderSpec {
+                    volume: Some(volume),
+                    ..ProviderSpec::new(format!("p{i}"), bid, quality, utility)
+                })
+                .collect(),
+        };
+        // Instances whose products overflow are refused; the rest must clear.
+        if let Ok(instance) = Instance::new(spec) {
+            for mechanism in Mechanism::ALL {
+                let outcome = run(&instance, mechanism);
+                for award in outcome.awards() {
+                    prop_assert!(award.cash.is_finite() && award.tokens.is_finite(), "{mechanism}: {award:?}");
+                }
+                prop_assert!(outcome.total_cash().is_finite() && outcome.total_tokens().is_finite());
+                prop_assert!(outcome.value().is_finite());
+            }
+        }
+    }
 
     #[test]
     fn qmia_keeps_the_invariants(instance in instance()) {
@@ -319,8 +449,8 @@ proptest! {
                 award.tokens.to_bits(),
             )).collect()
         };
-        let forward = run(&instance, mechanism);
-        let backward = run(&reversed, mechanism);
-        prop_assert_eq!(ids(&instance, &forward), ids(&reversed, &backward));
+        if let (Some(forward), Some(backward)) = (try_run(&instance, mechanism), try_run(&reversed, mechanism)) {
+            prop_assert_eq!(ids(&instance, &forward), ids(&reversed, &backward));
+        }
     }
 }

@@ -419,6 +419,11 @@ impl Instance {
         let mut providers = Vec::with_capacity(spec.providers.len());
         let mut first_index: HashMap<&str, usize> = HashMap::with_capacity(spec.providers.len());
         for (index, provider) in spec.providers.iter().enumerate() {
+            if provider.id.is_empty() {
+                return Err(InstanceError::EmptyId {
+                    provider: ProviderRef { index, id: None },
+                });
+            }
             if let Some(&first) = first_index.get(provider.id.as_str()) {
                 return Err(InstanceError::DuplicateId {
                     provider: ProviderRef {

@@ -12,6 +12,7 @@
 //! pure `clear`-style function.
 
 pub mod baselines;
+mod game;
 mod instance;
 pub mod mixed;
 mod mut_token;
@@ -92,7 +93,9 @@ impl Mechanism {
         }
     }
 
-    /// Whether the spec claims the mechanism is DSIC in the bid.
+    /// Whether the spec claims the mechanism is DSIC in the bid (§A.3,
+    /// §A.5): Q-MIA and Mixed-MIA. The auditor checks their Myerson
+    /// certificate.
     pub fn is_dsic(self) -> bool {
         matches!(self, Mechanism::Qmia | Mechanism::Mixed)
     }

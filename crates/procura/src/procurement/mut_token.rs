@@ -10,7 +10,7 @@
 
 use super::instance::Instance;
 use super::outcome::{Award, Outcome};
-use super::ranking::{proportional_share, rank_by_ratio, score_prefix_sums};
+use super::ranking::{select_proportional_share, Selection};
 use super::Mechanism;
 
 /// Clears `instance` with MUT (§A.4).
@@ -25,9 +25,11 @@ use super::Mechanism;
 /// [`super::clear`], checks that.
 pub(crate) fn clear(instance: &Instance) -> Outcome {
     let providers = instance.providers();
-    let ranking = rank_by_ratio(instance);
-    let score_sums = score_prefix_sums(instance, &ranking);
-    let n_winners = proportional_share(instance, &ranking, &score_sums, instance.token_budget());
+    let Selection {
+        ranking,
+        score_sums,
+        n_winners,
+    } = select_proportional_share(instance, instance.token_budget());
     let admitted_score = score_sums[n_winners];
     let awards = ranking[..n_winners]
         .iter()

@@ -7,7 +7,7 @@
 
 use super::instance::Instance;
 use super::outcome::{Award, Outcome};
-use super::ranking::{proportional_share, rank_by_ratio, score_prefix_sums, Ranked};
+use super::ranking::{select_proportional_share, Ranked, Selection};
 use super::Mechanism;
 
 /// Clears `instance` with Q-MIA (§A.3): proportional-share allocation with
@@ -28,9 +28,11 @@ pub fn clear(instance: &Instance) -> Outcome {
 /// allocation order, each with its critical value θ_i. Mixed-MIA (§A.5)
 /// reuses it with its effective budget.
 pub(crate) fn critical_value_auction(instance: &Instance, budget: f64) -> Vec<(usize, f64)> {
-    let ranking = rank_by_ratio(instance);
-    let score_sums = score_prefix_sums(instance, &ranking);
-    let n_winners = proportional_share(instance, &ranking, &score_sums, budget);
+    let Selection {
+        ranking,
+        score_sums,
+        n_winners,
+    } = select_proportional_share(instance, budget);
     (0..n_winners)
         .map(|position| {
             let index = ranking[position].index;
@@ -52,14 +54,20 @@ pub(crate) fn critical_value_auction(instance: &Instance, budget: f64) -> Vec<(u
 /// r'_m and W'_m are the ratios and running scores of the *other* eligible
 /// providers. They come from the full ranking without copying it: for
 /// m < p (p = the winner's position, 0-based), r'_m = r_(m) and
-/// W'_m + w_i = W_m + w_i; for m ≥ p, r'_m = r_(m+1), and W'_m + w_i is the
-/// score of the first m + 1 ranked providers, W_{m+1}, which avoids a
-/// cancelling subtraction. The predicate is monotone in m (r' rises, B/W
-/// falls), so m* is found by binary search: O(log n) per winner,
-/// O(n log n) with the sort for all winners together.
+/// W'_m + w_i = W_m + w_i exactly as the allocation sums it; for m ≥ p,
+/// r'_m = r_(m+1), and W'_m + w_i is taken as the score of the first m + 1
+/// ranked providers, W_{m+1}. That is the same set of scores summed in
+/// ranking order rather than with w_i last, so it can differ from the
+/// spec's W'_m + w_i in the last bits (a payment can move by an ulp);
+/// summing the others afresh would cost O(n) per winner, and subtracting
+/// w_i from W_{m+1} would cancel catastrophically when w_i dominates.
+/// The predicate is monotone in m (r' rises, B/W falls), so m* is found by
+/// binary search: O(log n) per winner, O(n log n) with the sort for all
+/// winners together.
 ///
-/// θ_i ≥ b_i holds in real arithmetic; the result is clamped at b_i so that
-/// one-ulp rounding in w_i·(b_i/w_i) can never show as an IR violation.
+/// θ is evaluated in the spec's form, w_i · min(…). When B/W overflows (a
+/// huge budget against tiny scores) it falls back to (B·w_i)/W, the
+/// selection test's form, whose numerator validation keeps finite.
 fn critical_value(
     instance: &Instance,
     ranking: &[Ranked],
@@ -103,5 +111,9 @@ fn critical_value(
     }
     let m_star = low;
     let theta = score * other_ratio(m_star + 1).min(budget / weight_with_self(m_star));
-    theta.max(provider.bid())
+    if theta.is_finite() {
+        theta
+    } else {
+        (score * other_ratio(m_star + 1)).min((budget * score) / weight_with_self(m_star))
+    }
 }

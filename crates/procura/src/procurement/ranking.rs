@@ -44,7 +44,7 @@ pub(crate) fn rank_by_ratio(instance: &Instance) -> Vec<Ranked> {
 /// Running sums of the scores in ranked order: `sums[j]` is W_j, the score
 /// of the first j ranked providers (so `sums[0] = 0`). The same left fold is
 /// used for selection and for critical values, so both see identical W_j.
-pub(crate) fn score_prefix_sums(instance: &Instance, ranking: &[Ranked]) -> Vec<f64> {
+fn score_prefix_sums(instance: &Instance, ranking: &[Ranked]) -> Vec<f64> {
     let providers = instance.providers();
     let mut sums = Vec::with_capacity(ranking.len() + 1);
     let mut running = 0.0;
@@ -65,7 +65,7 @@ pub(crate) fn score_prefix_sums(instance: &Instance, ranking: &[Ranked]) -> Vec<
 /// ```
 ///
 /// The condition holds on a prefix, so the scan stops at the first failure.
-pub(crate) fn proportional_share(
+fn proportional_share(
     instance: &Instance,
     ranking: &[Ranked],
     score_sums: &[f64],
@@ -80,6 +80,30 @@ pub(crate) fn proportional_share(
             provider.bid() <= (budget * provider.score()) / score_sums[position + 1]
         })
         .count()
+}
+
+/// The ratio ranking of §A.3 with its running score sums and the number of
+/// proportional-share winners at `budget`: the allocation that Q-MIA, MUT
+/// and Mixed-MIA share.
+pub(crate) struct Selection {
+    /// Eligible providers (w_i > 0) in ascending (ratio, id) order.
+    pub ranking: Vec<Ranked>,
+    /// `score_sums[j]` = W_j, the score of the first j ranked providers.
+    pub score_sums: Vec<f64>,
+    /// The winners are `ranking[..n_winners]`.
+    pub n_winners: usize,
+}
+
+/// Ranks by ratio and selects by proportional share at `budget` (§A.3).
+pub(crate) fn select_proportional_share(instance: &Instance, budget: f64) -> Selection {
+    let ranking = rank_by_ratio(instance);
+    let score_sums = score_prefix_sums(instance, &ranking);
+    let n_winners = proportional_share(instance, &ranking, &score_sums, budget);
+    Selection {
+        ranking,
+        score_sums,
+        n_winners,
+    }
 }
 
 /// Pay-as-bid filling (§A.6): walk `ranking` adding bids to a running total
