@@ -26,7 +26,7 @@ pub struct Args {
 
 /// Accepts the mechanism names, and lists each with its one-line summary in
 /// `--help`.
-fn mechanism_parser() -> impl TypedValueParser<Value = Mechanism> {
+pub fn mechanism_parser() -> impl TypedValueParser<Value = Mechanism> {
     let values = Mechanism::ALL
         .map(|mechanism| PossibleValue::new(mechanism.name()).help(mechanism.summary()));
     PossibleValuesParser::new(values).try_map(|name| name.parse::<Mechanism>())

@@ -6,8 +6,10 @@
 //! (the message is on stderr and nothing is written to stdout); 1 when the
 //! output cannot be written.
 
+mod audit;
 mod clear;
 mod input;
+mod output;
 mod render;
 
 use std::io::Write;
@@ -26,12 +28,14 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Clear(clear::Args),
+    Audit(audit::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Clear(args) => clear::run(args),
+        Command::Audit(args) => audit::run(args),
     };
     let output = match result {
         Ok(output) => output,

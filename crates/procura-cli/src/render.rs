@@ -1,7 +1,13 @@
-//! Writing outcomes as the JSON of the spec (§A.2), with provider ids in
-//! place of the library's indices.
+//! Writing outcomes (§A.2), instances (§A.1) and audit reports as JSON,
+//! with participant ids in place of the library's indices.
 
-use procura::procurement::{Instance, Outcome};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use procura::audit::population::PopulationReport;
+use procura::audit::{AuditReport, Certificate};
+use procura::mechanism::Mechanism;
+use procura::procurement::{Instance, Mechanism as ProcurementMechanism, Outcome};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -56,4 +62,199 @@ fn to_json(value: &impl Serialize) -> String {
     let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
     text.push('\n');
     text
+}
+
+/// A procurement instance as the JSON of §A.1, with every default written
+/// out, so that it can be replayed with `procura clear` or `procura audit`.
+pub fn procurement_instance(instance: &Instance) -> String {
+    #[derive(Serialize)]
+    struct InstanceJson<'a> {
+        budget: f64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        token_budget: Option<f64>,
+        liquidity: f64,
+        token_pool: f64,
+        providers: Vec<ProviderJson<'a>>,
+    }
+    #[derive(Serialize)]
+    struct ProviderJson<'a> {
+        id: &'a str,
+        bid: f64,
+        quality: f64,
+        utility: f64,
+        volume: f64,
+        claimed_quality: f64,
+    }
+    let json = InstanceJson {
+        budget: instance.budget(),
+        token_budget: instance.has_token_budget().then(|| instance.token_budget()),
+        liquidity: instance.liquidity(),
+        token_pool: instance.token_pool(),
+        providers: instance
+            .providers()
+            .iter()
+            .map(|p| ProviderJson {
+                id: p.id(),
+                bid: p.bid(),
+                quality: p.quality(),
+                utility: p.utility(),
+                volume: p.volume(),
+                claimed_quality: p.claimed_quality(),
+            })
+            .collect(),
+    };
+    to_json(&json)
+}
+
+#[derive(Serialize)]
+struct UnilateralJson<'a> {
+    id: &'a str,
+    report: BTreeMap<&'static str, f64>,
+    gain: f64,
+}
+
+#[derive(Serialize)]
+struct CoalitionJson<'a> {
+    ids: Vec<&'a str>,
+    reports: BTreeMap<&'a str, BTreeMap<&'static str, f64>>,
+    gain: f64,
+}
+
+#[derive(Serialize)]
+struct CertificateJson {
+    monotone: bool,
+    critical_values: bool,
+    max_payment_error: f64,
+    evaluations: u64,
+}
+
+fn named_report<M: Mechanism>(mechanism: &M, report: &[f64]) -> BTreeMap<&'static str, f64> {
+    mechanism
+        .report_fields()
+        .iter()
+        .copied()
+        .zip(report.iter().copied())
+        .collect()
+}
+
+/// An audit report as JSON: the largest gains found, the deviations that
+/// achieve them (with ids and named report fields), IR and budget checks,
+/// the number of mechanism runs and, for single-parameter DSIC mechanisms,
+/// the Myerson certificate.
+pub fn audit_report<M: Mechanism>(
+    mechanism: &M,
+    instance: &M::Instance,
+    report: &AuditReport,
+    certificate: Option<&Certificate>,
+) -> String {
+    #[derive(Serialize)]
+    struct AuditJson<'a> {
+        mechanism: &'a str,
+        max_unilateral_gain: f64,
+        deviation: Option<UnilateralJson<'a>>,
+        ir_violations: usize,
+        budget_ok: bool,
+        max_coalition_gain: f64,
+        coalition: Option<CoalitionJson<'a>>,
+        evaluations: u64,
+        certificate: Option<CertificateJson>,
+    }
+    let id = |participant: usize| mechanism.participant_id(instance, participant);
+    let json = AuditJson {
+        mechanism: mechanism.name(),
+        max_unilateral_gain: report.max_unilateral_gain,
+        deviation: report.deviation.as_ref().map(|deviation| UnilateralJson {
+            id: id(deviation.participants[0]),
+            report: named_report(mechanism, &deviation.reports[0]),
+            gain: deviation.gain,
+        }),
+        ir_violations: report.ir_violations,
+        budget_ok: report.budget_ok,
+        max_coalition_gain: report.max_coalition_gain,
+        coalition: report.coalition.as_ref().map(|coalition| CoalitionJson {
+            ids: coalition.participants.iter().map(|&p| id(p)).collect(),
+            reports: coalition
+                .participants
+                .iter()
+                .zip(&coalition.reports)
+                .map(|(&p, report)| (id(p), named_report(mechanism, report)))
+                .collect(),
+            gain: coalition.gain,
+        }),
+        evaluations: report.evaluations,
+        certificate: certificate.map(|c| CertificateJson {
+            monotone: c.monotone,
+            critical_values: c.critical_values,
+            max_payment_error: c.max_payment_error,
+            evaluations: c.evaluations,
+        }),
+    };
+    to_json(&json)
+}
+
+/// A population audit's summary as JSON.
+pub fn population_report(
+    mechanism: ProcurementMechanism,
+    seed: u64,
+    report: &PopulationReport,
+    worst_file: Option<&Path>,
+) -> String {
+    #[derive(Serialize)]
+    struct WorstJson<'a> {
+        index: u64,
+        file: Option<String>,
+        max_unilateral_gain: f64,
+        deviation: Option<UnilateralJson<'a>>,
+        max_coalition_gain: f64,
+    }
+    #[derive(Serialize)]
+    struct PopulationJson<'a> {
+        mechanism: &'a str,
+        seed: u64,
+        instances: u64,
+        share_with_deviation: f64,
+        with_deviation: u64,
+        mean_gain: f64,
+        max_gain: f64,
+        mean_coalition_gain: f64,
+        max_coalition_gain: f64,
+        ir_violations: u64,
+        budget_violations: u64,
+        evaluations: u64,
+        worst: Option<WorstJson<'a>>,
+    }
+    let share = if report.instances == 0 {
+        0.0
+    } else {
+        report.with_deviation as f64 / report.instances as f64
+    };
+    let json = PopulationJson {
+        mechanism: mechanism.name(),
+        seed,
+        instances: report.instances,
+        share_with_deviation: share,
+        with_deviation: report.with_deviation,
+        mean_gain: report.mean_gain,
+        max_gain: report.max_gain,
+        mean_coalition_gain: report.mean_coalition_gain,
+        max_coalition_gain: report.max_coalition_gain,
+        ir_violations: report.ir_violations,
+        budget_violations: report.budget_violations,
+        evaluations: report.evaluations,
+        worst: report
+            .worst
+            .as_ref()
+            .map(|(index, instance, audit)| WorstJson {
+                index: *index,
+                file: worst_file.map(|path| path.display().to_string()),
+                max_unilateral_gain: audit.max_unilateral_gain,
+                deviation: audit.deviation.as_ref().map(|deviation| UnilateralJson {
+                    id: instance.providers()[deviation.participants[0]].id(),
+                    report: named_report(&mechanism, &deviation.reports[0]),
+                    gain: deviation.gain,
+                }),
+                max_coalition_gain: audit.max_coalition_gain,
+            }),
+    };
+    to_json(&json)
 }

@@ -34,6 +34,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod mechanism;
 pub mod procurement;
 pub mod tolerance;

@@ -55,6 +55,21 @@ pub trait Mechanism: Sync {
         report: &[f64],
     ) -> Option<Self::Instance>;
 
+    /// `instance` with several participants' reports replaced at once (a
+    /// coalition's deviation). The default applies [`Mechanism::with_report`]
+    /// in turn; a mechanism may do it with a single copy.
+    fn with_reports(
+        &self,
+        instance: &Self::Instance,
+        reports: &[(usize, &[f64])],
+    ) -> Option<Self::Instance> {
+        let mut changed = instance.clone();
+        for &(participant, report) in reports {
+            changed = self.with_report(&changed, participant, report)?;
+        }
+        Some(changed)
+    }
+
     /// Clears `reported` and values the outcome for every participant at its
     /// true type, read from `truth`. Both instances have the same
     /// participants in the same order.
@@ -69,4 +84,28 @@ pub trait Mechanism: Sync {
     /// A box `[low, high]` for each report field, wide enough to hold every
     /// report that can matter; the auditor's grid spans it.
     fn report_bounds(&self, instance: &Self::Instance, participant: usize) -> Vec<(f64, f64)>;
+
+    /// The utility of `participant` (at its true type) when it reports each
+    /// of `reports` and everyone else tells the truth; `None` for a report
+    /// outside the domain. The auditor screens thousands of candidate
+    /// reports with it.
+    ///
+    /// The default clears the mechanism once per report. A mechanism may
+    /// override it with a faster computation that agrees with
+    /// [`Mechanism::evaluate`] up to rounding; the auditor re-evaluates the
+    /// reports it reports with `evaluate`, so reported gains replay exactly.
+    fn unilateral_utilities(
+        &self,
+        truth: &Self::Instance,
+        participant: usize,
+        reports: &[Vec<f64>],
+    ) -> Vec<Option<f64>> {
+        reports
+            .iter()
+            .map(|report| {
+                let reported = self.with_report(truth, participant, report)?;
+                Some(self.evaluate(truth, &reported).utilities[participant])
+            })
+            .collect()
+    }
 }

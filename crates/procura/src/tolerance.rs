@@ -56,3 +56,8 @@ pub const FILL_RELATIVE: f64 = 1e-9;
 /// expected payment, participants and data) and a worked example
 /// (`shared/spec/examples/README.md`): 1e-6.
 pub const PROTOCOL_GOLDEN: f64 = 1e-6;
+
+/// Relative size below which the auditor treats a gain as rounding and not
+/// as a profitable deviation: the "gain ≤ 1e-9 relative" for DSIC
+/// mechanisms. Measured against the largest truthful utility (at least 1).
+pub const GAIN_RELATIVE: f64 = 1e-9;

@@ -10,7 +10,7 @@
 
 use super::instance::Instance;
 use super::outcome::Outcome;
-use super::ranking::{rank_by, rank_by_ratio};
+use super::ranking::{rank_by, rank_by_ratio, Ranked};
 use super::{clear, mixed, Mechanism};
 use crate::mechanism::{Evaluation, Mechanism as Game};
 use crate::tolerance::{at_most, ROUNDING_RELATIVE};
@@ -44,6 +44,22 @@ impl Mechanism {
             Mechanism::Trust => claimed_quality * provider.volume(),
             Mechanism::Qmia | Mechanism::Mut | Mechanism::Mixed => provider.score(),
         }
+    }
+}
+
+/// The mechanism's ranking of the eligible providers: by ratio b/w for the
+/// score-ranked mechanisms, by bid per unit of volume (or claimed quality ×
+/// volume) for the baselines.
+fn ranking_of(mechanism: Mechanism, instance: &Instance) -> Vec<Ranked> {
+    match mechanism {
+        Mechanism::Volume => rank_by(instance, |p| {
+            (p.volume() > 0.0).then(|| p.bid() / p.volume())
+        }),
+        Mechanism::Trust => rank_by(instance, |p| {
+            let w = p.claimed_quality() * p.volume();
+            (w > 0.0).then(|| p.bid() / w)
+        }),
+        Mechanism::Qmia | Mechanism::Mut | Mechanism::Mixed => rank_by_ratio(instance),
     }
 }
 
@@ -182,22 +198,11 @@ impl Game for Mechanism {
         let truth = self.report(instance, participant);
         match self {
             Mechanism::Trust => {
-                // Inflating the claim only lowers the key, so the claims worth
-                // trying are the truth, full confidence, and the claims at
-                // which the key (at the true bid) crosses another's.
-                let provider = &instance.providers()[participant];
-                let mut claims = vec![truth[1], 1.0];
-                for bid in critical_bids(*self, instance, participant, truth[1] * provider.volume())
-                {
-                    if bid > 0.0 {
-                        // Same key as `bid` at the true claim: b/(c·v) = bid/(c₀·v).
-                        let claim = truth[1] * provider.bid() / bid;
-                        if (0.0..=1.0).contains(&claim) {
-                            claims.push(claim);
-                        }
-                    }
-                }
-                claims
+                // A claim only scales the key b/(c·v), and full confidence
+                // gives the lowest key for any bid, so the claims worth
+                // combining with the critical bids are the truth and 1; the
+                // grid and refinement cover the claims in between.
+                [truth[1], 1.0]
                     .into_iter()
                     .flat_map(|claim| {
                         let weight = self.weight(instance, participant, claim);
@@ -217,12 +222,196 @@ impl Game for Mechanism {
         }
     }
 
+    /// One ranking of the others serves every report: the provider's place
+    /// is found by binary search, the others ahead of it are unaffected by
+    /// its report, and the critical value of §A.3 does not depend on its own
+    /// bid. O(log n) per report (O(n) for MUT, whose shares depend on the
+    /// winners after it), against O(n log n) for a full clear.
+    fn unilateral_utilities(
+        &self,
+        truth: &Instance,
+        participant: usize,
+        reports: &[Vec<f64>],
+    ) -> Vec<Option<f64>> {
+        let others = Others::new(*self, truth, participant);
+        reports
+            .iter()
+            .map(|report| others.utility(report))
+            .collect()
+    }
+
     fn report_bounds(&self, instance: &Instance, participant: usize) -> Vec<(f64, f64)> {
         let top = 2.0 * self.allocation_budget(instance).max(instance.budget())
             + instance.providers()[participant].bid();
         match self {
             Mechanism::Trust => vec![(0.0, top), (0.0, 1.0)],
             _ => vec![(0.0, top)],
+        }
+    }
+}
+
+/// The other providers of an instance, ranked once, for the auditor's
+/// unilateral screening ([`Game::unilateral_utilities`]).
+struct Others<'a> {
+    mechanism: Mechanism,
+    instance: &'a Instance,
+    participant: usize,
+    budget: f64,
+    /// The others in the mechanism's order.
+    ranking: Vec<Ranked>,
+    /// Running sums over `ranking`: scores for the proportional share, bids
+    /// for pay-as-bid. `running[j]` covers the first j others.
+    running: Vec<f64>,
+    /// How many of the first others pass their own test (they are ahead of
+    /// the participant, so its report does not affect them).
+    passing: usize,
+}
+
+impl<'a> Others<'a> {
+    fn new(mechanism: Mechanism, instance: &'a Instance, participant: usize) -> Others<'a> {
+        let providers = instance.providers();
+        let budget = mechanism.allocation_budget(instance);
+        let ranking: Vec<Ranked> = ranking_of(mechanism, instance)
+            .into_iter()
+            .filter(|ranked| ranked.index != participant)
+            .collect();
+        let pay_as_bid = matches!(mechanism, Mechanism::Volume | Mechanism::Trust);
+        let mut running = Vec::with_capacity(ranking.len() + 1);
+        let mut sum = 0.0;
+        running.push(sum);
+        for ranked in &ranking {
+            let provider = &providers[ranked.index];
+            sum += if pay_as_bid {
+                provider.bid()
+            } else {
+                provider.score()
+            };
+            running.push(sum);
+        }
+        let passing = ranking
+            .iter()
+            .enumerate()
+            .take_while(|(j, ranked)| {
+                let provider = &providers[ranked.index];
+                if pay_as_bid {
+                    running[j + 1] <= budget
+                } else {
+                    provider.bid() <= (budget * provider.score()) / running[j + 1]
+                }
+            })
+            .count();
+        Others {
+            mechanism,
+            instance,
+            participant,
+            budget,
+            ranking,
+            running,
+            passing,
+        }
+    }
+
+    /// The participant's utility when it reports `report`.
+    fn utility(&self, report: &[f64]) -> Option<f64> {
+        let providers = self.instance.providers();
+        let me = &providers[self.participant];
+        let bid = *report.first()?;
+        if !bid.is_finite() || bid < 0.0 {
+            return None;
+        }
+        let claim = report.get(1).copied().unwrap_or(me.claimed_quality());
+        if !(0.0..=1.0).contains(&claim) {
+            return None;
+        }
+        let weight = self
+            .mechanism
+            .weight(self.instance, self.participant, claim);
+        if weight <= 0.0 {
+            return Some(0.0);
+        }
+        let key = bid / weight;
+        let position = self
+            .ranking
+            .partition_point(|other| match other.key.partial_cmp(&key) {
+                Some(std::cmp::Ordering::Less) => true,
+                Some(std::cmp::Ordering::Equal) => providers[other.index].id() < me.id(),
+                _ => false,
+            });
+        if self.passing < position {
+            return Some(0.0);
+        }
+        let cost = me.bid();
+        match self.mechanism {
+            Mechanism::Volume | Mechanism::Trust => {
+                let wins = self.running[position] + bid <= self.budget;
+                Some(if wins { bid - cost } else { 0.0 })
+            }
+            Mechanism::Qmia | Mechanism::Mixed | Mechanism::Mut => {
+                let admitted = self.running[position] + weight;
+                if bid > (self.budget * weight) / admitted {
+                    return Some(0.0);
+                }
+                let reward = match self.mechanism {
+                    Mechanism::Mut => self.mut_share(position, admitted, weight),
+                    _ => self.critical_value(weight),
+                };
+                Some(reward - cost)
+            }
+        }
+    }
+
+    /// The value R·τ/Π of the participant's MUT share when it is admitted at
+    /// `position`: the admitted set continues past it until the first other
+    /// provider fails.
+    fn mut_share(&self, position: usize, admitted: f64, weight: f64) -> f64 {
+        let providers = self.instance.providers();
+        let mut total = admitted;
+        for ranked in &self.ranking[position..] {
+            let provider = &providers[ranked.index];
+            let with = total + provider.score();
+            if provider.bid() > (self.budget * provider.score()) / with {
+                break;
+            }
+            total = with;
+        }
+        let tokens = (self.instance.token_pool() * weight) / total;
+        self.instance.token_budget() * tokens / self.instance.token_pool()
+    }
+
+    /// θ of §A.3 in the spec's own form, with W'_m summed over the others
+    /// only; Mixed-MIA pays it as λθ + (1 − λ)θ.
+    fn critical_value(&self, weight: f64) -> f64 {
+        let n = self.ranking.len();
+        let ratio = |m: usize| {
+            if m > n {
+                f64::INFINITY
+            } else {
+                self.ranking[m - 1].key
+            }
+        };
+        let holds = |m: usize| ratio(m) <= self.budget / (self.running[m] + weight);
+        let (mut low, mut high) = (0, n + 1);
+        while high - low > 1 {
+            let middle = low + (high - low) / 2;
+            if holds(middle) {
+                low = middle;
+            } else {
+                high = middle;
+            }
+        }
+        let denominator = self.running[low] + weight;
+        let theta = weight * ratio(low + 1).min(self.budget / denominator);
+        let theta = if theta.is_finite() {
+            theta
+        } else {
+            (weight * ratio(low + 1)).min((self.budget * weight) / denominator)
+        };
+        match self.mechanism {
+            Mechanism::Mixed => {
+                let liquidity = self.instance.liquidity();
+                liquidity * theta + (1.0 - liquidity) * theta
+            }
+            _ => theta,
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// One provider as written in an instance file, before validation.
 ///
@@ -123,7 +124,9 @@ where
 /// A validated provider. Every field satisfies §A.1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Provider {
-    id: String,
+    // Shared, so that cloning an instance to try a deviation (the auditor
+    // does it millions of times) copies no strings.
+    id: Arc<str>,
     bid: f64,
     quality: f64,
     utility: f64,
@@ -176,7 +179,7 @@ impl Provider {
 
     fn to_spec(&self) -> ProviderSpec {
         ProviderSpec {
-            id: self.id.clone(),
+            id: self.id.to_string(),
             bid: self.bid,
             quality: self.quality,
             utility: self.utility,
@@ -342,6 +345,25 @@ fn check(field: &'static str, value: f64, rule: Rule) -> Result<f64, (&'static s
     }
 }
 
+/// Checks a provider's number against its rule, naming the provider.
+fn provider_check(
+    index: usize,
+    provider: &Provider,
+    field: &'static str,
+    value: f64,
+    rule: Rule,
+) -> Result<f64, InstanceError> {
+    check(field, value, rule).map_err(|(field, value, rule)| InstanceError::ProviderField {
+        provider: ProviderRef {
+            index,
+            id: Some(provider.id.to_string()),
+        },
+        field,
+        value,
+        rule,
+    })
+}
+
 fn top_level(field: &'static str, value: f64, rule: Rule) -> Result<f64, InstanceError> {
     check(field, value, rule).map_err(|(field, value, rule)| InstanceError::Field {
         field,
@@ -377,7 +399,7 @@ fn validate_provider(index: usize, spec: ProviderSpec) -> Result<Provider, Insta
         Rule::UnitInterval,
     )?;
     Ok(Provider {
-        id: spec.id,
+        id: Arc::from(spec.id),
         bid,
         quality,
         utility,
@@ -516,8 +538,13 @@ impl Instance {
 
     /// The same instance with provider `index` bidding `bid` instead: the
     /// unilateral deviation that incentive properties talk about.
+    ///
+    /// Only the bid is re-validated: no other number changes, and bids do
+    /// not enter the scale check.
     pub fn with_bid(&self, index: usize, bid: f64) -> Result<Instance, InstanceError> {
-        self.with_provider(index, |spec| spec.bid = bid)
+        self.with_provider_field(index, "bid", bid, Rule::NonNegative, |provider, bid| {
+            provider.bid = bid;
+        })
     }
 
     /// The same instance with provider `index` claiming `claimed_quality`.
@@ -526,26 +553,61 @@ impl Instance {
         index: usize,
         claimed_quality: f64,
     ) -> Result<Instance, InstanceError> {
-        self.with_provider(index, |spec| spec.claimed_quality = Some(claimed_quality))
+        self.with_provider_field(
+            index,
+            "claimed_quality",
+            claimed_quality,
+            Rule::UnitInterval,
+            |provider, claim| provider.claimed_quality = claim,
+        )
     }
 
-    fn with_provider(
+    /// The same instance with several providers' reports changed at once:
+    /// each `(index, bid, claimed_quality)` sets the bid and, when given,
+    /// the claimed quality. One copy of the instance, however many changes.
+    pub fn with_reports(
         &self,
-        index: usize,
-        edit: impl FnOnce(&mut ProviderSpec),
+        reports: &[(usize, f64, Option<f64>)],
     ) -> Result<Instance, InstanceError> {
-        let Some(provider) = self.providers.get(index) else {
-            return Err(InstanceError::NoSuchProvider {
+        let mut instance = self.clone();
+        for &(index, bid, claimed_quality) in reports {
+            let provider = self.checked_provider(index)?;
+            instance.providers[index].bid =
+                provider_check(index, provider, "bid", bid, Rule::NonNegative)?;
+            if let Some(claim) = claimed_quality {
+                instance.providers[index].claimed_quality = provider_check(
+                    index,
+                    provider,
+                    "claimed_quality",
+                    claim,
+                    Rule::UnitInterval,
+                )?;
+            }
+        }
+        Ok(instance)
+    }
+
+    fn checked_provider(&self, index: usize) -> Result<&Provider, InstanceError> {
+        self.providers
+            .get(index)
+            .ok_or(InstanceError::NoSuchProvider {
                 index,
                 len: self.providers.len(),
-            });
-        };
-        let mut spec = provider.to_spec();
-        edit(&mut spec);
-        let provider = validate_provider(index, spec)?;
+            })
+    }
+
+    fn with_provider_field(
+        &self,
+        index: usize,
+        field: &'static str,
+        value: f64,
+        rule: Rule,
+        set: impl FnOnce(&mut Provider, f64),
+    ) -> Result<Instance, InstanceError> {
+        let provider = self.checked_provider(index)?;
+        let value = provider_check(index, provider, field, value, rule)?;
         let mut instance = self.clone();
-        instance.providers[index] = provider;
-        instance.check_scale()?;
+        set(&mut instance.providers[index], value);
         Ok(instance)
     }
 }
