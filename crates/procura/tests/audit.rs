@@ -84,6 +84,20 @@ fn non_dsic_mechanisms_show_profitable_misreports() {
 }
 
 #[test]
+fn mut_rewards_shedding_costly_members_on_a_golden_case() {
+    // proc-004 under MUT admits p000 and p004, whose shares add up to R.
+    // No one gains alone there, but if p004 (cost 1.0555) drops out, p000
+    // takes all of R: the pair keeps R and saves p004's cost, a coalition
+    // gain of exactly 1.0555 (the shares are fixed; only costs change).
+    let instance = golden("004");
+    let report = audit(&Mechanism::Mut, &instance, &AuditConfig::default());
+    assert!(report.deviation.is_none());
+    let coalition = report.coalition.as_ref().expect("MUT coalition gain");
+    assert!(approx_eq(coalition.gain, 1.0555, 1e-9), "gain {}", coalition.gain);
+    check_replays(Mechanism::Mut, &instance, &report);
+}
+
+#[test]
 fn mut_jump_ahead_is_found() {
     // The instance of `hand.rs::mut_rewards_a_loser_for_jumping_ahead_of_another_loser`:
     // l (true cost 1.1) gains up to 0.4 by underbidding f's ratio.
