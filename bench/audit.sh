@@ -37,8 +37,9 @@ for mechanism in qmia mixed mut volume trust; do
 done
 
 echo "population, 10,000 instances of 50 providers (one run each):"
+runs=1
 for mechanism in qmia trust; do
-  runs=1 t=$(runs=1 best_of ./target/release/procura audit --population examples/populations/heavy-tails.toml \
+  t=$(best_of ./target/release/procura audit --population examples/populations/heavy-tails.toml \
     --mechanism "$mechanism" --instances 10000 --seed 1 --worst "$dir/worst.json")
   share=$(grep -m1 '"share_with_deviation"' "$dir/out.json" | sed 's/.*: //; s/,//')
   printf '  %-7s %s  (share with a profitable deviation: %s)\n' "$mechanism" "$t" "$share"
