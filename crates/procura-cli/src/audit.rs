@@ -136,9 +136,8 @@ fn run_population(args: &Args, path: &Path, config: &AuditConfig) -> anyhow::Res
         worst.as_ref().map(|_| args.worst.as_path()),
     );
     if let Some(worst) = worst {
-        output::write_atomically(&args.worst, worst.as_bytes()).with_context(|| {
-            format!("{}: cannot write the worst instance", args.worst.display())
-        })?;
+        let staged = output::stage(&args.worst, worst.as_bytes())?;
+        output::commit(staged, &args.worst)?;
     }
     Ok(text)
 }

@@ -3,14 +3,17 @@
 //! and a `run` function that returns what the command prints.
 //!
 //! Exit codes: 0 on success; 2 when the input or the arguments are invalid
-//! (the message is on stderr and nothing is written to stdout); 1 when the
-//! output cannot be written.
+//! (the message is on stderr and nothing is written to stdout or to output
+//! files); 1 when the output (stdout or an output file) cannot be written.
 
 mod audit;
 mod clear;
+mod dataset;
 mod input;
 mod output;
+mod quality;
 mod render;
+mod value;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -29,6 +32,8 @@ struct Cli {
 enum Command {
     Clear(clear::Args),
     Audit(audit::Args),
+    Value(value::Args),
+    Quality(quality::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,12 +41,15 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Clear(args) => clear::run(args),
         Command::Audit(args) => audit::run(args),
+        Command::Value(args) => value::run(args),
+        Command::Quality(args) => quality::run(args),
     };
     let output = match result {
         Ok(output) => output,
         Err(error) => {
             eprintln!("error: {error:#}");
-            return ExitCode::from(2);
+            let writing = error.downcast_ref::<output::WriteFailure>().is_some();
+            return ExitCode::from(if writing { 1 } else { 2 });
         }
     };
     // The whole output is built before anything is written, so a failure

@@ -1,28 +1,58 @@
-//! Writing output files atomically: a failed command leaves no partial file.
+//! Writing output files atomically: each file is written in full to a
+//! temporary file in its folder and renamed over its path only once
+//! complete, so a failed command leaves no partial file.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Writes `bytes` to a temporary file beside `path`, then renames it over
-/// `path`, so readers see either the old file or the whole new one.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temporary = directory.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temporary);
+use std::fmt;
+
+/// An error writing output, as opposed to bad input: `main` exits with
+/// code 1 for it, and 2 for everything else.
+#[derive(Debug)]
+pub struct WriteFailure(String);
+
+impl fmt::Display for WriteFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
-    result
+}
+
+impl std::error::Error for WriteFailure {}
+
+fn failure(message: String) -> anyhow::Error {
+    anyhow::Error::new(WriteFailure(message))
+}
+
+/// A file written in full into a temporary file in its folder but not yet
+/// in place: output is written atomically, renamed over its path only once
+/// complete (see [`commit`]), so that a failure leaves no partial file.
+pub struct Staged(tempfile::NamedTempFile);
+
+/// Writes `contents` to a temporary file next to `path`.
+pub fn stage(path: &Path, contents: &[u8]) -> anyhow::Result<Staged> {
+    let folder = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(&folder).map_err(|error| {
+        failure(format!(
+            "{}: cannot create a file in {}: {error}",
+            path.display(),
+            folder.display()
+        ))
+    })?;
+    file.write_all(contents)
+        .and_then(|()| file.flush())
+        .map_err(|error| failure(format!("{}: cannot write: {error}", path.display())))?;
+    Ok(Staged(file))
+}
+
+/// Moves a staged file to `path`.
+pub fn commit(staged: Staged, path: &Path) -> anyhow::Result<()> {
+    staged
+        .0
+        .persist(path)
+        .map_err(|e| failure(format!("{}: cannot write: {}", path.display(), e.error)))?;
+    Ok(())
 }

@@ -38,3 +38,4 @@ pub mod audit;
 pub mod mechanism;
 pub mod procurement;
 pub mod tolerance;
+pub mod valuation;

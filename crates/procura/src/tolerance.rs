@@ -61,3 +61,14 @@ pub const PROTOCOL_GOLDEN: f64 = 1e-6;
 /// as a profitable deviation: the "gain ≤ 1e-9 relative" for DSIC
 /// mechanisms. Measured against the largest truthful utility (at least 1).
 pub const GAIN_RELATIVE: f64 = 1e-9;
+
+/// Stopping rule of the Newton solver of logistic regression
+/// (`valuation::logistic`): stop when half the squared Newton decrement,
+/// the predicted decrease of the penalised loss, is at most this times
+/// `max(1, |loss|)`, after one last full step: Newton converges
+/// quadratically, so that step lands at rounding level.
+pub const NEWTON_DECREMENT_RELATIVE: f64 = 1e-12;
+
+/// Agreement required between an exact Shapley computation and brute-force
+/// enumeration of a tiny game: 1e-12 absolute.
+pub const SHAPLEY_EXACT: f64 = 1e-12;

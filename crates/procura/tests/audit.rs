@@ -93,7 +93,11 @@ fn mut_rewards_shedding_costly_members_on_a_golden_case() {
     let report = audit(&Mechanism::Mut, &instance, &AuditConfig::default());
     assert!(report.deviation.is_none());
     let coalition = report.coalition.as_ref().expect("MUT coalition gain");
-    assert!(approx_eq(coalition.gain, 1.0555, 1e-9), "gain {}", coalition.gain);
+    assert!(
+        approx_eq(coalition.gain, 1.0555, 1e-9),
+        "gain {}",
+        coalition.gain
+    );
     check_replays(Mechanism::Mut, &instance, &report);
 }
 

@@ -1,0 +1,64 @@
+//! `procura quality`: score each provider's labels by their agreement with
+//! a reference model trained on a trusted set, and print CSV.
+
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use procura::valuation::quality_scores;
+
+use crate::dataset::{self, Classes, Columns, ModelArgs, ModelName, Need};
+
+/// Score each provider's labels against a model trained on trusted data.
+///
+/// Prints CSV `provider,quality,rows`: q_i, the share of provider i's rows
+/// whose label the reference model (trained on --trusted) predicts. q is
+/// capped by the reference model's own accuracy and counts hard rows as
+/// disagreements: compare providers with one another, not with 1.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Trusted labelled data: CSV with a header.
+    #[arg(long)]
+    trusted: PathBuf,
+    /// The providers' data: CSV with the same feature columns and a provider
+    /// column.
+    #[arg(long)]
+    data: PathBuf,
+    /// Column naming each row's provider.
+    #[arg(long)]
+    provider_column: String,
+    /// Label column (default: the column named `label`, else the last one).
+    #[arg(long)]
+    label: Option<String>,
+    /// Reference model.
+    #[arg(long, value_enum, default_value = "logreg")]
+    model: ModelName,
+    #[command(flatten)]
+    model_args: ModelArgs,
+}
+
+/// Runs the command and returns the CSV it prints.
+pub fn run(args: Args) -> anyhow::Result<String> {
+    let model = args.model_args.model(args.model)?;
+    let columns = Columns {
+        label: args.label.as_deref(),
+        provider: Some(&args.provider_column),
+    };
+    let data_table = dataset::read(&args.data, columns, Need::Required)?;
+    let trusted_table = dataset::read(&args.trusted, columns, Need::Optional)?;
+    dataset::check_features(&data_table, &trusted_table)?;
+    let classes = Classes::of(&[&data_table, &trusted_table]);
+    let data = classes.dataset(&data_table)?;
+    let trusted = classes.dataset(&trusted_table)?;
+    let (names, players) = dataset::providers(&data_table)
+        .ok_or_else(|| anyhow!("{}: no provider column", data_table.source))?;
+    let quality = quality_scores(&trusted, &data, &players, &model).map_err(|e| anyhow!("{e}"))?;
+    let mut csv = String::from("provider,quality,rows\n");
+    for (player, q) in quality.iter().enumerate() {
+        csv.push_str(&format!(
+            "{},{q},{}\n",
+            crate::value::csv_field(&names[player]),
+            players.rows_of(player).len()
+        ));
+    }
+    Ok(csv)
+}
