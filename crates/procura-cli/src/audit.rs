@@ -5,12 +5,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
-use indicatif::{ProgressBar, ProgressStyle};
 use procura::audit::population::{audit_population, Population, PopulationSpec};
 use procura::audit::{audit, certify, AuditConfig};
 use procura::procurement::Mechanism;
+use procura::threshold::{self, withdrawal, WithdrawalAssignment};
 
-use crate::{input, output, render};
+use crate::clear::{check_kind, AnyMechanism};
+
+use crate::{input, output, progress, render};
 
 /// Audit a mechanism: look for profitable misreports and coalitions, broken
 /// individual rationality and broken budgets.
@@ -30,9 +32,10 @@ pub struct Args {
     /// Instance file, or `-` for standard input (omit with --population).
     #[arg(required_unless_present = "population", conflicts_with = "population")]
     instance: Option<PathBuf>,
-    /// Mechanism to audit.
+    /// Mechanism to audit (withdrawal: its assignment stage, where users
+    /// report costs; subsidy has no reports to audit).
     #[arg(long, short, value_parser = crate::clear::mechanism_parser())]
-    mechanism: Mechanism,
+    mechanism: AnyMechanism,
     /// Largest coalition searched; 1 searches no coalitions.
     #[arg(long, default_value_t = 2)]
     coalition_size: usize,
@@ -84,18 +87,37 @@ pub fn run(args: Args) -> anyhow::Result<String> {
         .as_ref()
         .ok_or_else(|| anyhow!("an instance or --population is required"))?;
     let (source, text) = input::read(path)?;
-    let instance = input::procurement_instance(&source, &text)?;
-    let mechanism = args.mechanism;
-    procura::procurement::clear(&instance, mechanism)
-        .with_context(|| format!("{source}: cannot audit {mechanism}"))?;
-    let report = audit(&mechanism, &instance, &config);
-    let certificate = certify(mechanism, &instance);
-    Ok(render::audit_report(
-        &mechanism,
-        &instance,
-        &report,
-        certificate.as_ref(),
-    ))
+    let cannot = || format!("{source}: cannot audit {}", args.mechanism.name());
+    match args.mechanism {
+        AnyMechanism::Procurement(mechanism) => {
+            let instance = input::procurement_instance(&source, &text)
+                .or_else(|error| check_kind(&source, &text, args.mechanism).and(Err(error)))?;
+            procura::procurement::clear(&instance, mechanism).with_context(cannot)?;
+            let report = audit(&mechanism, &instance, &config);
+            let certificate = certify(mechanism, &instance);
+            Ok(render::audit_report(
+                &mechanism,
+                &instance,
+                &report,
+                certificate.as_ref(),
+            ))
+        }
+        AnyMechanism::Threshold(threshold::Mechanism::Withdrawal) => {
+            let instance = input::threshold_instance(&source, &text)
+                .or_else(|error| check_kind(&source, &text, args.mechanism).and(Err(error)))?;
+            withdrawal::assign(&instance).with_context(cannot)?;
+            let report = audit(&WithdrawalAssignment, &instance, &config);
+            Ok(render::audit_report(
+                &WithdrawalAssignment,
+                &instance,
+                &report,
+                None,
+            ))
+        }
+        AnyMechanism::Threshold(threshold::Mechanism::Subsidy) => Err(anyhow!(
+            "subsidy cannot be audited: users report nothing, they choose whether to give the floor"
+        )),
+    }
 }
 
 fn run_population(args: &Args, path: &Path, config: &AuditConfig) -> anyhow::Result<String> {
@@ -103,19 +125,18 @@ fn run_population(args: &Args, path: &Path, config: &AuditConfig) -> anyhow::Res
     let spec: PopulationSpec = toml::from_str(&text)
         .map_err(|error| anyhow!("{source}: {}", error.to_string().trim_end()))?;
     let population = Population::new(spec).map_err(|error| anyhow!("{source}: {error}"))?;
-    let mechanism = args.mechanism;
+    let AnyMechanism::Procurement(mechanism) = args.mechanism else {
+        return Err(anyhow!(
+            "population audits draw procurement markets; {} is a threshold mechanism",
+            args.mechanism.name()
+        ));
+    };
     if mechanism == Mechanism::Mut && population.spec().token_budget_fraction.is_none() {
         return Err(anyhow!(
             "{source}: token_budget_fraction is required by mut"
         ));
     }
-    let bar = ProgressBar::new(args.instances);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} auditing {pos}/{len} instances [{elapsed_precise}, eta {eta}] {wide_bar}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
+    let bar = progress::bar(args.instances, "auditing instances");
     let report = audit_population(
         mechanism,
         &population,

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use anyhow::{anyhow, Context};
 use procura::procurement::{Instance, InstanceSpec};
+use procura::threshold::{ThresholdInstance, ThresholdSpec};
 use serde::de::DeserializeOwned;
 
 /// Where an instance came from, for error messages.
@@ -41,6 +42,56 @@ pub fn read(path: &Path) -> anyhow::Result<(Source, String)> {
 pub fn procurement_instance(source: &Source, text: &str) -> anyhow::Result<Instance> {
     let spec: InstanceSpec = parse_json(source, text, "providers")?;
     Instance::new(spec).map_err(|error| anyhow!("{source}: {error}"))
+}
+
+/// Parses and validates a threshold instance (spec §B.1).
+pub fn threshold_instance(source: &Source, text: &str) -> anyhow::Result<ThresholdInstance> {
+    let spec: ThresholdSpec = parse_json(source, text, "users")?;
+    ThresholdInstance::new(spec).map_err(|error| anyhow!("{source}: {error}"))
+}
+
+/// The two kinds of instance, told apart by their records' field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Part A: `providers`.
+    Procurement,
+    /// Part B: `users`.
+    Threshold,
+}
+
+impl Kind {
+    /// "procurement" or "threshold".
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Procurement => "procurement",
+            Kind::Threshold => "threshold",
+        }
+    }
+
+    /// The field that holds the records.
+    pub fn records(self) -> &'static str {
+        match self {
+            Kind::Procurement => "providers",
+            Kind::Threshold => "users",
+        }
+    }
+}
+
+/// The kind of the instance in `text`, by its top-level fields: `None` when
+/// it is not a JSON object or has both or neither of `providers` and
+/// `users`.
+pub fn kind(text: &str) -> Option<Kind> {
+    #[derive(serde::Deserialize)]
+    struct Records {
+        providers: Option<serde::de::IgnoredAny>,
+        users: Option<serde::de::IgnoredAny>,
+    }
+    let records: Records = serde_json::from_str(text).ok()?;
+    match (records.providers.is_some(), records.users.is_some()) {
+        (true, false) => Some(Kind::Procurement),
+        (false, true) => Some(Kind::Threshold),
+        _ => None,
+    }
 }
 
 /// Deserializes `text`, or explains where and why it is malformed.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use procura::valuation::quality_scores;
 
-use crate::dataset::{self, Classes, Columns, ModelArgs, ModelName, Need};
+use crate::dataset::{self, csv_field, Classes, Columns, ModelArgs, ModelName, Need};
 
 /// Score each provider's labels against a model trained on trusted data.
 ///
@@ -19,8 +19,8 @@ pub struct Args {
     /// Trusted labelled data: CSV with a header.
     #[arg(long)]
     trusted: PathBuf,
-    /// The providers' data: CSV with the same feature columns and a provider
-    /// column.
+    /// The providers' data: CSV with a provider column and the trusted
+    /// data's feature columns (matched by name, in any order).
     #[arg(long)]
     data: PathBuf,
     /// Column naming each row's provider.
@@ -44,9 +44,9 @@ pub fn run(args: Args) -> anyhow::Result<String> {
         provider: Some(&args.provider_column),
     };
     let data_table = dataset::read(&args.data, columns, Need::Required)?;
-    let trusted_table = dataset::read(&args.trusted, columns, Need::Optional)?;
-    dataset::check_features(&data_table, &trusted_table)?;
-    let classes = Classes::of(&[&data_table, &trusted_table]);
+    let mut trusted_table = dataset::read(&args.trusted, columns, Need::Optional)?;
+    dataset::align_features(&data_table, &mut trusted_table)?;
+    let classes = Classes::of(&[&data_table, &trusted_table])?;
     let data = classes.dataset(&data_table)?;
     let trusted = classes.dataset(&trusted_table)?;
     let (names, players) = dataset::providers(&data_table)
@@ -56,7 +56,7 @@ pub fn run(args: Args) -> anyhow::Result<String> {
     for (player, q) in quality.iter().enumerate() {
         csv.push_str(&format!(
             "{},{q},{}\n",
-            crate::value::csv_field(&names[player]),
+            csv_field(&names[player]),
             players.rows_of(player).len()
         ));
     }

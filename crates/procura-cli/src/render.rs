@@ -8,6 +8,10 @@ use procura::audit::population::PopulationReport;
 use procura::audit::{AuditReport, Certificate};
 use procura::mechanism::Mechanism;
 use procura::procurement::{Instance, Mechanism as ProcurementMechanism, Outcome};
+use procura::threshold::{
+    Assignment, Mechanism as ThresholdMechanism, SubsidyOutcome, ThresholdInstance,
+    WithdrawalOutcome,
+};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -257,4 +261,85 @@ pub fn population_report(
             }),
     };
     to_json(&json)
+}
+
+#[derive(Serialize)]
+struct AssignmentJson<'a> {
+    id: &'a str,
+    amount: f64,
+    payment: f64,
+}
+
+fn assignments<'a>(
+    instance: &'a ThresholdInstance,
+    assignments: &[Assignment],
+) -> Vec<AssignmentJson<'a>> {
+    assignments
+        .iter()
+        .map(|assignment| AssignmentJson {
+            id: instance.users()[assignment.user].id(),
+            amount: assignment.amount,
+            payment: assignment.payment,
+        })
+        .collect()
+}
+
+/// A subsidy outcome (§B.2) as JSON. `null` is always false: the subsidy
+/// always runs; the field is there so every outcome has it.
+pub fn subsidy_outcome(instance: &ThresholdInstance, outcome: &SubsidyOutcome) -> String {
+    #[derive(Serialize)]
+    struct SubsidyJson<'a> {
+        mechanism: &'static str,
+        null: bool,
+        improved: bool,
+        collected: f64,
+        assignments: Vec<AssignmentJson<'a>>,
+        total_payment: f64,
+        leakage: f64,
+    }
+    to_json(&SubsidyJson {
+        mechanism: ThresholdMechanism::Subsidy.name(),
+        null: false,
+        improved: outcome.improved(),
+        collected: outcome.collected(),
+        assignments: assignments(instance, outcome.assignments()),
+        total_payment: outcome.total_payment(),
+        leakage: outcome.leakage(),
+    })
+}
+
+/// A withdrawal-rights outcome (§B.3, §B.4) as JSON; `protocol` is null
+/// when the outcome is null.
+pub fn withdrawal_outcome(instance: &ThresholdInstance, outcome: &WithdrawalOutcome) -> String {
+    #[derive(Serialize)]
+    struct ProtocolJson {
+        name: &'static str,
+        success_probability: f64,
+        expected_payment: f64,
+        expected_participants: f64,
+        expected_data: f64,
+    }
+    #[derive(Serialize)]
+    struct WithdrawalJson<'a> {
+        mechanism: &'static str,
+        null: bool,
+        assignments: Vec<AssignmentJson<'a>>,
+        total_payment: f64,
+        leakage: f64,
+        protocol: Option<ProtocolJson>,
+    }
+    to_json(&WithdrawalJson {
+        mechanism: ThresholdMechanism::Withdrawal.name(),
+        null: outcome.is_null(),
+        assignments: assignments(instance, outcome.assignments()),
+        total_payment: outcome.total_payment(),
+        leakage: outcome.leakage(),
+        protocol: outcome.protocol().map(|report| ProtocolJson {
+            name: report.protocol.name(),
+            success_probability: report.success_probability,
+            expected_payment: report.expected_payment,
+            expected_participants: report.expected_participants,
+            expected_data: report.expected_data,
+        }),
+    })
 }

@@ -2,19 +2,17 @@
 //! training real models, and write the values as CSV; optionally write a
 //! procurement instance whose `utility` and `quality` come from the data.
 
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
-use indicatif::{ProgressBar, ProgressStyle};
 use procura::procurement::{Instance, InstanceSpec, ProviderSpec};
 use procura::valuation::{
     banzhaf_msr, knn_shapley, leave_one_out, quality_scores, tmc_shapley, Dataset, Estimate,
     LearningGame, Model, Players, Progress, SamplingConfig,
 };
 
-use crate::dataset::{self, Classes, Columns, ModelArgs, ModelName, Need};
-use crate::output;
+use crate::dataset::{self, csv_field, Bids, Classes, Columns, ModelArgs, ModelName, Need};
+use crate::{output, progress};
 
 /// Valuation method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -44,7 +42,8 @@ pub struct Args {
     /// Training data: CSV with a header; its rows (or providers) are valued.
     #[arg(long)]
     train: PathBuf,
-    /// Test data: CSV with the same feature columns.
+    /// Test data: CSV with the same feature columns (matched by name, in
+    /// any order).
     #[arg(long)]
     test: PathBuf,
     /// Output CSV of values, written atomically.
@@ -120,24 +119,38 @@ fn value(args: &Args) -> anyhow::Result<String> {
         provider: args.provider_column.as_deref(),
     };
     let train_table = dataset::read(&args.train, columns, Need::Required)?;
-    let test_table = dataset::read(&args.test, columns, Need::Optional)?;
-    dataset::check_features(&train_table, &test_table)?;
+    let mut test_table = dataset::read(&args.test, columns, Need::Optional)?;
+    dataset::align_features(&train_table, &mut test_table)?;
     let trusted_table = match (&args.emit_instance, &args.trusted) {
         (Some(_), Some(path)) => {
-            let table = dataset::read(path, columns, Need::Optional)?;
-            dataset::check_features(&train_table, &table)?;
+            let mut table = dataset::read(path, columns, Need::Optional)?;
+            dataset::align_features(&train_table, &mut table)?;
             Some(table)
         }
         _ => None,
     };
     let mut tables = vec![&train_table, &test_table];
     tables.extend(trusted_table.as_ref());
-    let classes = Classes::of(&tables);
+    let classes = Classes::of(&tables)?;
     let train = classes.dataset(&train_table)?;
     let test = classes.dataset(&test_table)?;
     let (names, players) = match dataset::providers(&train_table) {
         Some((names, players)) => (Some(names), players),
         None => (None, Players::points(train.n_rows())),
+    };
+    // The bids are read and checked before the (possibly long) valuation:
+    // with placeholder quality and utility 1, every rule of the instance
+    // that does not depend on the valuation is checked now.
+    let offer = match (&args.emit_instance, &args.bids, &names) {
+        (Some(path), Some(bids), Some(names)) => {
+            let bids = dataset::read_bids(bids)?;
+            let budget = args.budget.unwrap_or_default();
+            let ones = vec![1.0; names.len()];
+            instance(names, &players, &ones, &ones, &bids, budget)
+                .with_context(|| format!("{}: cannot build the instance", path.display()))?;
+            Some((path, bids, budget))
+        }
+        _ => None,
     };
 
     let estimate = estimate(args, model, &train, &test, &players)?;
@@ -155,28 +168,33 @@ fn value(args: &Args) -> anyhow::Result<String> {
     }
 
     let mut staged = vec![(output::stage(&args.out, csv.as_bytes())?, args.out.clone())];
-    if let (Some(path), Some(names)) = (&args.emit_instance, &names) {
+    if let (Some((path, bids, budget)), Some(names)) = (&offer, &names) {
         let trusted = match &trusted_table {
             Some(table) => classes.dataset(table)?,
             None => test.clone(),
         };
         let quality = quality_scores(&trusted, &train, &players, &model)
             .map_err(|e| anyhow!("quality score: {e}"))?;
-        let bids = read_bids(args.bids.as_deref().unwrap_or(Path::new("-")))?;
-        let budget = args.budget.unwrap_or_default();
-        let json = instance_json(names, &players, &estimate.values, &quality, &bids, budget)
+        let json = instance(names, &players, &estimate.values, &quality, bids, *budget)
+            .and_then(|spec| instance_json(&spec))
             .with_context(|| format!("{}: cannot build the instance", path.display()))?;
-        staged.push((output::stage(path, json.as_bytes())?, path.clone()));
+        staged.push((output::stage(path, json.as_bytes())?, (*path).clone()));
     }
     for (file, path) in staged {
         output::commit(file, &path)?;
     }
-    let se = estimate.std_errors.iter().copied().fold(0.0, f64::max);
     let what = if names.is_some() { "providers" } else { "rows" };
+    let how = match args.method {
+        Method::KnnShapley => format!("exact, over {} test rows", test.n_rows()),
+        Method::Loo => format!("exact, {} models retrained", estimate.values.len() + 1),
+        Method::TmcShapley | Method::BanzhafMsr => {
+            let se = estimate.std_errors.iter().copied().fold(0.0, f64::max);
+            format!("{} samples, largest standard error {se}", estimate.samples)
+        }
+    };
     Ok(format!(
-        "valued {} {what} ({} samples, largest standard error {se}) into {}\n",
+        "valued {} {what} ({how}) into {}\n",
         estimate.values.len(),
-        estimate.samples,
         args.out.display()
     ))
 }
@@ -189,7 +207,7 @@ fn estimate(
     test: &Dataset,
     players: &Players,
 ) -> anyhow::Result<Estimate> {
-    let bar = progress_bar();
+    let bar = progress::bar(0, "valuing");
     let report = |progress: Progress| {
         bar.set_length(progress.total as u64);
         bar.set_position(progress.done as u64);
@@ -229,107 +247,17 @@ fn estimate(
     })
 }
 
-/// A progress bar on stderr, hidden when stderr is not a terminal.
-fn progress_bar() -> ProgressBar {
-    if !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(0);
-    if let Ok(style) =
-        ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} eta {eta}")
-    {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar
-}
-
-/// Quotes a CSV field when it needs it.
-pub fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
-
-/// One row of the bids file.
-struct Bid {
-    provider: String,
-    bid: f64,
-    volume: Option<f64>,
-    claimed_quality: Option<f64>,
-    line: u64,
-}
-
-struct Bids {
-    source: String,
-    rows: Vec<Bid>,
-}
-
-fn read_bids(path: &Path) -> anyhow::Result<Bids> {
-    let source = path.display().to_string();
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .with_context(|| format!("{source}: cannot read"))?;
-    let header = reader
-        .headers()
-        .map_err(|e| anyhow!("{source}: {e}"))?
-        .clone();
-    if header.is_empty() {
-        bail!("{source}: empty file, expected a header row");
-    }
-    let column = |name: &str| header.iter().position(|h| h == name);
-    let provider = column("provider")
-        .ok_or_else(|| anyhow!("{source}: line 1: no column named \"provider\""))?;
-    let bid = column("bid").ok_or_else(|| anyhow!("{source}: line 1: no column named \"bid\""))?;
-    let volume = column("volume");
-    let claimed = column("claimed_quality");
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| anyhow!("{source}: {e}"))?;
-        let line = record.position().map_or(0, csv::Position::line);
-        let number = |index: usize| -> anyhow::Result<f64> {
-            let text = record.get(index).unwrap_or_default();
-            text.parse().map_err(|_| {
-                anyhow!(
-                    "{source}: line {line}, column {} ({}): {text:?} is not a number",
-                    index + 1,
-                    &header[index]
-                )
-            })
-        };
-        let optional = |index: Option<usize>| -> anyhow::Result<Option<f64>> {
-            match index {
-                Some(index) if !record.get(index).unwrap_or_default().is_empty() => {
-                    number(index).map(Some)
-                }
-                _ => Ok(None),
-            }
-        };
-        rows.push(Bid {
-            provider: record.get(provider).unwrap_or_default().to_owned(),
-            bid: number(bid)?,
-            volume: optional(volume)?,
-            claimed_quality: optional(claimed)?,
-            line,
-        });
-    }
-    if rows.is_empty() {
-        bail!("{source}: no bids after the header");
-    }
-    Ok(Bids { source, rows })
-}
-
-/// The procurement instance as JSON, validated by the library first.
-fn instance_json(
+/// The procurement instance of the bids, with each provider's quality and
+/// utility (max(0, value)), validated by the library. Every provider with
+/// rows must bid, once, and no one else.
+fn instance(
     names: &[String],
     players: &Players,
     values: &[f64],
     quality: &[f64],
     bids: &Bids,
     budget: f64,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<InstanceSpec> {
     let source = &bids.source;
     let mut seen = vec![false; names.len()];
     let mut providers = Vec::new();
@@ -368,11 +296,17 @@ fn instance_json(
     }
     let spec = InstanceSpec {
         budget,
-        providers: providers.clone(),
+        providers,
         ..InstanceSpec::default()
     };
-    Instance::new(spec).map_err(|e| anyhow!("{e}"))?;
-    let providers: Vec<serde_json::Value> = providers
+    Instance::new(spec.clone()).map_err(|e| anyhow!("{e}"))?;
+    Ok(spec)
+}
+
+/// The instance as JSON.
+fn instance_json(spec: &InstanceSpec) -> anyhow::Result<String> {
+    let providers: Vec<serde_json::Value> = spec
+        .providers
         .iter()
         .map(|p| {
             let mut object = serde_json::json!({
@@ -388,7 +322,7 @@ fn instance_json(
             object
         })
         .collect();
-    let json = serde_json::json!({ "budget": budget, "providers": providers });
+    let json = serde_json::json!({ "budget": spec.budget, "providers": providers });
     let mut text = serde_json::to_string_pretty(&json).context("cannot serialise")?;
     text.push('\n');
     Ok(text)

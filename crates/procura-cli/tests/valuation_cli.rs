@@ -70,9 +70,15 @@ const FILES: &[(&str, &str)] = &[
         "bids.csv",
         "provider,bid,volume,claimed_quality\na,1.0,8,0.9\nb,2.0,,\nc,0.5,8,1.0\n",
     ),
+    (
+        "bids-nan.csv",
+        "provider,bid,volume\na,1.0,8\nb,NaN,8\nc,0.5,8\n",
+    ),
+    ("bids-ragged.csv", "provider,bid\na,1.0\nb\nc,0.5\n"),
     ("empty-cell.csv", "x1,x2,label\n0.1,,1\n"),
     ("empty.csv", ""),
     ("header-only.csv", "x1,x2,label\n"),
+    ("missing-feature.csv", "x1,x3,label\n0.1,0.2,1\n"),
     ("nan.csv", "x1,x2,label\n0.1,NaN,1\n"),
     ("no-label-column.csv", "x1,x2,y\n0.1,0.2,1\n"),
     ("non-numeric.csv", "x1,x2,label\n0.1,0.2,1\nabc,0.4,0\n"),
@@ -105,10 +111,32 @@ fn data(name: &str) -> PathBuf {
                 .map(|(i, row)| format!("{},{row}", ["a", "b", "c"][i % 3]))
                 .collect();
             let test = TEST.iter().map(|row| (*row).to_owned()).collect();
+            let cells = |row: &str| -> Vec<String> { row.split(',').map(str::to_owned).collect() };
+            // The test set with its columns in another order.
+            let reordered = TEST
+                .iter()
+                .map(|row| {
+                    let c = cells(row);
+                    format!("{},{},{}", c[2], c[1], c[0])
+                })
+                .collect();
+            // The test set with its labels written 0.0 and 1.0.
+            let float_labels = TEST.iter().map(|row| format!("{row}.0")).collect();
+            // A continuous target as the label: one class per row.
+            let continuous = POINTS
+                .iter()
+                .map(|row| {
+                    let c = cells(row);
+                    format!("{},{},{}", c[0], c[1], c[0])
+                })
+                .collect();
             let generated = [
                 ("points.csv", table("x1,x2,label", points)),
                 ("train.csv", table("owner,x1,x2,label", owned)),
                 ("test.csv", table("x1,x2,label", test)),
+                ("test-reordered.csv", table("label,x2,x1", reordered)),
+                ("test-float-labels.csv", table("x1,x2,label", float_labels)),
+                ("continuous.csv", table("x1,x2,label", continuous)),
             ];
             let small = FILES.iter().map(|(name, text)| (*name, (*text).to_owned()));
             for (name, text) in generated.into_iter().chain(small) {
@@ -188,9 +216,21 @@ fn bad_datasets_are_refused() {
             "test.csv",
             "three-features.csv",
             &[],
+            &["three-features.csv: line 1: feature column \"x3\" is not a feature column of the training set"],
+        ),
+        (
+            "test.csv",
+            "missing-feature.csv",
+            &[],
+            &["missing-feature.csv: line 1: no feature column named \"x2\", which the training set"],
+        ),
+        (
+            "continuous.csv",
+            "test.csv",
+            &[],
             &[
-                "three-features.csv: 3 feature columns, but the training set",
-                "has 2",
+                "label column \"label\" has 26 distinct values in 36 rows",
+                "continuous target",
             ],
         ),
         (
@@ -252,6 +292,42 @@ fn bad_datasets_are_refused() {
             ],
             &["budget"],
         ),
+        // The bids are read before the valuation, whose --samples 0 would
+        // fail: the bids' error is the one reported.
+        (
+            "train.csv",
+            "test.csv",
+            &[
+                "--method",
+                "banzhaf-msr",
+                "--samples",
+                "0",
+                "--provider-column",
+                "owner",
+                "--emit-instance",
+                "i.json",
+                "--bids",
+                "bids-nan.csv",
+                "--budget",
+                "3",
+            ],
+            &["bids-nan.csv: line 3, column 2 (bid): \"NaN\" is not a finite number"],
+        ),
+        (
+            "train.csv",
+            "test.csv",
+            &[
+                "--provider-column",
+                "owner",
+                "--emit-instance",
+                "i.json",
+                "--bids",
+                "bids-ragged.csv",
+                "--budget",
+                "3",
+            ],
+            &["bids-ragged.csv: line 3: 1 fields, but the header has 2"],
+        ),
     ];
     for (index, (train, test, extra, expected)) in cases.iter().enumerate() {
         let out = folder.join(format!("out-{index}.csv"));
@@ -269,6 +345,7 @@ fn bad_datasets_are_refused() {
             args.push(match *arg {
                 "i.json" => instance.display().to_string(),
                 "BIDS" => bids.display().to_string(),
+                other if other.ends_with(".csv") => data(other).display().to_string(),
                 other => other.to_owned(),
             });
         }
@@ -500,5 +577,34 @@ fn quality_prints_agreement_rates() {
         .expect("procura runs");
     assert_eq!(bad.status.code(), Some(2));
     assert!(bad.stdout.is_empty());
-    assert!(text(&bad.stderr).contains("three-features.csv: 3 feature columns"));
+    assert!(text(&bad.stderr)
+        .contains("three-features.csv: line 1: feature column \"x3\" is not a feature column"));
+}
+
+/// A test file's feature columns are matched by name, not position, and
+/// numeric labels by value ("1.0" is class "1"): the values are the same
+/// bytes as with the plain test file. The summary of an exact method
+/// counts test rows, not samples.
+#[test]
+fn test_columns_match_by_name_and_labels_by_value() {
+    let folder = scratch("align");
+    let run = |test: &str| {
+        let out = folder.join(format!("values-{test}"));
+        let output = value(
+            &["--method", "knn-shapley", "--k", "3"],
+            &data("points.csv"),
+            &data(test),
+            &out,
+        );
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        let stdout = text(&output.stdout);
+        assert!(
+            stdout.starts_with("valued 24 rows (exact, over 12 test rows) into "),
+            "{stdout}"
+        );
+        std::fs::read(&out).expect("output")
+    };
+    let plain = run("test.csv");
+    assert_eq!(plain, run("test-reordered.csv"));
+    assert_eq!(plain, run("test-float-labels.csv"));
 }

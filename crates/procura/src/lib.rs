@@ -37,5 +37,7 @@
 pub mod audit;
 pub mod mechanism;
 pub mod procurement;
+pub mod threshold;
 pub mod tolerance;
+mod validate;
 pub mod valuation;

@@ -454,3 +454,77 @@ mod properties {
         }
     }
 }
+
+mod withdrawal {
+    use super::*;
+    use procura::threshold::{ThresholdInstance, ThresholdSpec, UserSpec, WithdrawalAssignment};
+    use proptest::prelude::*;
+
+    fn threshold_golden(case: &str) -> ThresholdInstance {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/thr-{case}.json"));
+        let text = std::fs::read_to_string(path).expect("golden instance");
+        let spec: ThresholdSpec = serde_json::from_str(&text).expect("parses");
+        ThresholdInstance::new(spec).expect("valid")
+    }
+
+    #[test]
+    fn the_assignment_stage_is_clean_on_the_golden_cases() {
+        for case in CASES {
+            let instance = threshold_golden(case);
+            let report = audit(&WithdrawalAssignment, &instance, &AuditConfig::default());
+            assert!(
+                report.deviation.is_none(),
+                "thr-{case}: {:?}",
+                report.deviation
+            );
+            assert!(report.max_unilateral_gain <= GAIN_RELATIVE, "thr-{case}");
+            assert_eq!(report.ir_violations, 0);
+            assert!(report.budget_ok);
+            if let Some(deviation) = &report.coalition {
+                let replayed = replay(&WithdrawalAssignment, &instance, deviation).expect("valid");
+                assert_eq!(replayed.to_bits(), deviation.gain.to_bits());
+            }
+        }
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig {
+            cases: 32,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x7D1),
+            ..ProptestConfig::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config())]
+
+        /// §B.3: the assignment stage is DSIC and IR on random instances.
+        #[test]
+        fn the_assignment_stage_shows_no_gain(
+            threshold in 0.5f64..4.0,
+            reserve in 0.5f64..3.0,
+            slack in prop_oneof![Just(0.0), 0.0f64..0.5],
+            budget in proptest::option::of(1.0f64..10.0),
+            users in proptest::collection::vec((0.0f64..3.0, 0.2f64..2.0), 1..6),
+        ) {
+            let spec = ThresholdSpec {
+                threshold,
+                reserve_price: Some(reserve),
+                budget,
+                slack: Some(slack),
+                users: users
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (cost, capacity))| UserSpec::new(format!("u{i}"), cost, capacity))
+                    .collect(),
+                ..ThresholdSpec::default()
+            };
+            let instance = ThresholdInstance::new(spec).expect("valid");
+            let report = audit(&WithdrawalAssignment, &instance, &AuditConfig { coalition_size: 1, ..AuditConfig::default() });
+            prop_assert!(report.deviation.is_none(), "{:?}", report.deviation);
+            prop_assert_eq!(report.ir_violations, 0);
+            prop_assert!(report.budget_ok);
+        }
+    }
+}

@@ -255,39 +255,3 @@ fn datasets_are_validated() {
         );
     }
 }
-
-/// Newton's method converges on the raw (unscaled) wine features, for the
-/// binarised label and for the six quality grades (multinomial).
-#[test]
-fn logistic_regression_converges_on_wine() {
-    let text = std::fs::read_to_string(data_dir().join("winequality-red.csv")).expect("wine");
-    let mut features = Vec::new();
-    let mut grades = Vec::new();
-    for line in text.lines().skip(1) {
-        let cells: Vec<f64> = line
-            .split(',')
-            .map(|c| c.parse().expect("number"))
-            .collect();
-        features.extend_from_slice(&cells[..11]);
-        grades.push(cells[11] as usize - 3);
-    }
-    let multi = Dataset::new(features, 11, grades, 6).expect("valid");
-    let all: Vec<usize> = (0..wine().n_rows()).collect();
-    // (data, l2): the multinomial fit is the slow one in debug builds.
-    let wine = wine();
-    let cases = [(&wine, 0.01), (&wine, 1.0), (&wine, 100.0), (&multi, 1.0)];
-    for (data, l2) in cases {
-        let penalty = Logistic::new(l2).expect("l2");
-        let model = procura::valuation::fit_logistic(data, &all, &penalty).expect("fit");
-        assert!(
-            model.converged(),
-            "l2 {l2}: {} iterations",
-            model.iterations()
-        );
-        assert!(
-            model.iterations() <= 30,
-            "l2 {l2}: {} iterations",
-            model.iterations()
-        );
-    }
-}

@@ -1,13 +1,15 @@
 //! Valuation methods against brute force: exact KNN-Shapley equals subset
 //! enumeration; TMC-Shapley and MSR-Banzhaf converge to the exact values;
-//! efficiency; determinism across thread counts; the logistic-regression
-//! solver reaches a zero gradient; the utility's conventions.
+//! efficiency; TMC's truncation bound; determinism across thread counts;
+//! the logistic-regression solver reaches a zero gradient (on random data
+//! and on the shipped wine data); the utility's conventions; invalid
+//! players.
 
 use procura::tolerance::SHAPLEY_EXACT;
 use procura::valuation::{
     accuracy, banzhaf_msr, fit_logistic, knn_shapley, knn_utility, leave_one_out, no_progress,
-    tmc_shapley, Dataset, Estimate, Game, Knn, LearningGame, Logistic, Model, Players,
-    SamplingConfig,
+    tmc_shapley, Dataset, DatasetError, Estimate, Game, Knn, LearningGame, Logistic, Model,
+    Players, SamplingConfig,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -230,6 +232,98 @@ fn sampling_converges_on_a_learning_game() {
     }
 }
 
+/// U(S) = 0.6 + 0.3·[0 ∈ S] − 0.3·[1 ∈ S] + 0.1·[2 ∈ S] − 0.1·[3 ∈ S]:
+/// additive, so every player's Shapley value is its term, and U(N) = U(∅)
+/// like a model no better than the majority rate on the whole set.
+struct Cancelling;
+
+impl Game for Cancelling {
+    fn n_players(&self) -> usize {
+        4
+    }
+    fn utility(&self, coalition: &[usize]) -> f64 {
+        let terms = [0.3, -0.3, 0.1, -0.1];
+        0.6 + coalition.iter().map(|&i| terms[i]).sum::<f64>()
+    }
+}
+
+/// Truncation never stops a permutation before its first player: with
+/// U(N) = U(∅), TMC still finds the players' values (the truncation
+/// check at the empty prefix would return all zeros with SE 0).
+#[test]
+fn tmc_does_not_truncate_the_empty_prefix() {
+    let tmc = tmc_shapley(&Cancelling, &config(64, 1), 0.01, &no_progress).expect("tmc");
+    for (i, (value, exact)) in tmc.values.iter().zip([0.3, -0.3, 0.1, -0.1]).enumerate() {
+        // Truncation may cut a permutation once its prefix is within 0.006
+        // of U(N), which an additive game reaches only when the remaining
+        // players cancel: the mean stays near the exact value.
+        assert!(
+            (value - exact).abs() <= 0.1,
+            "player {i}: {value} vs exact {exact}"
+        );
+    }
+    assert!(tmc.std_errors.iter().any(|&se| se > 0.0));
+}
+
+/// A game that counts its utility evaluations.
+struct Counting<'a> {
+    game: &'a dyn Game,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl Game for Counting<'_> {
+    fn n_players(&self) -> usize {
+        self.game.n_players()
+    }
+    fn utility(&self, coalition: &[usize]) -> f64 {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.game.utility(coalition)
+    }
+}
+
+/// Each sample's contributions add up to U(N) − U(∅) within τ·|U(N)| (a
+/// one-sample estimate is that sample's contributions), exactly when τ = 0;
+/// and a large τ does truncate (fewer evaluations than U(N), U(∅) and one
+/// per player).
+#[test]
+fn tmc_truncation_bound_holds_per_sample() {
+    let train = linear_dataset(71, 40, 2, 2);
+    let test = linear_dataset(72, 30, 2, 2);
+    let players = Players::points(40);
+    let knn = Model::Knn(Knn::new(3).expect("k"));
+    let learning = LearningGame::new(&train, &test, &players, knn).expect("game");
+    let games: [&dyn Game; 2] = [&learning, &Cancelling];
+    for game in games {
+        let n = game.n_players();
+        let all: Vec<usize> = (0..n).collect();
+        let (u_all, u_empty) = (game.utility(&all), game.utility(&[]));
+        for truncation in [0.0, 0.05, 0.3] {
+            let counting = Counting {
+                game,
+                calls: 0.into(),
+            };
+            for seed in 0..20 {
+                let tmc = tmc_shapley(&counting, &config(1, seed), truncation, &no_progress)
+                    .expect("tmc");
+                let sum: f64 = tmc.values.iter().sum();
+                let bound = truncation * u_all.abs() + 1e-12;
+                assert!(
+                    (sum - (u_all - u_empty)).abs() <= bound,
+                    "{n} players, τ {truncation}, seed {seed}: {sum} vs {}",
+                    u_all - u_empty
+                );
+            }
+            let calls = counting.calls.into_inner();
+            if truncation == 0.0 {
+                assert_eq!(calls, 20 * (n + 2));
+            } else if truncation >= 0.3 {
+                assert!(calls < 20 * (n + 2), "τ {truncation}: nothing truncated");
+            }
+        }
+    }
+}
+
 /// Runs `f` on a pool of `threads` threads.
 fn on_threads<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
     rayon::ThreadPoolBuilder::new()
@@ -347,6 +441,74 @@ fn logistic_regression_reaches_a_zero_gradient() {
     }
 }
 
+/// The red-wine data with its six quality grades (3 to 8) as classes 0..6.
+fn wine_grades() -> Dataset {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/winequality-red.csv");
+    let text = std::fs::read_to_string(path).expect("data/winequality-red.csv is shipped");
+    let mut features = Vec::new();
+    let mut grades = Vec::new();
+    for line in text.lines().skip(1) {
+        let cells: Vec<f64> = line
+            .split(',')
+            .map(|c| c.parse().expect("number"))
+            .collect();
+        assert_eq!(cells.len(), 12, "wine rows have 12 cells");
+        features.extend_from_slice(&cells[..11]);
+        grades.push(cells[11] as usize - 3);
+    }
+    Dataset::new(features, 11, grades, 6).expect("valid wine data")
+}
+
+/// Newton's method converges on the raw (unscaled) wine features, for the
+/// binarised label (quality ≥ 6) and for the six quality grades
+/// (multinomial), to a zero gradient of the penalised loss.
+#[test]
+fn logistic_regression_converges_on_wine() {
+    let multi = wine_grades();
+    let binary = Dataset::new(
+        multi.features().to_vec(),
+        11,
+        multi
+            .labels()
+            .iter()
+            .map(|&g| usize::from(g >= 3))
+            .collect(),
+        2,
+    )
+    .expect("valid");
+    let all: Vec<usize> = (0..multi.n_rows()).collect();
+    // The gradient sums n rows of features up to about 300 (total sulfur
+    // dioxide): scale its tolerance by both.
+    let scale = multi.features().iter().fold(1.0_f64, |m, x| m.max(x.abs()));
+    // (data, l2): the multinomial fit is the slow one in debug builds.
+    let cases = [
+        (&binary, 0.01),
+        (&binary, 1.0),
+        (&binary, 100.0),
+        (&multi, 1.0),
+    ];
+    for (data, l2) in cases {
+        let model = fit_logistic(data, &all, &Logistic::new(l2).expect("l2")).expect("fit");
+        assert!(
+            model.converged(),
+            "l2 {l2}: {} iterations",
+            model.iterations()
+        );
+        assert!(
+            model.iterations() <= 30,
+            "l2 {l2}: {} iterations",
+            model.iterations()
+        );
+        let g = gradient(data, l2, model.classes(), model.coefficients());
+        let norm = g.iter().map(|g| g.abs()).fold(0.0, f64::max);
+        assert!(
+            norm <= 1e-11 * all.len() as f64 * scale,
+            "l2 {l2}: gradient {norm}"
+        );
+    }
+}
+
 /// x = ±1 with labels 0 and 1 is symmetric, so b = 0 and the weight solves
 /// `λ w = 2 σ(−w)`.
 #[test]
@@ -411,4 +573,36 @@ fn invalid_configurations_are_refused() {
     assert!(Logistic::new(0.0).is_err());
     assert!(Logistic::new(f64::INFINITY).is_err());
     assert!(Players::groups(vec![0, 2]).is_err());
+}
+
+/// Every player index must be below the number of rows (each player owns a
+/// row): a huge index is refused without allocating a table for it.
+#[test]
+fn players_are_validated() {
+    // (player of each row, expected error)
+    let cases = [
+        (
+            vec![0, usize::MAX],
+            DatasetError::PlayerIndex {
+                row: 1,
+                player: usize::MAX,
+                n_rows: 2,
+            },
+        ),
+        (
+            vec![0, 1, 3],
+            DatasetError::PlayerIndex {
+                row: 2,
+                player: 3,
+                n_rows: 3,
+            },
+        ),
+        (vec![2, 2, 0], DatasetError::EmptyPlayer { player: 1 }),
+    ];
+    for (of_row, expected) in cases {
+        assert_eq!(Players::groups(of_row), Err(expected));
+    }
+    let players = Players::groups(vec![2, 1, 0]).expect("each player owns a row");
+    assert_eq!(players.n_players(), 3);
+    assert_eq!(Players::groups(Vec::new()).map(|p| p.n_players()), Ok(0));
 }

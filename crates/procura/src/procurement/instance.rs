@@ -9,6 +9,11 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
+use crate::validate::check;
+#[cfg(feature = "serde")]
+use crate::validate::{objects, present};
+pub use crate::validate::{Number, Rule};
+
 /// One provider as written in an instance file, before validation.
 ///
 /// Optional fields take the defaults of §A.1 when absent.
@@ -25,17 +30,11 @@ pub struct ProviderSpec {
     /// Marginal learning utility μ_i: finite, ≥ 0.
     pub utility: f64,
     /// Number of records: finite, ≥ 0; default 0.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, deserialize_with = "crate::procurement::instance::present")
-    )]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
     pub volume: Option<f64>,
     /// Quality the provider claims (read only by `trust`): in [0, 1];
     /// default `quality`.
-    #[cfg_attr(
-        feature = "serde",
-        serde(default, deserialize_with = "crate::procurement::instance::present")
-    )]
+    #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
     pub claimed_quality: Option<f64>,
 }
 
@@ -73,52 +72,6 @@ pub struct InstanceSpec {
     /// The providers, in any order.
     #[cfg_attr(feature = "serde", serde(deserialize_with = "objects"))]
     pub providers: Vec<ProviderSpec>,
-}
-
-/// Deserializes an optional number that, when present, must be a number:
-/// `null` is a wrong type, not an absent field.
-#[cfg(feature = "serde")]
-pub(crate) fn present<'de, D>(deserializer: D) -> Result<Option<f64>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    <f64 as serde::Deserialize>::deserialize(deserializer).map(Some)
-}
-
-/// Deserializes an array whose every element is a JSON object.
-///
-/// Derived struct deserializers also accept the positional array form
-/// (`["acme", 2.0, 0.9, 1.5]`), which is a wrong type in an instance file;
-/// this refuses it, so that every field is named where it is given.
-#[cfg(feature = "serde")]
-fn objects<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    struct Object<T>(T);
-
-    impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Object<T> {
-        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-            struct ObjectVisitor<T>(std::marker::PhantomData<T>);
-            impl<'de, T: serde::Deserialize<'de>> serde::de::Visitor<'de> for ObjectVisitor<T> {
-                type Value = Object<T>;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("an object")
-                }
-                fn visit_map<A: serde::de::MapAccess<'de>>(
-                    self,
-                    map: A,
-                ) -> Result<Self::Value, A::Error> {
-                    T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Object)
-                }
-            }
-            deserializer.deserialize_map(ObjectVisitor(std::marker::PhantomData))
-        }
-    }
-
-    let objects: Vec<Object<T>> = serde::Deserialize::deserialize(deserializer)?;
-    Ok(objects.into_iter().map(|Object(value)| value).collect())
 }
 
 /// A validated provider. Every field satisfies §A.1.
@@ -221,46 +174,6 @@ impl fmt::Display for ProviderRef {
     }
 }
 
-/// Displays a number for a message: plainly when that is short, in
-/// scientific notation when it is very large or very small.
-#[derive(Debug, Clone, Copy)]
-pub struct Number(pub f64);
-
-impl fmt::Display for Number {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let magnitude = self.0.abs();
-        if magnitude.is_finite() && magnitude != 0.0 && !(1e-6..1e16).contains(&magnitude) {
-            write!(f, "{:e}", self.0)
-        } else {
-            write!(f, "{}", self.0)
-        }
-    }
-}
-
-/// The rule a number broke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    /// NaN or ±∞.
-    Finite,
-    /// Must be ≥ 0.
-    NonNegative,
-    /// Must be > 0.
-    Positive,
-    /// Must lie in [0, 1].
-    UnitInterval,
-}
-
-impl fmt::Display for Rule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Rule::Finite => "is not finite",
-            Rule::NonNegative => "is negative",
-            Rule::Positive => "is not > 0",
-            Rule::UnitInterval => "is outside [0, 1]",
-        })
-    }
-}
-
 /// Why an [`InstanceSpec`] is not a valid instance. Every variant names the
 /// field and, for provider fields, the provider.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -324,25 +237,6 @@ pub enum InstanceError {
         /// The number of providers.
         len: usize,
     },
-}
-
-fn check(field: &'static str, value: f64, rule: Rule) -> Result<f64, (&'static str, f64, Rule)> {
-    if !value.is_finite() {
-        return Err((field, value, Rule::Finite));
-    }
-    let ok = match rule {
-        Rule::Finite => true,
-        Rule::NonNegative => value >= 0.0,
-        Rule::Positive => value > 0.0,
-        Rule::UnitInterval => (0.0..=1.0).contains(&value),
-    };
-    // Adding +0.0 turns a -0.0 into +0.0, so that no sign of zero reaches a
-    // comparison or the output.
-    if ok {
-        Ok(value + 0.0)
-    } else {
-        Err((field, value, rule))
-    }
 }
 
 /// Checks a provider's number against its rule, naming the provider.

@@ -69,6 +69,18 @@ pub enum DatasetError {
         /// 0-based player index.
         player: usize,
     },
+    /// A row names a player that cannot own a row: players are numbered
+    /// `0..n_players` and each owns a row, so every player index is below
+    /// the number of rows.
+    #[error("row {row}: player {player} is not below the number of rows, {n_rows}")]
+    PlayerIndex {
+        /// 0-based row.
+        row: usize,
+        /// The offending player index.
+        player: usize,
+        /// Number of rows.
+        n_rows: usize,
+    },
     /// The players are for a different number of rows.
     #[error("players cover {players} rows but the dataset has {rows}")]
     PlayerRows {
@@ -231,7 +243,10 @@ impl Players {
     }
 
     /// Provider-level valuation: row `i` belongs to player `of_row[i]`.
-    /// Players are numbered `0..=max(of_row)` and each must own a row.
+    /// Players are numbered `0..=max(of_row)` and each must own a row, so
+    /// every index is below `of_row.len()`
+    /// ([`DatasetError::PlayerIndex`] otherwise, before anything is
+    /// allocated for the players).
     ///
     /// ```
     /// use procura::valuation::Players;
@@ -241,6 +256,16 @@ impl Players {
     /// # Ok::<(), procura::valuation::DatasetError>(())
     /// ```
     pub fn groups(of_row: Vec<usize>) -> Result<Players, DatasetError> {
+        let n_rows = of_row.len();
+        if let Some(row) = of_row.iter().position(|&player| player >= n_rows) {
+            return Err(DatasetError::PlayerIndex {
+                row,
+                player: of_row[row],
+                n_rows,
+            });
+        }
+        // Every index is below n_rows, so max + 1 ≤ n_rows: no overflow, and
+        // the player table is no larger than the rows.
         let n_players = of_row.iter().max().map_or(0, |&max| max + 1);
         let mut rows = vec![Vec::new(); n_players];
         for (row, &player) in of_row.iter().enumerate() {

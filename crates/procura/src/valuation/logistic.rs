@@ -78,7 +78,10 @@ impl LogisticModel {
     pub fn iterations(&self) -> usize {
         self.iterations
     }
-    /// Whether the stopping rule was met within the iteration limit.
+    /// Whether the stopping rule (a small Newton decrement) was met within
+    /// the iteration limit. False when the iteration limit ran out, when no
+    /// Newton step could be computed, or when the line search found no step
+    /// that decreases the loss; the model then keeps its last iterate.
     pub fn converged(&self) -> bool {
         self.converged
     }
@@ -359,8 +362,10 @@ impl Problem {
                 t *= 0.5;
             }
             if !accepted {
-                // No decrease is representable: θ is optimal to rounding.
-                return (theta, iteration + 1, true);
+                // No step along Δ decreases the loss enough, yet the Newton
+                // decrement says θ is not optimal: the iterate is kept but
+                // not claimed to be converged.
+                return (theta, iteration + 1, false);
             }
         }
         (theta, MAX_ITERATIONS, false)

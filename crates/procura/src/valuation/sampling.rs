@@ -182,15 +182,19 @@ pub fn leave_one_out(game: &dyn Game, progress: &(dyn Fn(Progress) + Sync)) -> E
 /// φ_{π_j} += U({π_1, …, π_j}) − U({π_1, …, π_{j−1}})
 /// ```
 ///
-/// Truncation: once the prefix is worth within `truncation` (relative) of
-/// the whole set, the remaining players earn 0 without training a model:
+/// Truncation: once a non-empty prefix is worth within `truncation`
+/// (relative) of the whole set, the remaining players earn 0 without
+/// training a model:
 ///
 /// ```text
-/// truncate when |U(N) − U({π_1, …, π_j})| < truncation · |U(N)|
+/// truncate after π_j, j ≥ 1, when |U(N) − U({π_1, …, π_j})| < truncation · |U(N)|
 /// ```
 ///
-/// `truncation = 0` never truncates, and then every sample's contributions
-/// add up to `U(N) − U(∅)` (efficiency). The standard error of player i is
+/// The empty prefix is never truncated: a model no better than U(∅) (say,
+/// U(∅) = U(N)) would otherwise stop every permutation before its first
+/// player and return all zeros with standard error 0. Each sample's
+/// contributions add up to `U(N) − U(∅)` within `truncation · |U(N)|`, and
+/// exactly (efficiency) when `truncation = 0`, which never truncates. The standard error of player i is
 /// the sample standard deviation of its contributions over √samples.
 pub fn tmc_shapley(
     game: &dyn Game,
@@ -212,7 +216,7 @@ pub fn tmc_shapley(
         let mut marginals = vec![0.0; n];
         let mut previous = u_empty;
         for j in 0..n {
-            if (u_all - previous).abs() < truncation * u_all.abs() {
+            if j > 0 && (u_all - previous).abs() < truncation * u_all.abs() {
                 break;
             }
             let current = game.utility(&permutation[..=j]);
