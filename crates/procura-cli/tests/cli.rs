@@ -2,6 +2,8 @@
 //! standard input, help text, and every kind of bad input (exit code 2, a
 //! message naming the field and record on stderr, nothing on stdout).
 
+mod common;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
@@ -37,37 +39,6 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Compares two outcome JSON values: same keys, same strings and booleans,
-/// numbers to 1e-9 relative.
-fn assert_same(actual: &Value, expected: &Value, at: &str) {
-    match (actual, expected) {
-        (Value::Number(a), Value::Number(e)) => {
-            let (a, e) = (a.as_f64().expect("f64"), e.as_f64().expect("f64"));
-            assert!(
-                procura::tolerance::approx_eq(a, e, procura::tolerance::GOLDEN_RELATIVE),
-                "{at}: {a} vs {e}"
-            );
-        }
-        (Value::Array(a), Value::Array(e)) => {
-            assert_eq!(a.len(), e.len(), "{at}: lengths");
-            for (k, (a, e)) in a.iter().zip(e).enumerate() {
-                assert_same(a, e, &format!("{at}[{k}]"));
-            }
-        }
-        (Value::Object(a), Value::Object(e)) => {
-            let mut keys: Vec<_> = a.keys().collect();
-            let mut expected_keys: Vec<_> = e.keys().collect();
-            keys.sort();
-            expected_keys.sort();
-            assert_eq!(keys, expected_keys, "{at}: keys");
-            for (key, value) in a {
-                assert_same(value, &e[key], &format!("{at}.{key}"));
-            }
-        }
-        _ => assert_eq!(actual, expected, "{at}"),
-    }
-}
-
 #[test]
 fn golden_cases_end_to_end() {
     for case in ["000", "001", "002", "003", "004", "005"] {
@@ -80,7 +51,7 @@ fn golden_cases_end_to_end() {
                 std::fs::read_to_string(golden(&format!("proc-{case}.{mechanism}.expected.json")))
                     .expect("expected file");
             let expected: Value = serde_json::from_str(&expected_text).expect("expected JSON");
-            assert_same(&actual, &expected, &format!("proc-{case} {mechanism}"));
+            common::assert_same_outcome(&actual, &expected, &format!("proc-{case} {mechanism}"));
         }
     }
 }

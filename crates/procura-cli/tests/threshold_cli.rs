@@ -2,10 +2,11 @@
 //! B): every golden case end to end, the protocol override, telling the two
 //! instance kinds apart, and named errors for bad threshold files.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use procura::tolerance::{approx_eq, GOLDEN_RELATIVE, PROTOCOL_GOLDEN};
 use serde_json::Value;
 
 fn golden(name: &str) -> PathBuf {
@@ -30,39 +31,6 @@ fn clear(path: &PathBuf, mechanism: &str, extra: &[&str]) -> Output {
         .expect("procura runs")
 }
 
-/// Same keys, strings and booleans; numbers to 1e-9 relative, and to 1e-6
-/// inside `protocol` (shared/spec/examples/README.md).
-fn assert_same(actual: &Value, expected: &Value, at: &str) {
-    match (actual, expected) {
-        (Value::Number(a), Value::Number(e)) => {
-            let (a, e) = (a.as_f64().expect("f64"), e.as_f64().expect("f64"));
-            let tolerance = if at.contains(".protocol") {
-                PROTOCOL_GOLDEN
-            } else {
-                GOLDEN_RELATIVE
-            };
-            assert!(approx_eq(a, e, tolerance), "{at}: {a} vs {e}");
-        }
-        (Value::Array(a), Value::Array(e)) => {
-            assert_eq!(a.len(), e.len(), "{at}: lengths");
-            for (k, (a, e)) in a.iter().zip(e).enumerate() {
-                assert_same(a, e, &format!("{at}[{k}]"));
-            }
-        }
-        (Value::Object(a), Value::Object(e)) => {
-            let mut keys: Vec<_> = a.keys().collect();
-            let mut expected_keys: Vec<_> = e.keys().collect();
-            keys.sort();
-            expected_keys.sort();
-            assert_eq!(keys, expected_keys, "{at}: keys");
-            for (key, value) in a {
-                assert_same(value, &e[key], &format!("{at}.{key}"));
-            }
-        }
-        _ => assert_eq!(actual, expected, "{at}"),
-    }
-}
-
 fn outcome(output: &Output) -> Value {
     assert!(
         output.status.success(),
@@ -82,7 +50,7 @@ fn threshold_golden_cases_end_to_end() {
                 std::fs::read_to_string(golden(&format!("thr-{case}.{mechanism}.expected.json")))
                     .expect("expected");
             let expected: Value = serde_json::from_str(&text).expect("JSON");
-            assert_same(&actual, &expected, &format!("thr-{case} {mechanism}"));
+            common::assert_same_outcome(&actual, &expected, &format!("thr-{case} {mechanism}"));
             checked += 1;
         }
     }

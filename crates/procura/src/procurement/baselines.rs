@@ -13,21 +13,30 @@ use super::Mechanism;
 /// The volume baseline (§A.6): rank by b_i / volume_i over providers with
 /// volume_i > 0, fill B pay-as-bid.
 pub fn volume(instance: &Instance) -> Outcome {
-    let ranking = rank_by(instance, |provider| {
-        let volume = provider.volume();
-        (volume > 0.0).then(|| provider.bid() / volume)
-    });
-    pay_as_bid(Mechanism::Volume, instance, &ranking)
+    pay_as_bid(Mechanism::Volume, instance, &volume_ranking(instance))
 }
 
 /// The trust baseline (§A.6): rank by b_i / (claimed_quality_i · volume_i)
 /// over providers where that weight is > 0, fill B pay-as-bid.
 pub fn trust(instance: &Instance) -> Outcome {
-    let ranking = rank_by(instance, |provider: &Provider| {
+    pay_as_bid(Mechanism::Trust, instance, &trust_ranking(instance))
+}
+
+/// The volume baseline's ranking: b_i / volume_i, volume_i > 0.
+pub(crate) fn volume_ranking(instance: &Instance) -> Vec<Ranked> {
+    rank_by(instance, |provider| {
+        let volume = provider.volume();
+        (volume > 0.0).then(|| provider.bid() / volume)
+    })
+}
+
+/// The trust baseline's ranking: b_i / (claimed_quality_i · volume_i),
+/// where that weight is > 0.
+pub(crate) fn trust_ranking(instance: &Instance) -> Vec<Ranked> {
+    rank_by(instance, |provider: &Provider| {
         let weight = provider.claimed_quality() * provider.volume();
         (weight > 0.0).then(|| provider.bid() / weight)
-    });
-    pay_as_bid(Mechanism::Trust, instance, &ranking)
+    })
 }
 
 fn pay_as_bid(mechanism: Mechanism, instance: &Instance, ranking: &[Ranked]) -> Outcome {

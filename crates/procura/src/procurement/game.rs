@@ -8,9 +8,11 @@
 //!   instance taken as truth); a loser's is 0. Cash and Mixed-MIA tokens
 //!   count at face value; a MUT share τ is worth R·τ/Π.
 
+use super::baselines::{trust_ranking, volume_ranking};
 use super::instance::Instance;
 use super::outcome::Outcome;
-use super::ranking::{rank_by, rank_by_ratio, Ranked};
+use super::qmia::theta;
+use super::ranking::{rank_by_ratio, Ranked};
 use super::{clear, mixed, Mechanism};
 use crate::mechanism::{Evaluation, Mechanism as Game};
 use crate::tolerance::{at_most, ROUNDING_RELATIVE};
@@ -52,13 +54,8 @@ impl Mechanism {
 /// volume) for the baselines.
 fn ranking_of(mechanism: Mechanism, instance: &Instance) -> Vec<Ranked> {
     match mechanism {
-        Mechanism::Volume => rank_by(instance, |p| {
-            (p.volume() > 0.0).then(|| p.bid() / p.volume())
-        }),
-        Mechanism::Trust => rank_by(instance, |p| {
-            let w = p.claimed_quality() * p.volume();
-            (w > 0.0).then(|| p.bid() / w)
-        }),
+        Mechanism::Volume => volume_ranking(instance),
+        Mechanism::Trust => trust_ranking(instance),
         Mechanism::Qmia | Mechanism::Mut | Mechanism::Mixed => rank_by_ratio(instance),
     }
 }
@@ -73,19 +70,10 @@ fn critical_bids(mechanism: Mechanism, instance: &Instance, index: usize, weight
     }
     let providers = instance.providers();
     let budget = mechanism.allocation_budget(instance);
-    let others: Vec<_> = match mechanism {
-        Mechanism::Volume => rank_by(instance, |p| {
-            (p.volume() > 0.0).then(|| p.bid() / p.volume())
-        }),
-        Mechanism::Trust => rank_by(instance, |p| {
-            let w = p.claimed_quality() * p.volume();
-            (w > 0.0).then(|| p.bid() / w)
-        }),
-        Mechanism::Qmia | Mechanism::Mut | Mechanism::Mixed => rank_by_ratio(instance),
-    }
-    .into_iter()
-    .filter(|ranked| ranked.index != index)
-    .collect();
+    let others: Vec<_> = ranking_of(mechanism, instance)
+        .into_iter()
+        .filter(|ranked| ranked.index != index)
+        .collect();
 
     let mut bids = Vec::with_capacity(2 * others.len() + 2);
     let mut running = 0.0;
@@ -399,13 +387,12 @@ impl<'a> Others<'a> {
                 high = middle;
             }
         }
-        let denominator = self.running[low] + weight;
-        let theta = weight * ratio(low + 1).min(self.budget / denominator);
-        let theta = if theta.is_finite() {
-            theta
-        } else {
-            (weight * ratio(low + 1)).min((self.budget * weight) / denominator)
-        };
+        let theta = theta(
+            weight,
+            ratio(low + 1),
+            self.budget,
+            self.running[low] + weight,
+        );
         match self.mechanism {
             Mechanism::Mixed => {
                 let liquidity = self.instance.liquidity();

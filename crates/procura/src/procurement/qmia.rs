@@ -65,9 +65,7 @@ pub(crate) fn critical_value_auction(instance: &Instance, budget: f64) -> Vec<(u
 /// binary search: O(log n) per winner, O(n log n) with the sort for all
 /// winners together.
 ///
-/// θ is evaluated in the spec's form, w_i · min(…). When B/W overflows (a
-/// huge budget against tiny scores) it falls back to (B·w_i)/W, the
-/// selection test's form, whose numerator validation keeps finite.
+/// θ itself is [`theta`].
 fn critical_value(
     instance: &Instance,
     ranking: &[Ranked],
@@ -110,10 +108,29 @@ fn critical_value(
         }
     }
     let m_star = low;
-    let theta = score * other_ratio(m_star + 1).min(budget / weight_with_self(m_star));
+    theta(
+        score,
+        other_ratio(m_star + 1),
+        budget,
+        weight_with_self(m_star),
+    )
+}
+
+/// The closed form of §A.3 once m* is known, with r' = r'_{m*+1} and
+/// `denominator` = W'_{m*} + w_i:
+///
+/// ```text
+/// θ_i = w_i · min( r', B / denominator )
+/// ```
+///
+/// evaluated in the spec's form; when B/denominator overflows (a huge
+/// budget against tiny scores), in the selection test's form (B·w_i)/W,
+/// whose numerator validation keeps finite.
+pub(crate) fn theta(score: f64, next_ratio: f64, budget: f64, denominator: f64) -> f64 {
+    let theta = score * next_ratio.min(budget / denominator);
     if theta.is_finite() {
         theta
     } else {
-        (score * other_ratio(m_star + 1)).min((budget * score) / weight_with_self(m_star))
+        (score * next_ratio).min((budget * score) / denominator)
     }
 }
