@@ -477,3 +477,68 @@ fn protocol_names_round_trip() {
     // The grid is documented to be used only beyond the exact limit.
     assert_eq!(protocol::EXACT_LIMIT, 20);
 }
+
+#[test]
+fn a_budget_lowered_reserve_never_overspends_by_rounding() {
+    // T = 11, reserve 50, budget 100: r = 100/11, which rounds up, so that
+    // r·11 = 100.00000000000001 in doubles. The reserve is stepped down by
+    // ulps until r·T' ≤ budget, and the one user's payment r·x stays within
+    // the budget exactly.
+    let instance = market(
+        11.0,
+        50.0,
+        vec![user("a", 0.0, 11.0, 0.0)],
+        ThresholdSpec {
+            budget: Some(100.0),
+            ..ThresholdSpec::default()
+        },
+    );
+    let allocation = withdrawal::assign(&instance).expect("reserve_price given");
+    assert!(
+        allocation.total_payment() <= 100.0,
+        "{}",
+        allocation.total_payment()
+    );
+    assert!(approx_eq(allocation.total_payment(), 100.0, 1e-15));
+}
+
+#[test]
+fn a_huge_benefit_does_not_round_the_margin_away() {
+    // T = 1, slack 1 (T' = 2), r = 1, σ = 1, ρ = 0: both users (cost 0.5,
+    // capacity 1) are assigned 1 unit; a report z ∈ (0.5, 1] still gets 1
+    // unit, so t = 0.5 + 0.5 = 1 and the margin t − ρ·c·x is 1.
+    // Small-first, a then b. If a stayed, b is not pivotal (π⁺ = π⁻ = 1):
+    // its cutoff is the margin, 1, and it stays w.p. s = 1 − e^(−1). If a
+    // withdrew, b is pivotal (π⁺ = 1, π⁻ = 0) and stays for sure. So for a,
+    // π⁺ = π⁻ = 1 too, and it stays w.p. s. Training always happens, and
+    // E[stayers] = s·(1 + s) + (1 − s)·1 = 1 + s² ≈ 1.40.
+    // With b = 1e17, (margin + b) − b·π⁻/π⁺ rounds the margin away (cutoff
+    // 0, s = 0, E = 1); margin + b·((π⁺ − π⁻)/π⁺) keeps it.
+    let users = vec![user("a", 0.5, 1.0, 1e17), user("b", 0.5, 1.0, 1e17)];
+    let rest = ThresholdSpec {
+        slack: Some(1.0),
+        shock_mean: Some(1.0),
+        ..ThresholdSpec::default()
+    };
+    let instance = market(1.0, 1.0, users, rest);
+    let outcome = withdrawal::clear(&instance, Protocol::SmallFirst).expect("reserve_price given");
+    let report = outcome.protocol().expect("not null");
+    let stay = 1.0 - (-1.0f64).exp();
+    let expected = 1.0 + stay * stay;
+    assert!(
+        approx_eq(report.expected_participants, expected, 1e-9),
+        "{} vs {expected}",
+        report.expected_participants
+    );
+}
+
+#[test]
+fn an_empty_id_is_reported_as_empty_even_when_shared() {
+    let error = ThresholdInstance::new(ThresholdSpec {
+        threshold: 1.0,
+        users: vec![UserSpec::new("", 0.5, 1.0), UserSpec::new("", 0.5, 1.0)],
+        ..ThresholdSpec::default()
+    })
+    .expect_err("empty ids");
+    assert_eq!(error.to_string(), "user #0: id is empty");
+}

@@ -483,6 +483,15 @@ fn check_payments_against_integration(instance: &ThresholdInstance) {
         let resolution = 1e-13 * r.max(1.0);
         let integral = integrate(&amount, (cost, amount(cost)), (r, amount(r)), resolution);
         let oracle = cost * assignment.amount + integral;
+        // t ≤ r·x, checked on the independent integral: the library clamps
+        // its own t at r·x against rounding, so only the oracle can show a
+        // payment rule that overshoots.
+        assert!(
+            at_most(oracle, r * assignment.amount, 1e-9),
+            "{}: integral {oracle} > r·x {}",
+            instance.users()[index].id(),
+            r * assignment.amount
+        );
         assert!(
             approx_eq(assignment.payment, oracle, GOLDEN_RELATIVE),
             "{}: paid {}, integration gives {oracle}",

@@ -311,6 +311,12 @@ impl ThresholdInstance {
 
         let mut first_index: HashMap<&str, usize> = HashMap::with_capacity(spec.users.len());
         for (index, user) in spec.users.iter().enumerate() {
+            // An empty id is its own error, even when two users share it.
+            if user.id.is_empty() {
+                return Err(ThresholdError::EmptyId {
+                    user: UserRef { index, id: None },
+                });
+            }
             if let Some(&first) = first_index.get(user.id.as_str()) {
                 return Err(ThresholdError::DuplicateId {
                     user: UserRef {
@@ -435,8 +441,17 @@ impl ThresholdInstance {
     pub fn effective_reserve(&self) -> Option<f64> {
         let reserve = self.reserve_price?;
         Some(match self.budget {
-            Some(budget) => reserve.min(budget / self.target()),
-            None => reserve,
+            Some(budget) if budget / self.target() <= reserve => {
+                // budget/T' can round up, so that r·T' exceeds the budget by
+                // an ulp; step down until it does not, keeping Σ t ≤ r·T' ≤
+                // budget exact.
+                let mut lowered = budget / self.target();
+                while lowered * self.target() > budget && lowered > 0.0 {
+                    lowered = lowered.next_down();
+                }
+                lowered
+            }
+            _ => reserve,
         })
     }
 

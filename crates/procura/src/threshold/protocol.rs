@@ -342,12 +342,16 @@ impl Game {
     ///
     /// ```text
     /// k = (t − ρ·c·x) + b − b·π⁻/π⁺,   s = G(k);   s = 0 when π⁺ = 0
+    /// (computed as (t − ρ·c·x) + b·((π⁺ − π⁻)/π⁺))
     /// ```
     fn stay(&self, player: &Player, plus: f64, minus: f64) -> f64 {
         if plus.is_nan() || plus <= 0.0 {
             return 0.0;
         }
-        let cutoff = (player.margin + player.benefit) - player.benefit * minus / plus;
+        // margin + b·(1 − π⁻/π⁺), in this order so that a benefit far above
+        // the margin cannot round the margin away, and π⁺ = π⁻ gives
+        // exactly the margin.
+        let cutoff = player.margin + player.benefit * ((plus - minus) / plus);
         shock_cdf(cutoff, self.shock_mean)
     }
 }

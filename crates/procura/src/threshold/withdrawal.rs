@@ -127,9 +127,12 @@ pub fn clear(
 /// stops as soon as R ≤ 10⁻⁹·T' (spec "Numerics"). The eligible capacity
 /// of the null test is a left fold in the same order.
 ///
-/// The outcome lists the assigned users in allocation order. It costs
-/// O(n log n): one sort, then a binary search and a short walk per
-/// assigned user for its payment.
+/// The outcome lists the assigned users in allocation order. It costs one
+/// sort, then per assigned user a binary search and a walk over the others
+/// whose places lie within cap_i of the end of the fill: O(n log n) on
+/// ordinary markets, O(n·m) in the worst case (m assigned users followed
+/// by very many tiny capacities; 10,000 + 100,000 such users take about
+/// 3 s).
 ///
 /// Fails when the instance has no `reserve_price`.
 pub fn assign(instance: &ThresholdInstance) -> Result<Allocation, ClearError> {
@@ -249,8 +252,10 @@ impl Fill<'_> {
     ///    fill itself, until R_k falls to the stop.
     ///
     /// Phase 2 passes only the others whose place in the order lies within
-    /// cap_i of the end of the fill, so the payments of all users together
-    /// cost O(n log n) plus those few steps.
+    /// cap_i of the end of the fill: few on ordinary markets, but all of
+    /// them when many tiny capacities follow (see [`assign`]). Summing
+    /// phase 2 from prefix sums instead would cancel catastrophically when
+    /// what is left is tiny next to T'.
     ///
     /// In real arithmetic c_i·x_i ≤ t_i ≤ r·x_i; the result is clamped at
     /// r·x_i so that rounding can never show as t_i > r·x_i.
