@@ -109,13 +109,12 @@ fn help_explains_every_mechanism() {
     let output = procura().args(["clear", "--help"]).output().expect("runs");
     assert!(output.status.success());
     let help = text(&output.stdout);
-    for mechanism in procura::procurement::Mechanism::ALL {
-        let line = format!("- {}:", mechanism.name());
+    let procurement = procura::procurement::Mechanism::ALL.map(|m| (m.name(), m.summary()));
+    let threshold = procura::threshold::Mechanism::ALL.map(|m| (m.name(), m.summary()));
+    for (name, summary) in procurement.into_iter().chain(threshold) {
+        let line = format!("- {name}:");
         assert!(help.contains(&line), "help lacks {line}:\n{help}");
-        assert!(
-            help.contains(mechanism.summary()),
-            "help lacks the summary of {mechanism}"
-        );
+        assert!(help.contains(summary), "help lacks the summary of {name}");
     }
 }
 
