@@ -33,7 +33,7 @@ echo "single instance, 100 providers, coalitions of 2 (best of $runs):"
 for mechanism in qmia mixed mut volume trust; do
   t=$(best_of ./target/release/procura audit "$dir/market-100.json" --mechanism "$mechanism")
   evaluations=$(grep -m1 '"evaluations"' "$dir/out.json" | tr -dc '0-9')
-  printf '  %-7s %s  (%s mechanism runs)\n' "$mechanism" "$t" "$evaluations"
+  printf '  %-7s %s  (%s evaluations)\n' "$mechanism" "$t" "$evaluations"
 done
 
 echo "population, 10,000 instances of 50 providers (one run each):"

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use procura::audit::population::PopulationReport;
+use procura::audit::population::{instance_seed, PopulationReport};
 use procura::audit::{AuditReport, Certificate};
 use procura::mechanism::Mechanism;
 use procura::procurement::{Instance, Mechanism as ProcurementMechanism, Outcome};
@@ -206,6 +206,9 @@ pub fn population_report(
     #[derive(Serialize)]
     struct WorstJson<'a> {
         index: u64,
+        /// The seed its audit's samples used: `procura audit FILE --seed
+        /// SEED` with the population's sampling flags replays it.
+        audit_seed: u64,
         file: Option<String>,
         max_unilateral_gain: f64,
         deviation: Option<UnilateralJson<'a>>,
@@ -250,6 +253,7 @@ pub fn population_report(
             .as_ref()
             .map(|(index, instance, audit)| WorstJson {
                 index: *index,
+                audit_seed: instance_seed(seed, *index),
                 file: worst_file.map(|path| path.display().to_string()),
                 max_unilateral_gain: audit.max_unilateral_gain,
                 deviation: audit.deviation.as_ref().map(|deviation| UnilateralJson {

@@ -59,7 +59,8 @@ pub const PROTOCOL_GOLDEN: f64 = 1e-6;
 
 /// Relative size below which the auditor treats a gain as rounding and not
 /// as a profitable deviation: the "gain ≤ 1e-9 relative" for DSIC
-/// mechanisms. Measured against the largest truthful utility (at least 1).
+/// mechanisms. Measured against the largest truthful utility or reported
+/// number of the instance.
 pub const GAIN_RELATIVE: f64 = 1e-9;
 
 /// Stopping rule of the Newton solver of logistic regression

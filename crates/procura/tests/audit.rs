@@ -83,6 +83,80 @@ fn non_dsic_mechanisms_show_profitable_misreports() {
     }
 }
 
+/// `instance` with every bid and the budgets multiplied by `factor`.
+fn rescaled(instance: &Instance, factor: f64) -> Instance {
+    let mut spec = instance.to_spec();
+    spec.budget *= factor;
+    spec.token_budget = spec.token_budget.map(|r| r * factor);
+    for provider in &mut spec.providers {
+        provider.bid *= factor;
+    }
+    Instance::new(spec).expect("valid")
+}
+
+#[test]
+fn gains_are_found_in_tiny_and_huge_units() {
+    // The same market priced in units 1e12 times smaller or larger: the
+    // auditor's rounding threshold is relative to the instance, so the
+    // pay-as-bid gains stay visible and Q-MIA stays clean.
+    let base = golden("005");
+    let reference = audit(&Mechanism::Volume, &base, &AuditConfig::default());
+    let gain = reference.deviation.as_ref().expect("volume gains").gain;
+    for factor in [1e-12, 1e12] {
+        let instance = rescaled(&base, factor);
+        let report = audit(&Mechanism::Volume, &instance, &AuditConfig::default());
+        let deviation = report.deviation.as_ref().expect("still a gain");
+        assert!(
+            approx_eq(deviation.gain / factor, gain, 1e-6),
+            "{factor}: {} vs {gain}",
+            deviation.gain
+        );
+        check_replays(Mechanism::Volume, &instance, &report);
+        let clean = audit(&Mechanism::Qmia, &instance, &AuditConfig::default());
+        assert!(clean.deviation.is_none(), "{factor}: {:?}", clean.deviation);
+    }
+}
+
+#[test]
+fn certificates_hold_at_budgets_near_the_largest_double() {
+    // B = R = 8e307 and λ = 0.5 give B_eff = 1.6e308: the bisection bracket
+    // must saturate instead of overflowing to +∞.
+    let instance = Instance::new(InstanceSpec {
+        budget: 8e307,
+        token_budget: Some(8e307),
+        liquidity: Some(0.5),
+        providers: vec![
+            ProviderSpec::new("a", 1.0, 1.0, 1e-300),
+            ProviderSpec::new("b", 2.0, 1.0, 1e-300),
+        ],
+        ..InstanceSpec::default()
+    })
+    .expect("valid");
+    let certificate = certify(Mechanism::Mixed, &instance).expect("certified");
+    assert!(
+        certificate.monotone && certificate.critical_values,
+        "{certificate:?}"
+    );
+}
+
+#[test]
+fn large_coalitions_stay_bounded() {
+    // Coalitions of up to all six providers: the joint candidates per
+    // coalition are capped, so the search stays small however large the
+    // coalitions.
+    let instance = golden("005");
+    let config = AuditConfig {
+        coalition_size: 6,
+        ..AuditConfig::default()
+    };
+    let report = audit(&Mechanism::Trust, &instance, &config);
+    // 6 providers: 57 coalitions of 2 to 6 members, at most 256 joint
+    // reports each plus refinement.
+    assert!(report.evaluations < 200_000, "{}", report.evaluations);
+    assert!(report.max_coalition_gain >= report.max_unilateral_gain);
+    check_replays(Mechanism::Trust, &instance, &report);
+}
+
 #[test]
 fn mut_rewards_shedding_costly_members_on_a_golden_case() {
     // proc-004 under MUT admits p000 and p004, whose shares add up to R.
@@ -333,12 +407,14 @@ mod properties {
         (1usize..=4, 0.5f64..8.0, 0.0f64..4.0, 0.0f64..=1.0).prop_flat_map(
             |(n, budget, token_budget, liquidity)| {
                 proptest::collection::vec(
+                    // A quarter of the draws from small sets: zero weights,
+                    // zero bids, and exact ratio ties that the id decides.
                     (
-                        0.0f64..4.0,
-                        0.1f64..=1.0,
-                        0.1f64..2.0,
-                        1.0f64..100.0,
-                        0.1f64..=1.0,
+                        prop_oneof![3 => 0.0f64..4.0, 1 => proptest::sample::select(vec![0.0, 1.0, 2.0])],
+                        prop_oneof![3 => 0.1f64..=1.0, 1 => proptest::sample::select(vec![0.0, 0.5, 1.0])],
+                        prop_oneof![3 => 0.1f64..2.0, 1 => proptest::sample::select(vec![1.0, 2.0])],
+                        prop_oneof![3 => 1.0f64..100.0, 1 => proptest::sample::select(vec![0.0, 50.0])],
+                        prop_oneof![3 => 0.1f64..=1.0, 1 => proptest::sample::select(vec![0.0, 1.0])],
                     ),
                     n,
                 )

@@ -49,7 +49,9 @@ pub fn certify(mechanism: Mechanism, instance: &Instance) -> Option<Certificate>
             .unwrap_or(false)
     };
     let outcome = clear(instance, mechanism).ok()?;
-    let top = 2.0 * mechanism.allocation_budget(instance) + 1.0;
+    // No winning bid exceeds the allocation budget; saturate so that a
+    // budget near the largest double does not make the bracket infinite.
+    let top = (2.0 * mechanism.allocation_budget(instance) + 1.0).min(f64::MAX);
 
     let mut monotone = true;
     for (index, provider) in instance.providers().iter().enumerate() {

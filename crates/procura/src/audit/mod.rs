@@ -99,9 +99,11 @@ pub struct AuditReport {
 }
 
 /// Whether `gain` is a real gain and not rounding: above
-/// [`GAIN_RELATIVE`] times the scale of the utilities involved.
+/// [`GAIN_RELATIVE`] times `scale`, the magnitude of the instance's
+/// utilities and reports (see [`audit`]). No floor at 1, so that markets
+/// priced in tiny units are audited as carefully as any other.
 pub fn is_profitable(gain: f64, scale: f64) -> bool {
-    gain > GAIN_RELATIVE * scale.abs().max(1.0)
+    gain > 0.0 && gain > GAIN_RELATIVE * scale.abs()
 }
 
 /// Recomputes the gain of `deviation` on `truth` from scratch: the replay
@@ -173,7 +175,7 @@ pub fn audit<M: Mechanism>(
             });
         }
     }
-    let scale = utility_scale(&truthful.utilities);
+    let scale = instance_scale(mechanism, instance, &truthful.utilities);
     let deviation = best.filter(|deviation| is_profitable(deviation.gain, scale));
 
     let coalitions = coalitions(n, config);
@@ -264,8 +266,17 @@ fn coalition_candidates(
     candidates
 }
 
-fn utility_scale(utilities: &[f64]) -> f64 {
-    utilities.iter().fold(1.0f64, |scale, u| scale.max(u.abs()))
+/// The magnitude rounding is measured against: the largest truthful
+/// utility or reported number (a bid, a cost), whatever their units.
+fn instance_scale<M: Mechanism>(mechanism: &M, instance: &M::Instance, utilities: &[f64]) -> f64 {
+    let reports = (0..mechanism.participants(instance))
+        .flat_map(|participant| mechanism.report(instance, participant))
+        .filter(|value| value.is_finite());
+    utilities
+        .iter()
+        .copied()
+        .chain(reports)
+        .fold(0.0f64, |scale, value| scale.max(value.abs()))
 }
 
 /// The result of one participant's search, kept for the coalition search.
@@ -279,13 +290,18 @@ struct UnilateralSearch {
 
 /// Candidate reports per member in a coalition search.
 const COALITION_CANDIDATES: usize = 6;
+/// Joint reports tried per coalition before refinement, whatever its size
+/// (but at least truth and dropping out for every member).
+const COALITION_PRODUCT: usize = 256;
 /// Pattern-search rounds of local refinement.
 const REFINE_ROUNDS: usize = 48;
 
 /// ε-neighbourhood of a critical value: just below, at, and just above it
 /// (the supremum of a winning bid is often attained only in the limit).
 fn neighbourhood(value: f64) -> [f64; 3] {
-    let epsilon = (value.abs() * 1e-9).max(1e-12);
+    // Relative, so that it scales down with tiny units; at 0 the only
+    // neighbour that matters is 0 itself.
+    let epsilon = value.abs() * 1e-9;
     [value - epsilon, value, value + epsilon]
 }
 
@@ -489,9 +505,19 @@ fn search_coalition<M: Mechanism>(
         Some(members.iter().map(|&m| utilities[m] - truthful[m]).sum())
     };
 
+    // At most COALITION_PRODUCT joint reports: each member's list is cut
+    // to the largest L with L^k ≤ COALITION_PRODUCT (truth and dropping out
+    // come first, so they always stay).
+    let per_member = (2..=COALITION_CANDIDATES)
+        .rev()
+        .find(|&l| (l as f64).powi(members.len() as i32) <= COALITION_PRODUCT as f64)
+        .unwrap_or(2);
     let lists: Vec<&[Vec<f64>]> = members
         .iter()
-        .map(|&m| searches[m].coalition_candidates.as_slice())
+        .map(|&m| {
+            let list = searches[m].coalition_candidates.as_slice();
+            &list[..list.len().min(per_member)]
+        })
         .collect();
     let truth_reports: Vec<Vec<f64>> = members
         .iter()

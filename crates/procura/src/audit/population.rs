@@ -316,6 +316,12 @@ fn clamp_spec(mut spec: InstanceSpec) -> InstanceSpec {
     spec
 }
 
+/// The seed of instance `index`'s audit (its participant and coalition
+/// samples), mixed from the population audit's seed.
+pub fn instance_seed(seed: u64, index: u64) -> u64 {
+    seed ^ index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 /// What a population audit found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PopulationReport {
@@ -358,7 +364,12 @@ pub fn audit_population(
         .into_par_iter()
         .map(|index| {
             let instance = population.draw(seed, index);
-            let report = audit(&mechanism, &instance, config);
+            // Each instance samples its own participants and coalitions.
+            let config = AuditConfig {
+                seed: instance_seed(config.seed, index),
+                ..config.clone()
+            };
+            let report = audit(&mechanism, &instance, &config);
             progress();
             report
         })

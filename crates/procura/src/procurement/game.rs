@@ -131,13 +131,18 @@ impl Game for Mechanism {
         participant: usize,
         report: &[f64],
     ) -> Option<Instance> {
-        let mut changed = instance.with_bid(participant, *report.first()?).ok()?;
-        if let Some(&claimed_quality) = report.get(1) {
-            changed = changed
-                .with_claimed_quality(participant, claimed_quality)
-                .ok()?;
-        }
-        Some(changed)
+        self.with_reports(instance, &[(participant, report)])
+    }
+
+    /// One copy of the instance for the whole coalition.
+    fn with_reports(&self, instance: &Instance, reports: &[(usize, &[f64])]) -> Option<Instance> {
+        let changes: Option<Vec<(usize, f64, Option<f64>)>> = reports
+            .iter()
+            .map(|&(participant, report)| {
+                Some((participant, *report.first()?, report.get(1).copied()))
+            })
+            .collect();
+        instance.with_reports(&changes?).ok()
     }
 
     fn evaluate(&self, truth: &Instance, reported: &Instance) -> Evaluation {
@@ -229,8 +234,11 @@ impl Game for Mechanism {
     }
 
     fn report_bounds(&self, instance: &Instance, participant: usize) -> Vec<(f64, f64)> {
-        let top = 2.0 * self.allocation_budget(instance).max(instance.budget())
-            + instance.providers()[participant].bid();
+        // Saturates at the largest double: budgets near it must not turn
+        // the grid into infinities.
+        let top = (2.0 * self.allocation_budget(instance).max(instance.budget())
+            + instance.providers()[participant].bid())
+        .min(f64::MAX);
         match self {
             Mechanism::Trust => vec![(0.0, top), (0.0, 1.0)],
             _ => vec![(0.0, top)],

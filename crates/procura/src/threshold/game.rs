@@ -116,9 +116,7 @@ impl Mechanism for WithdrawalAssignment {
 
     fn report_bounds(&self, instance: &ThresholdInstance, participant: usize) -> Vec<(f64, f64)> {
         let reserve = instance.effective_reserve().unwrap_or(0.0);
-        vec![(
-            0.0,
-            2.0 * reserve + instance.users()[participant].cost() + 1.0,
-        )]
+        let top = 2.0 * reserve + instance.users()[participant].cost() + 1.0;
+        vec![(0.0, top.min(f64::MAX))]
     }
 }
