@@ -20,6 +20,25 @@ impl fmt::Display for Number {
     }
 }
 
+/// Which record (a provider or a user) an error is about: its id when it
+/// has a usable one, and always its 0-based index in the file's array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRef {
+    /// Position in the records array.
+    pub index: usize,
+    /// The record's id, if non-empty.
+    pub id: Option<String>,
+}
+
+impl fmt::Display for RecordRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.id {
+            Some(id) => write!(f, "{id:?} (#{})", self.index),
+            None => write!(f, "#{}", self.index),
+        }
+    }
+}
+
 /// The rule a number broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rule {

@@ -6,13 +6,15 @@
 //! make it invalid. Mechanisms take `&Instance` and never re-check.
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::Arc;
 
 use crate::validate::check;
 #[cfg(feature = "serde")]
 use crate::validate::{objects, present};
-pub use crate::validate::{Number, Rule};
+pub use crate::validate::{Number, RecordRef, Rule};
+
+/// Which provider an error is about (see [`RecordRef`]).
+pub type ProviderRef = RecordRef;
 
 /// One provider as written in an instance file, before validation.
 ///
@@ -153,25 +155,6 @@ pub struct Instance {
     liquidity: f64,
     token_pool: f64,
     providers: Vec<Provider>,
-}
-
-/// Which provider an error is about: its id when it has a usable one, and
-/// always its 0-based index in `providers`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderRef {
-    /// Position in the `providers` array.
-    pub index: usize,
-    /// The provider's id, if non-empty.
-    pub id: Option<String>,
-}
-
-impl fmt::Display for ProviderRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.id {
-            Some(id) => write!(f, "{id:?} (#{})", self.index),
-            None => write!(f, "#{}", self.index),
-        }
-    }
 }
 
 /// Why an [`InstanceSpec`] is not a valid instance. Every variant names the

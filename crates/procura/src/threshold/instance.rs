@@ -7,10 +7,12 @@
 //! `&ThresholdInstance` and never re-check.
 
 use std::collections::HashMap;
-use std::fmt;
 
 use super::protocol::Protocol;
-use crate::validate::{check, Number, Rule};
+use crate::validate::{check, Number, RecordRef, Rule};
+
+/// Which user an error is about (see [`RecordRef`]).
+pub type UserRef = RecordRef;
 #[cfg(feature = "serde")]
 use crate::validate::{objects, present};
 
@@ -146,25 +148,6 @@ pub struct ThresholdInstance {
     protocol: Protocol,
     belief: f64,
     users: Vec<User>,
-}
-
-/// Which user an error is about: its id when it has a usable one, and
-/// always its 0-based index in `users`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRef {
-    /// Position in the `users` array.
-    pub index: usize,
-    /// The user's id, if non-empty.
-    pub id: Option<String>,
-}
-
-impl fmt::Display for UserRef {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.id {
-            Some(id) => write!(f, "{id:?} (#{})", self.index),
-            None => write!(f, "#{}", self.index),
-        }
-    }
 }
 
 /// Why a [`ThresholdSpec`] is not a valid instance. Every variant names the
