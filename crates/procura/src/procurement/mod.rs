@@ -1,4 +1,4 @@
-//! Procurement auctions (spec Part A, from [P2]): a buyer with a budget
+//! Procurement auctions (spec Part A, from \[P2\]): a buyer with a budget
 //! buys data from providers who privately know their costs.
 //!
 //! - [`qmia`]: Q-MIA, proportional share with Myerson critical values
@@ -25,7 +25,8 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use instance::{
-    Instance, InstanceError, InstanceSpec, Number, Provider, ProviderRef, ProviderSpec, Rule,
+    Instance, InstanceError, InstanceSpec, Number, Provider, ProviderRef, ProviderSpec, RecordRef,
+    Rule,
 };
 pub use outcome::{Award, Outcome};
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use super::protocol::Protocol;
 use crate::validate::{check, Number, RecordRef, Rule};
 
-/// Which user an error is about (see [`RecordRef`]).
+/// Which user an error is about (see [`crate::procurement::RecordRef`]).
 pub type UserRef = RecordRef;
 #[cfg(feature = "serde")]
 use crate::validate::{objects, present};
