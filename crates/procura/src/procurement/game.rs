@@ -11,7 +11,7 @@
 use super::baselines::{trust_ranking, volume_ranking};
 use super::instance::Instance;
 use super::outcome::Outcome;
-use super::qmia::theta;
+use super::qmia::{m_star, theta};
 use super::ranking::{rank_by_ratio, Ranked};
 use super::{clear, mixed, Mechanism};
 use crate::mechanism::{Evaluation, Mechanism as Game};
@@ -385,16 +385,7 @@ impl<'a> Others<'a> {
                 self.ranking[m - 1].key
             }
         };
-        let holds = |m: usize| ratio(m) <= self.budget / (self.running[m] + weight);
-        let (mut low, mut high) = (0, n + 1);
-        while high - low > 1 {
-            let middle = low + (high - low) / 2;
-            if holds(middle) {
-                low = middle;
-            } else {
-                high = middle;
-            }
-        }
+        let low = m_star(n, |m| ratio(m) <= self.budget / (self.running[m] + weight));
         let theta = theta(
             weight,
             ratio(low + 1),

@@ -94,10 +94,21 @@ fn critical_value(
             score_sums[m + 1]
         }
     };
-    let holds = |m: usize| other_ratio(m) <= budget / weight_with_self(m);
+    let m_star = m_star(n_others, |m| other_ratio(m) <= budget / weight_with_self(m));
+    theta(
+        score,
+        other_ratio(m_star + 1),
+        budget,
+        weight_with_self(m_star),
+    )
+}
 
-    // Invariant: holds(low) (m = 0 always holds since r'_0 = 0), and
-    // !holds(high) (m = n_others + 1 reads r' = +∞).
+/// m* of §A.3: the largest m in 0..=n_others for which `holds(m)`, i.e.
+/// r'_m ≤ B / (W'_m + w_i). The predicate holds on a prefix (r' rises, B/W
+/// falls), m = 0 always holds (r'_0 = 0), and m = n_others + 1 never does
+/// (r' = +∞ there), so a binary search finds it.
+pub(crate) fn m_star(n_others: usize, holds: impl Fn(usize) -> bool) -> usize {
+    // Invariant: holds(low), and !holds(high).
     let (mut low, mut high) = (0, n_others + 1);
     while high - low > 1 {
         let middle = low + (high - low) / 2;
@@ -107,13 +118,7 @@ fn critical_value(
             high = middle;
         }
     }
-    let m_star = low;
-    theta(
-        score,
-        other_ratio(m_star + 1),
-        budget,
-        weight_with_self(m_star),
-    )
+    low
 }
 
 /// The closed form of §A.3 once m* is known, with r' = r'_{m*+1} and
