@@ -296,7 +296,10 @@ fn sample(distribution: &Distribution, rng: &mut ChaCha8Rng) -> f64 {
 }
 
 /// Clamps every number of a drawn instance into a range that cannot
-/// overflow (1e100), for the rare heavy-tailed draw.
+/// overflow (1e100; qualities into [0, 1]), for the rare heavy-tailed draw.
+/// Budgets, pools and scores ≤ 1e100 keep every product the validation
+/// checks (2·B·Σw ≤ 2n·10²⁰⁰) finite for any n below 10¹⁰⁰, so the clamped
+/// instance is always valid.
 fn clamp_spec(mut spec: InstanceSpec) -> InstanceSpec {
     const LIMIT: f64 = 1e100;
     let clamp = |x: f64| {
@@ -306,12 +309,20 @@ fn clamp_spec(mut spec: InstanceSpec) -> InstanceSpec {
             LIMIT
         }
     };
+    // A NaN quality (never drawn from a valid Beta, but never trusted
+    // either) reads as 0.
+    let unit = |x: f64| if x.is_nan() { 0.0 } else { x.clamp(0.0, 1.0) };
     spec.budget = clamp(spec.budget).max(f64::MIN_POSITIVE);
     spec.token_budget = spec.token_budget.map(clamp);
+    spec.token_pool = spec
+        .token_pool
+        .map(|pool| clamp(pool).max(f64::MIN_POSITIVE));
     for provider in &mut spec.providers {
         provider.bid = clamp(provider.bid);
+        provider.quality = unit(provider.quality);
         provider.utility = clamp(provider.utility);
         provider.volume = provider.volume.map(clamp);
+        provider.claimed_quality = provider.claimed_quality.map(unit);
     }
     spec
 }
