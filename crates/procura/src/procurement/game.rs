@@ -247,11 +247,14 @@ impl Game for Mechanism {
 }
 
 /// The other providers of an instance, ranked once, for the auditor's
-/// unilateral screening ([`Game::unilateral_utilities`]).
-struct Others<'a> {
+/// unilateral screening ([`Game::unilateral_utilities`]) and the
+/// best-response steps of [`super::strategic`].
+pub(super) struct Others<'a> {
     mechanism: Mechanism,
     instance: &'a Instance,
     participant: usize,
+    /// The participant's true cost, which its utility is measured against.
+    cost: f64,
     budget: f64,
     /// The others in the mechanism's order.
     ranking: Vec<Ranked>,
@@ -264,7 +267,22 @@ struct Others<'a> {
 }
 
 impl<'a> Others<'a> {
+    /// The others of `participant`, whose true cost is its bid in `instance`.
     fn new(mechanism: Mechanism, instance: &'a Instance, participant: usize) -> Others<'a> {
+        let cost = instance.providers()[participant].bid();
+        Others::with_cost(mechanism, instance, participant, cost)
+    }
+
+    /// The others of `participant` as `instance` reports them, with the
+    /// participant's true cost given apart. Of its own entry in `instance`
+    /// only the id (the tie-break), volume and score are read, and the
+    /// claimed quality when a `trust` report leaves it out.
+    pub(super) fn with_cost(
+        mechanism: Mechanism,
+        instance: &'a Instance,
+        participant: usize,
+        cost: f64,
+    ) -> Others<'a> {
         let providers = instance.providers();
         let budget = mechanism.allocation_budget(instance);
         let ranking: Vec<Ranked> = ranking_of(mechanism, instance)
@@ -300,6 +318,7 @@ impl<'a> Others<'a> {
             mechanism,
             instance,
             participant,
+            cost,
             budget,
             ranking,
             running,
@@ -307,8 +326,12 @@ impl<'a> Others<'a> {
         }
     }
 
-    /// The participant's utility when it reports `report`.
-    fn utility(&self, report: &[f64]) -> Option<f64> {
+    /// The participant's utility when it reports `report` (a bid, and for
+    /// `trust` a claimed quality), or `None` for a report outside the
+    /// fields' domains. For the pay-as-bid baselines it is bit-identical to
+    /// clearing the deviated instance: the same keys, the same tie-break and
+    /// the same left fold of the bids ahead.
+    pub(super) fn utility(&self, report: &[f64]) -> Option<f64> {
         let providers = self.instance.providers();
         let me = &providers[self.participant];
         let bid = *report.first()?;
@@ -336,7 +359,7 @@ impl<'a> Others<'a> {
         if self.passing < position {
             return Some(0.0);
         }
-        let cost = me.bid();
+        let cost = self.cost;
         match self.mechanism {
             Mechanism::Volume | Mechanism::Trust => {
                 let wins = self.running[position] + bid <= self.budget;

@@ -7,6 +7,9 @@
 //! - [`mixed`]: Mixed-MIA, Q-MIA paid λ in cash and 1 − λ in tokens (§A.5,
 //!   reconstruction).
 //! - [`baselines`]: volume- and trust-based pay-as-bid (§A.6). Not DSIC.
+//! - [`strategic`]: providers that misreport: iterated best response on a
+//!   grid, to compare the non-DSIC mechanisms at equilibrium rather than at
+//!   the truth (reconstruction).
 //!
 //! [`clear`] dispatches on a [`Mechanism`]; each module also exposes its own
 //! pure `clear`-style function.
@@ -19,6 +22,7 @@ mod mut_token;
 mod outcome;
 pub mod qmia;
 mod ranking;
+pub mod strategic;
 pub mod synthetic;
 
 use std::fmt;
@@ -29,6 +33,7 @@ pub use instance::{
     Rule,
 };
 pub use outcome::{Award, Outcome};
+pub use strategic::{best_response_dynamics, BestResponseConfig, Equilibrium, StrategicError};
 
 /// The procurement mechanisms of Part A.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
