@@ -9,8 +9,10 @@
 mod audit;
 mod clear;
 mod dataset;
+mod experiment;
 mod input;
 mod output;
+mod plot;
 mod progress;
 mod quality;
 mod render;
@@ -35,6 +37,8 @@ enum Command {
     Audit(audit::Args),
     Value(value::Args),
     Quality(quality::Args),
+    Experiment(experiment::Args),
+    Merge(experiment::MergeArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,8 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit::run(args),
         Command::Value(args) => value::run(args),
         Command::Quality(args) => quality::run(args),
+        Command::Experiment(args) => experiment::run(args),
+        Command::Merge(args) => experiment::merge(args),
     };
     let output = match result {
         Ok(output) => output,

@@ -56,3 +56,27 @@ pub fn commit(staged: Staged, path: &Path) -> anyhow::Result<()> {
         .map_err(|e| failure(format!("{}: cannot write: {}", path.display(), e.error)))?;
     Ok(())
 }
+
+/// Writes `files` (paths relative to `folder`, `/`-separated) into
+/// `folder`, creating it and its subfolders: every file is staged before
+/// any is moved into place, so a failure to write one leaves the others'
+/// old contents untouched.
+pub fn write_folder(folder: &Path, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
+    let mut staged = Vec::with_capacity(files.len());
+    for (name, contents) in files {
+        let path = folder.join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|error| {
+                failure(format!(
+                    "{}: cannot create the folder: {error}",
+                    parent.display()
+                ))
+            })?;
+        }
+        staged.push((stage(&path, contents)?, path));
+    }
+    for (file, path) in staged {
+        commit(file, &path)?;
+    }
+    Ok(())
+}

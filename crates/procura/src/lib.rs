@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod experiment;
 pub mod mechanism;
 pub mod procurement;
 pub mod threshold;

@@ -107,19 +107,19 @@ pub struct Population {
 
 /// The range a field's values must lie in.
 #[derive(Clone, Copy)]
-enum Support {
+pub(crate) enum Support {
     NonNegative,
     Unit,
 }
 
-fn error(key: &str, problem: impl Into<String>) -> PopulationError {
+pub(crate) fn error(key: &str, problem: impl Into<String>) -> PopulationError {
     PopulationError {
         key: key.to_owned(),
         problem: problem.into(),
     }
 }
 
-fn finite(key: &str, value: f64) -> Result<(), PopulationError> {
+pub(crate) fn finite(key: &str, value: f64) -> Result<(), PopulationError> {
     if value.is_finite() {
         Ok(())
     } else {
@@ -127,7 +127,7 @@ fn finite(key: &str, value: f64) -> Result<(), PopulationError> {
     }
 }
 
-fn positive(key: &str, value: f64) -> Result<(), PopulationError> {
+pub(crate) fn positive(key: &str, value: f64) -> Result<(), PopulationError> {
     finite(key, value)?;
     if value > 0.0 {
         Ok(())
@@ -136,7 +136,7 @@ fn positive(key: &str, value: f64) -> Result<(), PopulationError> {
     }
 }
 
-fn validate_distribution(
+pub(crate) fn validate_distribution(
     field: &str,
     distribution: &Distribution,
     support: Support,
@@ -277,7 +277,7 @@ impl Population {
     }
 }
 
-fn sample(distribution: &Distribution, rng: &mut ChaCha8Rng) -> f64 {
+pub(crate) fn sample(distribution: &Distribution, rng: &mut ChaCha8Rng) -> f64 {
     // Parameters were validated, so every constructor succeeds; the
     // fallbacks only keep this panic-free.
     match *distribution {

@@ -94,7 +94,7 @@ impl BestResponseConfig {
     }
 
     /// Checks every field, naming the first that breaks its rule.
-    fn check(&self) -> Result<(), StrategicError> {
+    pub fn check(&self) -> Result<(), StrategicError> {
         if self.markups.is_empty() {
             return Err(StrategicError::NoMarkups);
         }

@@ -36,6 +36,7 @@
 
 mod game;
 mod instance;
+pub mod population;
 pub mod protocol;
 pub mod subsidy;
 pub mod withdrawal;

@@ -1,0 +1,619 @@
+//! Monte-Carlo experiments: draw many instances from a population, clear
+//! each with several mechanisms, and record what happened
+//! (`procura experiment`).
+//!
+//! An experiment is a list of [`Cell`]s, one per point of a parameter grid,
+//! each run for the same number of replicates. Replicate r of cell c draws
+//! its instance from its own ChaCha8 stream, seeded by
+//! [`cell_seed`]`(seed, c)` on stream r, and every mechanism of the cell
+//! clears that same instance (common random numbers, so that mechanisms are
+//! compared pairwise). Nothing else is random.
+//!
+//! **The records of a cell depend only on (seed, cell index, replicate), not
+//! on the thread count, nor on which other cells run**: that is what makes
+//! `--shard i/n` and `procura merge` give the same bytes as one run.
+//!
+//! Each record is a row of [`Market::metrics`] numbers, with `NaN` where a
+//! metric does not apply (for example best-response rounds of a truthful
+//! mechanism).
+//!
+//! ```
+//! use procura::audit::population::{Distribution, Population, PopulationSpec};
+//! use procura::experiment::{run, Cell, Market, MechanismChoice};
+//! use procura::procurement::Mechanism;
+//!
+//! let uniform = |low, high| Distribution::Uniform { low, high };
+//! let population = Population::new(PopulationSpec {
+//!     providers: 20,
+//!     budget_fraction: 0.3,
+//!     token_budget_fraction: None,
+//!     liquidity: None,
+//!     token_pool: None,
+//!     cost: uniform(0.5, 1.5),
+//!     quality: uniform(0.5, 1.0),
+//!     utility: uniform(0.0, 1.0),
+//!     volume: None,
+//!     claimed_quality: None,
+//! })?;
+//! let cell = Cell::new(
+//!     Market::Procurement(population),
+//!     vec![MechanismChoice::Procurement(Mechanism::Qmia)],
+//! )?;
+//! let results = run(&[(0, cell)], 10, 42, &|| {});
+//! let value = results[0].metric(0, "value").expect("a procurement metric");
+//! assert_eq!(value.len(), 10);
+//! assert!(value.iter().all(|v| *v > 0.0));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod summary;
+
+use std::fmt;
+use std::str::FromStr;
+
+use rayon::prelude::*;
+
+pub use summary::{summarize, Summary};
+
+use crate::audit::population::{instance_seed, Population, PopulationError};
+use crate::audit::{audit, AuditConfig};
+use crate::procurement::{self, best_response_dynamics, BestResponseConfig, Instance, Outcome};
+use crate::threshold::population::ThresholdPopulation;
+use crate::threshold::{reaches, subsidy, withdrawal, Protocol, ThresholdInstance};
+use crate::tolerance::{at_most, ROUNDING_RELATIVE};
+
+/// The population a cell draws its instances from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Market {
+    /// Procurement auctions (Part A).
+    Procurement(Population),
+    /// Threshold contributions (Part B).
+    Threshold(ThresholdPopulation),
+}
+
+/// Metrics of a procurement record, in column order.
+///
+/// - `value`: Σ q_i·μ_i over the winners (§A.2);
+/// - `cash`, `tokens`: total cash, and tokens in cash-equivalent units
+///   (a MUT share τ counts R·τ/Π);
+/// - `winners`, `volume`: providers bought and their Σ volume;
+/// - `ir_violations`: winners paid less than their true cost;
+/// - `budget_ok`: 1 when cash ≤ B and tokens ≤ R, else 0;
+/// - `br_rounds`, `br_converged`: best-response rounds and whether they
+///   reached an equilibrium (strategic mechanisms only);
+/// - `unilateral_gain`, `coalition_gain`: the auditor's largest gains on
+///   the truthful instance (only when the cell audits).
+pub const PROCUREMENT_METRICS: [&str; 11] = [
+    "value",
+    "cash",
+    "tokens",
+    "winners",
+    "volume",
+    "ir_violations",
+    "budget_ok",
+    "br_rounds",
+    "br_converged",
+    "unilateral_gain",
+    "coalition_gain",
+];
+
+/// Metrics of a threshold record, in column order.
+///
+/// - `feasible`: 1 when the users with c_i ≤ r can reach T (§B.3 step 3;
+///   blank without a reserve price);
+/// - `null`: withdrawal rights' null outcome (blank for the subsidy);
+/// - `collected`: units collected at submission (the subsidy's X; the
+///   withdrawal assignment Σ x_i);
+/// - `success`: the subsidy's `improved`, or the protocol's P(training);
+/// - `expected_data`, `participants`, `spend`: data used in training,
+///   contributors counted when training happens, and money paid (the
+///   subsidy pays on submission; withdrawal payments are escrowed);
+/// - `leakage`: money paid without training.
+pub const THRESHOLD_METRICS: [&str; 8] = [
+    "feasible",
+    "null",
+    "collected",
+    "success",
+    "expected_data",
+    "participants",
+    "spend",
+    "leakage",
+];
+
+impl Market {
+    /// The metric names of this market's records, in column order.
+    pub fn metrics(&self) -> &'static [&'static str] {
+        match self {
+            Market::Procurement(_) => &PROCUREMENT_METRICS,
+            Market::Threshold(_) => &THRESHOLD_METRICS,
+        }
+    }
+}
+
+/// A mechanism an experiment runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MechanismChoice {
+    /// A procurement auction.
+    Procurement(procurement::Mechanism),
+    /// The posted subsidy (§B.2).
+    Subsidy,
+    /// Withdrawal rights (§B.3) played under a protocol (§B.4).
+    Withdrawal(Protocol),
+}
+
+impl MechanismChoice {
+    /// The name in experiment files and result tables: `qmia`, …,
+    /// `subsidy`, `withdrawal-simultaneous`, `withdrawal-small-first`,
+    /// `withdrawal-large-first`.
+    pub fn name(self) -> String {
+        match self {
+            MechanismChoice::Procurement(mechanism) => mechanism.name().to_owned(),
+            MechanismChoice::Subsidy => "subsidy".to_owned(),
+            MechanismChoice::Withdrawal(protocol) => format!("withdrawal-{}", protocol.name()),
+        }
+    }
+
+    fn fits(self, market: &Market) -> bool {
+        matches!(
+            (self, market),
+            (MechanismChoice::Procurement(_), Market::Procurement(_))
+                | (
+                    MechanismChoice::Subsidy | MechanismChoice::Withdrawal(_),
+                    Market::Threshold(_)
+                )
+        )
+    }
+}
+
+impl fmt::Display for MechanismChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// A mechanism name that [`MechanismChoice`] does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown mechanism {0:?}: expected one of qmia, mut, mixed, volume, trust, subsidy, \
+     withdrawal-simultaneous, withdrawal-small-first, withdrawal-large-first"
+)]
+pub struct UnknownChoice(pub String);
+
+impl FromStr for MechanismChoice {
+    type Err = UnknownChoice;
+    fn from_str(name: &str) -> Result<MechanismChoice, UnknownChoice> {
+        if let Ok(mechanism) = name.parse::<procurement::Mechanism>() {
+            return Ok(MechanismChoice::Procurement(mechanism));
+        }
+        if name == "subsidy" {
+            return Ok(MechanismChoice::Subsidy);
+        }
+        name.strip_prefix("withdrawal-")
+            .and_then(|protocol| protocol.parse().ok())
+            .map(MechanismChoice::Withdrawal)
+            .ok_or_else(|| UnknownChoice(name.to_owned()))
+    }
+}
+
+/// Why an experiment cannot run. Messages name the key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExperimentError {
+    /// The population is invalid.
+    #[error(transparent)]
+    Population(#[from] PopulationError),
+    /// A mechanism does not fit the market, or needs a key the population
+    /// lacks.
+    #[error("mechanisms: {mechanism} {problem}")]
+    Mechanism {
+        /// The mechanism's name.
+        mechanism: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// The list of mechanisms is empty or repeats one.
+    #[error("mechanisms: {0}")]
+    Mechanisms(String),
+    /// The best-response or audit settings are invalid.
+    #[error("{0}")]
+    Strategic(String),
+}
+
+/// One point of an experiment's grid: a population and what to run on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    market: Market,
+    mechanisms: Vec<MechanismChoice>,
+    audit: Option<AuditConfig>,
+    strategic: Option<Strategic>,
+}
+
+/// Best-responding providers: under the listed mechanisms, each record is
+/// the outcome of [`best_response_dynamics`] from the truthful reports,
+/// judged against the true costs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Strategic {
+    /// The grid and round limit of the dynamics.
+    pub config: BestResponseConfig,
+    /// The mechanisms under which providers best-respond; the others see
+    /// truthful reports.
+    pub mechanisms: Vec<procurement::Mechanism>,
+}
+
+impl Cell {
+    /// A cell that clears every instance of `market` with each of
+    /// `mechanisms`, truthfully.
+    ///
+    /// Fails when a mechanism does not fit the market, is repeated, or
+    /// needs a key the population lacks (MUT a token budget, the subsidy a
+    /// payment and a floor, withdrawal rights a reserve price).
+    pub fn new(market: Market, mechanisms: Vec<MechanismChoice>) -> Result<Cell, ExperimentError> {
+        if mechanisms.is_empty() {
+            return Err(ExperimentError::Mechanisms("the list is empty".to_owned()));
+        }
+        for (i, mechanism) in mechanisms.iter().enumerate() {
+            if mechanisms[..i].contains(mechanism) {
+                return Err(ExperimentError::Mechanisms(format!(
+                    "{mechanism} is listed twice"
+                )));
+            }
+            let problem = |problem: &str| ExperimentError::Mechanism {
+                mechanism: mechanism.name(),
+                problem: problem.to_owned(),
+            };
+            if !mechanism.fits(&market) {
+                return Err(problem("does not run on this market"));
+            }
+            match (mechanism, &market) {
+                (
+                    MechanismChoice::Procurement(procurement::Mechanism::Mut),
+                    Market::Procurement(population),
+                ) if population.spec().token_budget_fraction.is_none() => {
+                    return Err(problem("needs token_budget_fraction"));
+                }
+                (MechanismChoice::Subsidy, Market::Threshold(population))
+                    if population.spec().payment.is_none() || population.spec().floor.is_none() =>
+                {
+                    return Err(problem("needs payment and floor"));
+                }
+                (MechanismChoice::Withdrawal(_), Market::Threshold(population))
+                    if population.spec().reserve_price.is_none() =>
+                {
+                    return Err(problem("needs reserve_price"));
+                }
+                _ => {}
+            }
+        }
+        Ok(Cell {
+            market,
+            mechanisms,
+            audit: None,
+            strategic: None,
+        })
+    }
+
+    /// The same cell, also auditing every procurement instance with
+    /// `config` (its seed is replaced by one derived per replicate) and
+    /// recording the largest unilateral and coalition gains.
+    pub fn with_audit(self, config: AuditConfig) -> Result<Cell, ExperimentError> {
+        match self.market {
+            Market::Procurement(_) => Ok(Cell {
+                audit: Some(config),
+                ..self
+            }),
+            Market::Threshold(_) => Err(ExperimentError::Strategic(
+                "audit: threshold experiments cannot be audited (subsidy users report nothing)"
+                    .to_owned(),
+            )),
+        }
+    }
+
+    /// The same cell with providers best-responding under
+    /// `strategic.mechanisms` (each must be one of the cell's).
+    pub fn with_strategic(self, strategic: Strategic) -> Result<Cell, ExperimentError> {
+        if matches!(self.market, Market::Threshold(_)) {
+            return Err(ExperimentError::Strategic(
+                "strategic: best responses apply to procurement markets only".to_owned(),
+            ));
+        }
+        strategic
+            .config
+            .check()
+            .map_err(|e| ExperimentError::Strategic(format!("strategic.{e}")))?;
+        for (i, mechanism) in strategic.mechanisms.iter().enumerate() {
+            if !self
+                .mechanisms
+                .contains(&MechanismChoice::Procurement(*mechanism))
+            {
+                return Err(ExperimentError::Strategic(format!(
+                    "strategic.mechanisms[{i}]: {mechanism} is not one of the experiment's mechanisms"
+                )));
+            }
+        }
+        Ok(Cell {
+            strategic: Some(strategic),
+            ..self
+        })
+    }
+
+    /// The population.
+    pub fn market(&self) -> &Market {
+        &self.market
+    }
+
+    /// The mechanisms, in record order.
+    pub fn mechanisms(&self) -> &[MechanismChoice] {
+        &self.mechanisms
+    }
+}
+
+/// The seed of cell `cell` of an experiment with master seed `seed`: a
+/// SplitMix64 mix, so that neighbouring cells draw unrelated streams.
+pub fn cell_seed(seed: u64, cell: u64) -> u64 {
+    fn mix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    mix(seed ^ mix(cell))
+}
+
+/// The records of one cell: for each replicate, for each mechanism, one
+/// value per metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellResult {
+    /// The cell's index in the experiment's grid.
+    pub cell: u64,
+    /// Metric names, in column order.
+    pub metrics: &'static [&'static str],
+    /// Mechanism names, in record order.
+    pub mechanisms: Vec<String>,
+    /// `records[replicate][mechanism][metric]`; NaN where a metric does
+    /// not apply.
+    pub records: Vec<Vec<Vec<f64>>>,
+}
+
+impl CellResult {
+    /// Every replicate's value of `metric` under mechanism number
+    /// `mechanism`, in replicate order, NaNs included; `None` for an
+    /// unknown metric or mechanism.
+    pub fn metric(&self, mechanism: usize, metric: &str) -> Option<Vec<f64>> {
+        let column = self.metrics.iter().position(|name| *name == metric)?;
+        if mechanism >= self.mechanisms.len() {
+            return None;
+        }
+        Some(
+            self.records
+                .iter()
+                .map(|replicate| replicate[mechanism][column])
+                .collect(),
+        )
+    }
+
+    /// Like [`CellResult::metric`], by mechanism name.
+    pub fn metric_of(&self, mechanism: &str, metric: &str) -> Option<Vec<f64>> {
+        let index = self.mechanisms.iter().position(|name| name == mechanism)?;
+        self.metric(index, metric)
+    }
+}
+
+/// Runs `replicates` replicates of each `(index, cell)` in parallel and
+/// returns their records, cell by cell in the order given. `progress` is
+/// called once per finished replicate, from any thread.
+///
+/// **The result does not depend on the number of threads**: every
+/// replicate is a pure function of (seed, index, replicate), and rayon's
+/// indexed collect keeps the order.
+pub fn run(
+    cells: &[(u64, Cell)],
+    replicates: u64,
+    seed: u64,
+    progress: &(dyn Fn() + Sync),
+) -> Vec<CellResult> {
+    let jobs: Vec<(usize, u64)> = (0..cells.len())
+        .flat_map(|position| (0..replicates).map(move |replicate| (position, replicate)))
+        .collect();
+    let records: Vec<Vec<Vec<f64>>> = jobs
+        .par_iter()
+        .map(|&(position, replicate)| {
+            let (index, cell) = &cells[position];
+            let record = run_replicate(cell, cell_seed(seed, *index), replicate);
+            progress();
+            record
+        })
+        .collect();
+    let mut records = records.into_iter();
+    cells
+        .iter()
+        .map(|(index, cell)| CellResult {
+            cell: *index,
+            metrics: cell.market.metrics(),
+            mechanisms: cell.mechanisms.iter().map(|m| m.name()).collect(),
+            records: records
+                .by_ref()
+                .take(usize::try_from(replicates).unwrap_or(usize::MAX))
+                .collect(),
+        })
+        .collect()
+}
+
+/// The records of replicate `replicate` of `cell`, drawn with `seed` (the
+/// cell's seed): one row of metrics per mechanism.
+pub fn run_replicate(cell: &Cell, seed: u64, replicate: u64) -> Vec<Vec<f64>> {
+    match &cell.market {
+        Market::Procurement(population) => {
+            let truth = population.draw(seed, replicate);
+            let audit_config = cell.audit.as_ref().map(|config| AuditConfig {
+                seed: instance_seed(seed, replicate),
+                ..config.clone()
+            });
+            cell.mechanisms
+                .iter()
+                .map(|choice| match choice {
+                    MechanismChoice::Procurement(mechanism) => {
+                        let strategic = cell
+                            .strategic
+                            .as_ref()
+                            .filter(|s| s.mechanisms.contains(mechanism))
+                            .map(|s| &s.config);
+                        procurement_record(*mechanism, &truth, strategic, audit_config.as_ref())
+                    }
+                    _ => unreachable!("Cell::new checks that mechanisms fit the market"),
+                })
+                .collect()
+        }
+        Market::Threshold(population) => {
+            let instance = population.draw(seed, replicate);
+            cell.mechanisms
+                .iter()
+                .map(|choice| threshold_record(*choice, &instance))
+                .collect()
+        }
+    }
+}
+
+fn flag(condition: bool) -> f64 {
+    if condition {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// One procurement record: `mechanism` cleared on the truthful `truth`,
+/// or on the reports its providers best-respond to under `strategic`.
+fn procurement_record(
+    mechanism: procurement::Mechanism,
+    truth: &Instance,
+    strategic: Option<&BestResponseConfig>,
+    audit_config: Option<&AuditConfig>,
+) -> Vec<f64> {
+    let mut record = vec![f64::NAN; PROCUREMENT_METRICS.len()];
+    // Cell::new checked every key the mechanism needs and with_strategic
+    // the grid, so neither can fail; a failure would be a bug, recorded as
+    // a row of NaNs rather than a panic in a worker thread.
+    match strategic {
+        None => {
+            let Ok(outcome) = procurement::clear(truth, mechanism) else {
+                return record;
+            };
+            outcome_metrics(mechanism, truth, &outcome, &mut record);
+        }
+        Some(config) => {
+            let Ok(equilibrium) = best_response_dynamics(truth, mechanism, config) else {
+                return record;
+            };
+            outcome_metrics(mechanism, truth, &equilibrium.outcome, &mut record);
+            record[7] = equilibrium.rounds as f64;
+            record[8] = flag(equilibrium.converged);
+        }
+    }
+    if let Some(config) = audit_config {
+        let report = audit(&mechanism, truth, config);
+        record[9] = report.max_unilateral_gain;
+        record[10] = report.max_coalition_gain;
+    }
+    record
+}
+
+/// Fills the outcome columns (`value` … `budget_ok`) of a record: an
+/// outcome judged against the true costs of `truth`. Budgets, quality and
+/// utility are not reports, so they are the same in `truth` and in any
+/// reported instance.
+fn outcome_metrics(
+    mechanism: procurement::Mechanism,
+    truth: &Instance,
+    outcome: &Outcome,
+    record: &mut [f64],
+) {
+    let providers = truth.providers();
+    // A MUT share τ is worth R·τ/Π (procurement/game.rs).
+    let token_value = |tokens: f64| match mechanism {
+        procurement::Mechanism::Mut => truth.token_budget() * tokens / truth.token_pool(),
+        _ => tokens,
+    };
+    let tokens = token_value(outcome.total_tokens());
+    let mut volume = 0.0;
+    let mut ir_violations = 0usize;
+    for award in outcome.awards() {
+        let provider = &providers[award.provider];
+        volume += provider.volume();
+        let reward = award.cash + token_value(award.tokens);
+        if !at_most(provider.bid(), reward, ROUNDING_RELATIVE) {
+            ir_violations += 1;
+        }
+    }
+    let token_budget = match mechanism {
+        procurement::Mechanism::Mut | procurement::Mechanism::Mixed => truth.token_budget(),
+        _ => 0.0,
+    };
+    record[0] = outcome.value();
+    record[1] = outcome.total_cash();
+    record[2] = tokens;
+    record[3] = outcome.awards().len() as f64;
+    record[4] = volume;
+    record[5] = ir_violations as f64;
+    record[6] = flag(
+        at_most(outcome.total_cash(), truth.budget(), ROUNDING_RELATIVE)
+            && at_most(tokens, token_budget, ROUNDING_RELATIVE),
+    );
+}
+
+/// One threshold record: `choice` cleared on `instance`.
+fn threshold_record(choice: MechanismChoice, instance: &ThresholdInstance) -> Vec<f64> {
+    let mut record = vec![f64::NAN; THRESHOLD_METRICS.len()];
+    record[0] = feasibility(instance).map_or(f64::NAN, flag);
+    match choice {
+        MechanismChoice::Subsidy => {
+            let Ok(outcome) = subsidy::clear(instance) else {
+                return record;
+            };
+            let improved = outcome.improved();
+            record[2] = outcome.collected();
+            record[3] = flag(improved);
+            record[4] = if improved { outcome.collected() } else { 0.0 };
+            record[5] = if improved {
+                outcome.assignments().len() as f64
+            } else {
+                0.0
+            };
+            record[6] = outcome.total_payment();
+            record[7] = outcome.leakage();
+        }
+        MechanismChoice::Withdrawal(protocol) => {
+            let Ok(outcome) = withdrawal::clear(instance, protocol) else {
+                return record;
+            };
+            record[1] = flag(outcome.is_null());
+            record[2] = outcome
+                .assignments()
+                .iter()
+                .fold(0.0, |sum, assignment| sum + assignment.amount);
+            let report = outcome.protocol();
+            record[3] = report.map_or(0.0, |r| r.success_probability);
+            record[4] = report.map_or(0.0, |r| r.expected_data);
+            record[5] = report.map_or(0.0, |r| r.expected_participants);
+            record[6] = report.map_or(0.0, |r| r.expected_payment);
+            record[7] = outcome.leakage();
+        }
+        MechanismChoice::Procurement(_) => {
+            unreachable!("Cell::new checks that mechanisms fit the market")
+        }
+    }
+    record
+}
+
+/// Whether the users who accept the effective reserve can reach T
+/// (§B.3 step 3), summed in ascending (cost, id) like the null test;
+/// `None` without a reserve price.
+fn feasibility(instance: &ThresholdInstance) -> Option<bool> {
+    let reserve = instance.effective_reserve()?;
+    let mut eligible: Vec<_> = instance
+        .users()
+        .iter()
+        .filter(|user| user.cost() <= reserve)
+        .collect();
+    eligible.sort_by(|a, b| a.cost().total_cmp(&b.cost()).then(a.id().cmp(b.id())));
+    let capacity = eligible.iter().fold(0.0, |sum, user| sum + user.capacity());
+    Some(reaches(capacity, instance.threshold()))
+}
