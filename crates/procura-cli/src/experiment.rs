@@ -198,14 +198,12 @@ pub struct Design {
     /// What it shows.
     pub description: Option<String>,
     /// The spec claim it tests, if any.
-    #[allow(dead_code)] // read by `procura reproduce`
     pub claim: Option<String>,
     /// Master seed.
     pub seed: u64,
     /// Replicates per cell.
     pub replicates: u64,
     /// Replicates under `--quick`.
-    #[allow(dead_code)] // read by `procura reproduce`
     pub quick_replicates: Option<u64>,
     /// Swept keys, in grid order (the first varies slowest).
     pub keys: Vec<String>,

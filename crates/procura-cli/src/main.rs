@@ -16,6 +16,7 @@ mod plot;
 mod progress;
 mod quality;
 mod render;
+mod reproduce;
 mod value;
 
 use std::io::Write;
@@ -39,6 +40,7 @@ enum Command {
     Quality(quality::Args),
     Experiment(experiment::Args),
     Merge(experiment::MergeArgs),
+    Reproduce(reproduce::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Quality(args) => quality::run(args),
         Command::Experiment(args) => experiment::run(args),
         Command::Merge(args) => experiment::merge(args),
+        Command::Reproduce(args) => reproduce::run(args),
     };
     let output = match result {
         Ok(output) => output,

@@ -46,6 +46,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod claims;
 mod summary;
 
 use std::fmt;
@@ -81,9 +82,14 @@ pub enum Market {
 /// - `budget_ok`: 1 when cash ≤ B and tokens ≤ R, else 0;
 /// - `br_rounds`, `br_converged`: best-response rounds and whether they
 ///   reached an equilibrium (strategic mechanisms only);
-/// - `unilateral_gain`, `coalition_gain`: the auditor's largest gains on
-///   the truthful instance (only when the cell audits).
-pub const PROCUREMENT_METRICS: [&str; 11] = [
+/// - `unilateral_gain`, `coalition_gain`: the auditor's largest
+///   *profitable* gains on the truthful instance (only when the cell
+///   audits): 0 when the best gain found is rounding by
+///   [`crate::audit::is_profitable`], so that a DSIC mechanism records
+///   exactly 0;
+/// - `budget`: the instance's cash budget B, the same for every mechanism
+///   of a replicate (the scale to read gains and spending against).
+pub const PROCUREMENT_METRICS: [&str; 12] = [
     "value",
     "cash",
     "tokens",
@@ -95,6 +101,7 @@ pub const PROCUREMENT_METRICS: [&str; 11] = [
     "br_converged",
     "unilateral_gain",
     "coalition_gain",
+    "budget",
 ];
 
 /// Metrics of a threshold record, in column order.
@@ -489,6 +496,7 @@ fn procurement_record(
     audit_config: Option<&AuditConfig>,
 ) -> Vec<f64> {
     let mut record = vec![f64::NAN; PROCUREMENT_METRICS.len()];
+    record[11] = truth.budget();
     // Cell::new checked every key the mechanism needs and with_strategic
     // the grid, so neither can fail; a failure would be a bug, recorded as
     // a row of NaNs rather than a panic in a worker thread.
@@ -509,9 +517,11 @@ fn procurement_record(
         }
     }
     if let Some(config) = audit_config {
+        // The report's maxima include rounding-level gains; its deviations
+        // are kept only when profitable, so read the gains from those.
         let report = audit(&mechanism, truth, config);
-        record[9] = report.max_unilateral_gain;
-        record[10] = report.max_coalition_gain;
+        record[9] = report.deviation.as_ref().map_or(0.0, |d| d.gain);
+        record[10] = report.coalition.as_ref().map_or(0.0, |d| d.gain);
     }
     record
 }
