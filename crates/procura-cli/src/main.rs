@@ -9,6 +9,7 @@
 mod audit;
 mod clear;
 mod dataset;
+mod demo;
 mod experiment;
 mod input;
 mod output;
@@ -39,6 +40,7 @@ enum Command {
     Quality(quality::Args),
     Experiment(experiment::Args),
     Merge(experiment::MergeArgs),
+    Demo(demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Quality(args) => quality::run(args),
         Command::Experiment(args) => experiment::run(args),
         Command::Merge(args) => experiment::merge(args),
+        Command::Demo(args) => demo::run(args),
     };
     let output = match result {
         Ok(output) => output,
