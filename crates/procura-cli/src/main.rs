@@ -11,6 +11,7 @@ mod clear;
 mod dataset;
 mod input;
 mod output;
+mod plot;
 mod progress;
 mod quality;
 mod render;
