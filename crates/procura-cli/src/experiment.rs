@@ -242,7 +242,7 @@ pub fn read_design(path: &Path) -> anyhow::Result<Design> {
 /// Validates an experiment from its TOML text. Errors name the key.
 pub fn parse_design(source: &str) -> anyhow::Result<Design> {
     let table: toml::Table = toml::from_str(source).map_err(|e| anyhow!("{}", e.message()))?;
-    let file: ExperimentFile = deserialize(toml::Value::Table(table.clone()))?;
+    let file: ExperimentFile = deserialize(toml::Value::Table(table.clone()), "")?;
     if file.replicates == 0 {
         bail!("replicates: must be at least 1");
     }
@@ -397,15 +397,19 @@ fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) {
 }
 
 /// Deserializes, naming the key of any error.
-fn deserialize<T: serde::de::DeserializeOwned>(value: toml::Value) -> anyhow::Result<T> {
+/// Deserializes the table at `at` (a dotted key, or "" for the whole
+/// file), naming the full key of any error.
+fn deserialize<T: serde::de::DeserializeOwned>(value: toml::Value, at: &str) -> anyhow::Result<T> {
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
-        let inner = error.into_inner();
-        if path == "." {
-            anyhow!("{inner}")
-        } else {
-            anyhow!("{path}: {inner}")
-        }
+        let message = error.into_inner().message().trim().to_owned();
+        let key = match (at.is_empty(), path == ".") {
+            (true, true) => return anyhow!("{message}"),
+            (true, false) => path,
+            (false, true) => at.to_owned(),
+            (false, false) => format!("{at}.{path}"),
+        };
+        anyhow!("{key}: {message}")
     })
 }
 
@@ -420,15 +424,15 @@ fn build_cell(
         .unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
     let prefixed = |e: anyhow::Error| anyhow!("{market_key}.{e:#}");
     let market = if market_key == "procurement" {
-        let spec: PopulationSpec = deserialize(population).map_err(prefixed)?;
+        let spec: PopulationSpec = deserialize(population, market_key)?;
         Market::Procurement(Population::new(spec).map_err(|e| prefixed(e.into()))?)
     } else {
-        let spec: ThresholdPopulationSpec = deserialize(population).map_err(prefixed)?;
+        let spec: ThresholdPopulationSpec = deserialize(population, market_key)?;
         Market::Threshold(ThresholdPopulation::new(spec).map_err(|e| prefixed(e.into()))?)
     };
     let mut cell = Cell::new(market, mechanisms.to_vec())?;
     if let Some(value) = table.get("audit") {
-        let audit: AuditTable = deserialize(value.clone()).map_err(|e| anyhow!("audit.{e:#}"))?;
+        let audit: AuditTable = deserialize(value.clone(), "audit")?;
         if audit.grid == 0 {
             bail!("audit.grid: must be at least 1");
         }
@@ -441,8 +445,7 @@ fn build_cell(
         })?;
     }
     if let Some(value) = table.get("strategic") {
-        let table: StrategicTable =
-            deserialize(value.clone()).map_err(|e| anyhow!("strategic.{e:#}"))?;
+        let table: StrategicTable = deserialize(value.clone(), "strategic")?;
         let mechanisms = table
             .mechanisms
             .iter()
