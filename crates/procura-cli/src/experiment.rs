@@ -55,8 +55,9 @@ pub struct Args {
     /// Output folder (created if missing; files in it are replaced).
     #[arg(long)]
     out: PathBuf,
-    /// Run only shard I of N: the cells c with c mod N = I − 1. Combine
-    /// the shards' folders with `procura merge`.
+    /// Run only shard I of N: the cells c with c mod N = I − 1, written as
+    /// a shard folder (even 1/1). Combine the shards' folders with
+    /// `procura merge`.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<Shard>,
     /// Worker threads (default: one per core). Results do not depend on it.
@@ -481,12 +482,11 @@ pub fn run(args: Args) -> anyhow::Result<String> {
 
 fn run_in_pool(args: &Args) -> anyhow::Result<String> {
     let design = read_design(&args.file)?;
-    let shard = args.shard.unwrap_or(Shard { index: 1, count: 1 });
-    let results = run_design(&design, design.replicates, Some(shard))?;
-    let files = if shard.count == 1 {
-        result_files(&design, &results)?
-    } else {
-        vec![
+    let results = run_design(&design, design.replicates, args.shard)?;
+    // Any --shard run, 1/1 included, writes a shard folder for `merge`.
+    let files = match args.shard {
+        None => result_files(&design, &results)?,
+        Some(shard) => vec![
             (
                 "experiment.toml".to_owned(),
                 design.source.clone().into_bytes(),
@@ -499,7 +499,7 @@ fn run_in_pool(args: &Args) -> anyhow::Result<String> {
                 "results.csv".to_owned(),
                 results_csv(&design, &results).into_bytes(),
             ),
-        ]
+        ],
     };
     output::write_folder(&args.out, &files)?;
     let cells = results.len();

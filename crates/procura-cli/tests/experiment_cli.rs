@@ -381,4 +381,12 @@ fn merge_refuses_incomplete_repeated_or_mixed_shards() {
     assert!(attempt(&[&a1, &a2, &b3]).contains("different experiments"));
     let output = run(&["experiment", &file, "--out", &merged, "--shard", "4/3"]);
     assert_eq!(output.status.code(), Some(2));
+
+    // A single shard is a shard too: 1/1 merges into the full folder.
+    let whole = scratch.path("whole");
+    let single = scratch.path("single");
+    succeed(&["experiment", &file, "--out", &whole]);
+    succeed(&["experiment", &file, "--out", &single, "--shard", "1/1"]);
+    succeed(&["merge", &single, "--out", &merged]);
+    assert_eq!(folder(&merged), folder(&whole));
 }
