@@ -55,8 +55,9 @@ pub struct Args {
     /// Output folder (created if missing; files in it are replaced).
     #[arg(long)]
     out: PathBuf,
-    /// Run only shard I of N: the cells c with c mod N = I − 1. Combine
-    /// the shards' folders with `procura merge`.
+    /// Run only shard I of N: the cells c with c mod N = I − 1, written as
+    /// a shard folder (even 1/1). Combine the shards' folders with
+    /// `procura merge`.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
     shard: Option<Shard>,
     /// Worker threads (default: one per core). Results do not depend on it.
@@ -240,7 +241,7 @@ pub fn read_design(path: &Path) -> anyhow::Result<Design> {
 /// Validates an experiment from its TOML text. Errors name the key.
 pub fn parse_design(source: &str) -> anyhow::Result<Design> {
     let table: toml::Table = toml::from_str(source).map_err(|e| anyhow!("{}", e.message()))?;
-    let file: ExperimentFile = deserialize(toml::Value::Table(table.clone()))?;
+    let file: ExperimentFile = deserialize(toml::Value::Table(table.clone()), "")?;
     if file.replicates == 0 {
         bail!("replicates: must be at least 1");
     }
@@ -395,15 +396,19 @@ fn set_dotted(table: &mut toml::Table, key: &str, value: toml::Value) {
 }
 
 /// Deserializes, naming the key of any error.
-fn deserialize<T: serde::de::DeserializeOwned>(value: toml::Value) -> anyhow::Result<T> {
+/// Deserializes the table at `at` (a dotted key, or "" for the whole
+/// file), naming the full key of any error.
+fn deserialize<T: serde::de::DeserializeOwned>(value: toml::Value, at: &str) -> anyhow::Result<T> {
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
-        let inner = error.into_inner();
-        if path == "." {
-            anyhow!("{inner}")
-        } else {
-            anyhow!("{path}: {inner}")
-        }
+        let message = error.into_inner().message().trim().to_owned();
+        let key = match (at.is_empty(), path == ".") {
+            (true, true) => return anyhow!("{message}"),
+            (true, false) => path,
+            (false, true) => at.to_owned(),
+            (false, false) => format!("{at}.{path}"),
+        };
+        anyhow!("{key}: {message}")
     })
 }
 
@@ -418,15 +423,15 @@ fn build_cell(
         .unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
     let prefixed = |e: anyhow::Error| anyhow!("{market_key}.{e:#}");
     let market = if market_key == "procurement" {
-        let spec: PopulationSpec = deserialize(population).map_err(prefixed)?;
+        let spec: PopulationSpec = deserialize(population, market_key)?;
         Market::Procurement(Population::new(spec).map_err(|e| prefixed(e.into()))?)
     } else {
-        let spec: ThresholdPopulationSpec = deserialize(population).map_err(prefixed)?;
+        let spec: ThresholdPopulationSpec = deserialize(population, market_key)?;
         Market::Threshold(ThresholdPopulation::new(spec).map_err(|e| prefixed(e.into()))?)
     };
     let mut cell = Cell::new(market, mechanisms.to_vec())?;
     if let Some(value) = table.get("audit") {
-        let audit: AuditTable = deserialize(value.clone()).map_err(|e| anyhow!("audit.{e:#}"))?;
+        let audit: AuditTable = deserialize(value.clone(), "audit")?;
         if audit.grid == 0 {
             bail!("audit.grid: must be at least 1");
         }
@@ -439,8 +444,7 @@ fn build_cell(
         })?;
     }
     if let Some(value) = table.get("strategic") {
-        let table: StrategicTable =
-            deserialize(value.clone()).map_err(|e| anyhow!("strategic.{e:#}"))?;
+        let table: StrategicTable = deserialize(value.clone(), "strategic")?;
         let mechanisms = table
             .mechanisms
             .iter()
@@ -476,12 +480,11 @@ pub fn run(args: Args) -> anyhow::Result<String> {
 
 fn run_in_pool(args: &Args) -> anyhow::Result<String> {
     let design = read_design(&args.file)?;
-    let shard = args.shard.unwrap_or(Shard { index: 1, count: 1 });
-    let results = run_design(&design, design.replicates, Some(shard))?;
-    let files = if shard.count == 1 {
-        result_files(&design, &results)?
-    } else {
-        vec![
+    let results = run_design(&design, design.replicates, args.shard)?;
+    // Any --shard run, 1/1 included, writes a shard folder for `merge`.
+    let files = match args.shard {
+        None => result_files(&design, &results)?,
+        Some(shard) => vec![
             (
                 "experiment.toml".to_owned(),
                 design.source.clone().into_bytes(),
@@ -494,7 +497,7 @@ fn run_in_pool(args: &Args) -> anyhow::Result<String> {
                 "results.csv".to_owned(),
                 results_csv(&design, &results).into_bytes(),
             ),
-        ]
+        ],
     };
     output::write_folder(&args.out, &files)?;
     let cells = results.len();

@@ -9,6 +9,7 @@
 mod audit;
 mod clear;
 mod dataset;
+mod demo;
 mod experiment;
 mod input;
 mod output;
@@ -41,6 +42,7 @@ enum Command {
     Experiment(experiment::Args),
     Merge(experiment::MergeArgs),
     Reproduce(reproduce::Args),
+    Demo(demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +55,7 @@ fn main() -> ExitCode {
         Command::Experiment(args) => experiment::run(args),
         Command::Merge(args) => experiment::merge(args),
         Command::Reproduce(args) => reproduce::run(args),
+        Command::Demo(args) => demo::run(args),
     };
     let output = match result {
         Ok(output) => output,

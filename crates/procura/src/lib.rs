@@ -38,6 +38,7 @@ pub mod audit;
 pub mod experiment;
 pub mod mechanism;
 pub mod procurement;
+pub mod round;
 pub mod threshold;
 pub mod tolerance;
 mod validate;

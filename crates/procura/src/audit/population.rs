@@ -11,7 +11,9 @@ use rand_distr::{Beta, Distribution as _, LogNormal, Pareto, Uniform};
 use rayon::prelude::*;
 
 use super::{audit, AuditConfig, AuditReport};
-use crate::procurement::{Instance, InstanceSpec, Mechanism, ProviderSpec};
+use std::sync::Arc;
+
+use crate::procurement::{DrawnNumbers, Instance, InstanceSpec, Mechanism, ProviderSpec};
 
 /// A distribution to draw one provider field from.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +105,9 @@ pub struct PopulationError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Population {
     spec: PopulationSpec,
+    /// The providers' ids `p000`, `p001`, …, made once and shared by
+    /// every draw.
+    ids: Vec<Arc<str>>,
 }
 
 /// The range a field's values must lie in.
@@ -222,7 +227,11 @@ impl Population {
         if let Some(claimed) = &spec.claimed_quality {
             validate_distribution("claimed_quality", claimed, Support::Unit)?;
         }
-        Ok(Population { spec })
+        let width = spec.providers.saturating_sub(1).to_string().len().max(3);
+        let ids = (0..spec.providers)
+            .map(|i| Arc::from(format!("p{i:0width$}")))
+            .collect();
+        Ok(Population { spec, ids })
     }
 
     /// The specification.
@@ -238,9 +247,8 @@ impl Population {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(index);
         let spec = &self.spec;
-        let width = spec.providers.saturating_sub(1).to_string().len().max(3);
-        let providers: Vec<ProviderSpec> = (0..spec.providers)
-            .map(|i| {
+        let providers: Vec<DrawnNumbers> = (0..spec.providers)
+            .map(|_| {
                 let bid = sample(&spec.cost, &mut rng);
                 let quality = sample(&spec.quality, &mut rng).clamp(0.0, 1.0);
                 let utility = sample(&spec.utility, &mut rng);
@@ -249,10 +257,12 @@ impl Population {
                     .claimed_quality
                     .as_ref()
                     .map(|d| sample(d, &mut rng).clamp(0.0, 1.0));
-                ProviderSpec {
+                DrawnNumbers {
+                    bid,
+                    quality,
+                    utility,
                     volume: Some(volume),
                     claimed_quality,
-                    ..ProviderSpec::new(format!("p{i:0width$}"), bid, quality, utility)
                 }
             })
             .collect();
@@ -263,15 +273,42 @@ impl Population {
             token_budget: spec.token_budget_fraction.map(|f| f * scale),
             liquidity: spec.liquidity,
             token_pool: spec.token_pool,
-            providers,
+            providers: Vec::new(),
+        };
+        // The fast path shares the ids and validates every number exactly
+        // as `Instance::new` does, so where it succeeds it builds the
+        // instance `Instance::new` would.
+        let ids = self.ids.iter().cloned();
+        if let Ok(instance) =
+            Instance::with_distinct_ids(instance.clone(), ids.zip(providers.iter().copied()))
+        {
+            return instance;
+        }
+        let with_providers = InstanceSpec {
+            providers: self
+                .ids
+                .iter()
+                .zip(&providers)
+                .map(|(id, numbers)| ProviderSpec {
+                    volume: numbers.volume,
+                    claimed_quality: numbers.claimed_quality,
+                    ..ProviderSpec::new(
+                        id.to_string(),
+                        numbers.bid,
+                        numbers.quality,
+                        numbers.utility,
+                    )
+                })
+                .collect(),
+            ..instance
         };
         // Validated distributions draw inside every field's range. A draw
         // can still overflow (a heavy Pareto tail); such an instance is
         // replaced by its nearest valid form, the same instance with every
         // number clamped, which keeps the population deterministic.
-        match Instance::new(instance.clone()) {
+        match Instance::new(with_providers.clone()) {
             Ok(instance) => instance,
-            Err(_) => Instance::new(clamp_spec(instance))
+            Err(_) => Instance::new(clamp_spec(with_providers))
                 .unwrap_or_else(|e| unreachable!("clamped instance is valid: {e}")),
         }
     }

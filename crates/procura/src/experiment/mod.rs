@@ -627,3 +627,150 @@ fn feasibility(instance: &ThresholdInstance) -> Option<bool> {
     let capacity = eligible.iter().fold(0.0, |sum, user| sum + user.capacity());
     Some(reaches(capacity, instance.threshold()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::population::{Distribution, PopulationSpec};
+    use crate::threshold::population::ThresholdPopulationSpec;
+
+    fn uniform(low: f64, high: f64) -> Distribution {
+        Distribution::Uniform { low, high }
+    }
+
+    fn procurement_cell(providers: usize) -> Cell {
+        let population = Population::new(PopulationSpec {
+            providers,
+            budget_fraction: 0.3,
+            token_budget_fraction: Some(0.2),
+            liquidity: Some(0.5),
+            token_pool: None,
+            cost: uniform(0.5, 1.5),
+            quality: uniform(0.2, 1.0),
+            utility: uniform(0.0, 1.0),
+            volume: Some(uniform(1.0, 10.0)),
+            claimed_quality: None,
+        })
+        .expect("valid");
+        let mechanisms = procurement::Mechanism::ALL
+            .into_iter()
+            .map(MechanismChoice::Procurement)
+            .collect();
+        Cell::new(Market::Procurement(population), mechanisms)
+            .expect("valid")
+            .with_strategic(Strategic {
+                config: BestResponseConfig {
+                    max_rounds: 3,
+                    ..BestResponseConfig::default_grid()
+                },
+                mechanisms: vec![procurement::Mechanism::Volume],
+            })
+            .expect("valid")
+    }
+
+    fn threshold_cell() -> Cell {
+        let population = ThresholdPopulation::new(ThresholdPopulationSpec {
+            users: 6,
+            threshold_fraction: 0.6,
+            cost: uniform(0.0, 2.0),
+            capacity: uniform(0.5, 1.5),
+            benefit: None,
+            reserve_price: Some(1.0),
+            budget: None,
+            slack: Some(0.1),
+            reversibility: None,
+            shock_mean: Some(0.2),
+            payment: Some(0.5),
+            floor: Some(0.5),
+            belief: None,
+        })
+        .expect("valid");
+        let mechanisms = ["subsidy", "withdrawal-small-first"]
+            .iter()
+            .map(|name| name.parse().expect("known"))
+            .collect();
+        Cell::new(Market::Threshold(population), mechanisms).expect("valid")
+    }
+
+    #[test]
+    fn a_cell_gives_the_same_records_alone_or_among_others() {
+        let cells = [
+            (0, procurement_cell(6)),
+            (1, threshold_cell()),
+            (2, procurement_cell(9)),
+        ];
+        let together = run(&cells, 5, 99, &|| {});
+        for (position, cell) in cells.iter().enumerate() {
+            let alone = run(std::slice::from_ref(cell), 5, 99, &|| {});
+            // NaN ≠ NaN, so compare bit patterns.
+            let bits = |result: &CellResult| -> Vec<u64> {
+                result
+                    .records
+                    .iter()
+                    .flatten()
+                    .flatten()
+                    .map(|x| x.to_bits())
+                    .collect()
+            };
+            assert_eq!(bits(&alone[0]), bits(&together[position]));
+            assert_eq!(alone[0].cell, cell.0);
+        }
+        assert_ne!(
+            together[0].records, together[2].records,
+            "cells draw different streams"
+        );
+    }
+
+    #[test]
+    fn records_follow_the_outcomes() {
+        let result = &run(&[(4, procurement_cell(7))], 8, 5, &|| {})[0];
+        for (replicate, records) in result.records.iter().enumerate() {
+            let truth = match procurement_cell(7).market {
+                Market::Procurement(population) => {
+                    population.draw(cell_seed(5, 4), replicate as u64)
+                }
+                Market::Threshold(_) => unreachable!(),
+            };
+            let qmia = procurement::clear(&truth, procurement::Mechanism::Qmia).expect("clears");
+            assert_eq!(records[0][0], qmia.value());
+            assert_eq!(records[0][1], qmia.total_cash());
+            assert_eq!(records[0][3], qmia.awards().len() as f64);
+            assert!(records[0][7].is_nan(), "qmia is not strategic");
+            // Volume best-responds: rounds are recorded, and value can only
+            // come from providers it buys.
+            assert!(records[3][7] >= 1.0 && records[3][7] <= 3.0);
+            for record in records {
+                assert_eq!(record[5], 0.0, "IR");
+                assert_eq!(record[6], 1.0, "budget");
+            }
+        }
+    }
+
+    #[test]
+    fn cells_refuse_mechanisms_that_cannot_run() {
+        let Market::Threshold(population) = threshold_cell().market else {
+            unreachable!()
+        };
+        let market = Market::Threshold(population);
+        let error = |names: &[&str]| {
+            let mechanisms = names.iter().map(|n| n.parse().expect("known")).collect();
+            Cell::new(market.clone(), mechanisms)
+                .expect_err("refused")
+                .to_string()
+        };
+        assert!(error(&["qmia"]).contains("does not run on this market"));
+        assert!(error(&["subsidy", "subsidy"]).contains("listed twice"));
+        assert!(error(&[]).contains("empty"));
+        assert!("withdrawal-sideways".parse::<MechanismChoice>().is_err());
+        let cell = procurement_cell(3);
+        let bad = Strategic {
+            config: BestResponseConfig {
+                markups: vec![0.5],
+                ..BestResponseConfig::default_grid()
+            },
+            mechanisms: vec![],
+        };
+        let message = cell.with_strategic(bad).expect_err("refused").to_string();
+        assert!(message.starts_with("strategic.markups[0]"), "{message}");
+    }
+}

@@ -76,10 +76,10 @@ mod tests {
         let values: Vec<f64> = (0..10_000).map(|i| f64::from(i % 2)).collect();
         let s = summarize(&values);
         assert_eq!(s.mean, 0.5);
-        // z_{0.975} = 1.95996…; t_{0.975, 9999} exceeds it by about 1.2e-4
-        // relative, so the interval approaches the normal one to 2e-4.
-        let half = 1.959_963_984_540_054 * s.sd / 100.0;
-        assert!((s.ci_high - s.mean - half).abs() < 2e-4 * half);
+        // t_{0.975, 9999} = 1.960201…, just above the normal 1.959964.
+        let half = 1.960_201 * s.sd / 100.0;
+        assert!((s.ci_high - s.mean - half).abs() < 1e-6 * half);
+        assert!((s.mean - s.ci_low - half).abs() < 1e-6 * half);
     }
 
     #[test]

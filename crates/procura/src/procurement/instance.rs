@@ -255,28 +255,54 @@ fn validate_provider(index: usize, spec: ProviderSpec) -> Result<Provider, Insta
             provider: ProviderRef { index, id: None },
         });
     }
+    let numbers = DrawnNumbers {
+        bid: spec.bid,
+        quality: spec.quality,
+        utility: spec.utility,
+        volume: spec.volume,
+        claimed_quality: spec.claimed_quality,
+    };
+    validate_numbers(index, Arc::from(spec.id), numbers)
+}
+
+/// A provider's numbers as written: [`ProviderSpec`] without the id.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DrawnNumbers {
+    pub(crate) bid: f64,
+    pub(crate) quality: f64,
+    pub(crate) utility: f64,
+    pub(crate) volume: Option<f64>,
+    pub(crate) claimed_quality: Option<f64>,
+}
+
+/// Checks a provider's numbers against §A.1; `id` is non-empty.
+fn validate_numbers(
+    index: usize,
+    id: Arc<str>,
+    numbers: DrawnNumbers,
+) -> Result<Provider, InstanceError> {
     let field = |field, value, rule| {
         check(field, value, rule).map_err(|(field, value, rule)| InstanceError::ProviderField {
             provider: ProviderRef {
                 index,
-                id: Some(spec.id.clone()),
+                id: Some(id.to_string()),
             },
             field,
             value,
             rule,
         })
     };
-    let bid = field("bid", spec.bid, Rule::NonNegative)?;
-    let quality = field("quality", spec.quality, Rule::UnitInterval)?;
-    let utility = field("utility", spec.utility, Rule::NonNegative)?;
-    let volume = field("volume", spec.volume.unwrap_or(0.0), Rule::NonNegative)?;
+    let bid = field("bid", numbers.bid, Rule::NonNegative)?;
+    let quality = field("quality", numbers.quality, Rule::UnitInterval)?;
+    let utility = field("utility", numbers.utility, Rule::NonNegative)?;
+    let volume = field("volume", numbers.volume.unwrap_or(0.0), Rule::NonNegative)?;
     let claimed_quality = field(
         "claimed_quality",
-        spec.claimed_quality.unwrap_or(quality),
+        numbers.claimed_quality.unwrap_or(quality),
         Rule::UnitInterval,
     )?;
     Ok(Provider {
-        id: Arc::from(spec.id),
+        id,
         bid,
         quality,
         utility,
@@ -346,6 +372,28 @@ impl Instance {
             token_pool,
             providers,
         };
+        instance.check_scale()?;
+        Ok(instance)
+    }
+
+    /// [`Instance::new`] for generated providers (population draws): the
+    /// ids are non-empty and distinct by construction and shared, so they
+    /// are neither hashed nor copied; every number is checked exactly as
+    /// `new` checks it. `spec.providers` must be empty: the providers come
+    /// from `providers`.
+    pub(crate) fn with_distinct_ids(
+        spec: InstanceSpec,
+        providers: impl Iterator<Item = (Arc<str>, DrawnNumbers)>,
+    ) -> Result<Instance, InstanceError> {
+        debug_assert!(spec.providers.is_empty());
+        let mut instance = Instance::new(spec)?;
+        instance.providers = providers
+            .enumerate()
+            .map(|(index, (id, numbers))| {
+                debug_assert!(!id.is_empty());
+                validate_numbers(index, id, numbers)
+            })
+            .collect::<Result<_, _>>()?;
         instance.check_scale()?;
         Ok(instance)
     }

@@ -28,6 +28,7 @@ pub mod synthetic;
 use std::fmt;
 use std::str::FromStr;
 
+pub(crate) use instance::DrawnNumbers;
 pub use instance::{
     Instance, InstanceError, InstanceSpec, Number, Provider, ProviderRef, ProviderSpec, RecordRef,
     Rule,

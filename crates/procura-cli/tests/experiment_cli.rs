@@ -1,0 +1,392 @@
+//! Integration tests of `procura experiment` and `procura merge`: the same
+//! bytes on any number of threads and across shard-and-merge, named errors
+//! for bad experiment files, and records that keep the mechanisms'
+//! guarantees.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn procura() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_procura"))
+}
+
+fn run(args: &[&str]) -> Output {
+    procura().args(args).output().expect("procura runs")
+}
+
+fn succeed(args: &[&str]) -> Output {
+    let output = run(args);
+    assert!(
+        output.status.success(),
+        "procura {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A small procurement sweep: 2 × 2 = 4 cells of 6 replicates, with
+/// best-responding baselines and an audit, so that every code path of a
+/// record runs.
+const PROCUREMENT: &str = r#"
+name = "tiny"
+seed = 11
+replicates = 6
+mechanisms = ["qmia", "volume", "trust", "mixed", "mut"]
+figures = ["value", "cash"]
+
+[procurement]
+providers = 8
+budget_fraction = 0.3
+token_budget_fraction = 0.3
+liquidity = 0.5
+cost = { distribution = "lognormal", mu = 0.0, sigma = 0.5 }
+quality = { distribution = "beta", alpha = 4.0, beta = 2.0 }
+utility = { distribution = "uniform", low = 0.0, high = 1.0 }
+volume = { distribution = "pareto", scale = 10.0, shape = 2.0 }
+
+[strategic]
+mechanisms = ["volume", "trust"]
+max_rounds = 5
+
+[audit]
+grid = 4
+coalition_size = 2
+max_coalitions = 3
+max_participants = 3
+
+[[sweep]]
+key = "procurement.budget_fraction"
+values = [0.2, 0.5]
+
+[[sweep]]
+key = "procurement.providers"
+values = [5, 8]
+"#;
+
+const THRESHOLD: &str = r#"
+name = "tiny-threshold"
+seed = 3
+replicates = 10
+mechanisms = ["subsidy", "withdrawal-simultaneous", "withdrawal-small-first"]
+
+[threshold]
+users = 8
+threshold_fraction = 0.5
+reserve_price = 1.0
+slack = 0.2
+shock_mean = 0.2
+payment = 0.6
+floor = 1.0
+cost = { distribution = "uniform", low = 0.0, high = 1.5 }
+capacity = { distribution = "uniform", low = 0.5, high = 2.0 }
+
+[[sweep]]
+key = "threshold.threshold_fraction"
+values = [0.2, 0.6, 0.9]
+"#;
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("procura-experiment-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch folder");
+        Scratch(dir)
+    }
+
+    fn file(&self, name: &str, contents: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, contents).expect("write");
+        path.display().to_string()
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Every file under `dir`, by relative path.
+fn folder(dir: &str) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).expect("read folder") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(root, &path, files);
+            } else {
+                let name = path.strip_prefix(root).expect("under root");
+                files.insert(
+                    name.display().to_string(),
+                    std::fs::read(&path).expect("read file"),
+                );
+            }
+        }
+    }
+    let mut files = BTreeMap::new();
+    walk(Path::new(dir), Path::new(dir), &mut files);
+    files
+}
+
+fn csv_rows(text: &str) -> Vec<BTreeMap<String, String>> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().expect("a header").split(',').collect();
+    lines
+        .map(|line| {
+            header
+                .iter()
+                .zip(line.split(','))
+                .map(|(key, value)| ((*key).to_owned(), value.to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn results_are_the_same_bytes_on_any_number_of_threads_and_after_shard_and_merge() {
+    let scratch = Scratch::new("bytes");
+    let file = scratch.file("tiny.toml", PROCUREMENT);
+    let one = scratch.path("one");
+    let three = scratch.path("three");
+    succeed(&["experiment", &file, "--out", &one, "--threads", "1"]);
+    succeed(&["experiment", &file, "--out", &three, "--threads", "3"]);
+    let reference = folder(&one);
+    assert_eq!(
+        reference.keys().collect::<Vec<_>>(),
+        [
+            "experiment.toml",
+            "figures/cash.svg",
+            "figures/value.svg",
+            "results.csv",
+            "summary.csv"
+        ]
+    );
+    assert_eq!(folder(&three), reference, "1 vs 3 threads");
+
+    // Shards in an odd order, each on its own thread count.
+    let mut shards = Vec::new();
+    for (index, threads) in [(3, "2"), (1, "1"), (2, "3")] {
+        let out = scratch.path(&format!("shard-{index}"));
+        let shard = format!("{index}/3");
+        succeed(&[
+            "experiment",
+            &file,
+            "--out",
+            &out,
+            "--shard",
+            &shard,
+            "--threads",
+            threads,
+        ]);
+        let files = folder(&out);
+        assert_eq!(
+            files.keys().collect::<Vec<_>>(),
+            ["experiment.toml", "results.csv", "shard.txt"]
+        );
+        shards.push(out);
+    }
+    let merged = scratch.path("merged");
+    let mut args = vec!["merge"];
+    args.extend(shards.iter().map(String::as_str));
+    args.extend(["--out", &merged]);
+    succeed(&args);
+    assert_eq!(folder(&merged), reference, "shard + merge vs one run");
+}
+
+#[test]
+fn records_keep_the_mechanisms_guarantees_and_mark_what_does_not_apply() {
+    let scratch = Scratch::new("records");
+    let file = scratch.file("tiny.toml", PROCUREMENT);
+    let out = scratch.path("out");
+    succeed(&["experiment", &file, "--out", &out]);
+    let results = std::fs::read_to_string(format!("{out}/results.csv")).expect("results");
+    let rows = csv_rows(&results);
+    assert_eq!(rows.len(), 4 * 6 * 5, "cells × replicates × mechanisms");
+    for row in &rows {
+        let mechanism = row["mechanism"].as_str();
+        assert_eq!(row["budget_ok"], "1", "{row:?}");
+        assert_eq!(row["ir_violations"], "0", "{row:?}");
+        // Best-response columns only for the strategic mechanisms; audit
+        // gains for all.
+        let strategic = matches!(mechanism, "volume" | "trust");
+        assert_eq!(row["br_rounds"].is_empty(), !strategic, "{row:?}");
+        assert!(!row["unilateral_gain"].is_empty(), "{row:?}");
+        if matches!(mechanism, "qmia" | "mixed") {
+            assert_eq!(row["unilateral_gain"], "0", "DSIC: {row:?}");
+        }
+    }
+    let summary = std::fs::read_to_string(format!("{out}/summary.csv")).expect("summary");
+    let summary = csv_rows(&summary);
+    let qmia_value = summary
+        .iter()
+        .find(|row| row["mechanism"] == "qmia" && row["metric"] == "value")
+        .expect("a qmia value row");
+    assert_eq!(qmia_value["n"], "6");
+    let (low, mean, high): (f64, f64, f64) = (
+        qmia_value["ci_low"].parse().expect("number"),
+        qmia_value["mean"].parse().expect("number"),
+        qmia_value["ci_high"].parse().expect("number"),
+    );
+    assert!(low <= mean && mean <= high);
+    let svg = std::fs::read_to_string(format!("{out}/figures/value.svg")).expect("figure");
+    assert!(svg.contains("<svg") && svg.contains("tiny: value"));
+}
+
+#[test]
+fn threshold_experiments_record_feasibility_and_leakage() {
+    let scratch = Scratch::new("threshold");
+    let file = scratch.file("threshold.toml", THRESHOLD);
+    let out = scratch.path("out");
+    succeed(&["experiment", &file, "--out", &out]);
+    let results = std::fs::read_to_string(format!("{out}/results.csv")).expect("results");
+    let rows = csv_rows(&results);
+    assert_eq!(rows.len(), 3 * 10 * 3);
+    let mut infeasible = 0;
+    for row in &rows {
+        match row["mechanism"].as_str() {
+            "subsidy" => {
+                assert!(row["null"].is_empty());
+                let leaked: f64 = row["leakage"].parse().expect("number");
+                let success = row["success"] == "1";
+                assert_eq!(leaked > 0.0, !success && row["spend"] != "0", "{row:?}");
+            }
+            _ => {
+                assert_eq!(row["leakage"], "0", "{row:?}");
+                assert_eq!(row["null"] == "1", row["feasible"] == "0", "{row:?}");
+                infeasible += usize::from(row["feasible"] == "0");
+            }
+        }
+    }
+    assert!(infeasible > 0, "the sweep reaches infeasible instances");
+    let figures = folder(&out);
+    for metric in ["success", "expected_data", "spend", "leakage"] {
+        assert!(figures.contains_key(&format!("figures/{metric}.svg")));
+    }
+}
+
+/// Runs `procura experiment` on `contents` and returns its stderr, checking
+/// that it fails with exit code 2 and writes nothing.
+fn refused(contents: &str) -> String {
+    let scratch = Scratch::new("refused");
+    let file = scratch.file("bad.toml", contents);
+    let out = scratch.path("out");
+    let output = run(&["experiment", &file, "--out", &out]);
+    assert_eq!(output.status.code(), Some(2), "{contents}");
+    assert!(!Path::new(&out).exists(), "nothing is written");
+    assert!(output.stdout.is_empty());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn bad_experiment_files_are_refused_naming_the_key() {
+    let cases: [(&str, &str, &str); 12] = [
+        ("replicates = 6", "replicate = 6", "replicate"),
+        ("replicates = 6", "replicates = 0", "replicates"),
+        (
+            "budget_fraction = 0.3\n",
+            "budget_fractoin = 0.3\n",
+            "procurement.budget_fractoin",
+        ),
+        (
+            "liquidity = 0.5",
+            "liquidity = 1.5",
+            "procurement.liquidity",
+        ),
+        ("sigma = 0.5", "sigma = nan", "procurement.cost.sigma"),
+        (
+            r#"mechanisms = ["qmia", "volume", "trust", "mixed", "mut"]"#,
+            r#"mechanisms = ["qmia", "vcg"]"#,
+            "mechanisms[1]",
+        ),
+        (
+            "token_budget_fraction = 0.3\n",
+            "\n",
+            "mut needs token_budget_fraction",
+        ),
+        (
+            r#"figures = ["value", "cash"]"#,
+            r#"figures = ["welfare"]"#,
+            "figures[0]",
+        ),
+        (
+            r#"key = "procurement.providers""#,
+            r#"key = "seed""#,
+            "sweep[1].key",
+        ),
+        (
+            "values = [5, 8]",
+            r#"values = [5, "eight"]"#,
+            "sweep[1].values[1]",
+        ),
+        (
+            "values = [5, 8]",
+            "values = [5, 0]",
+            "procurement.providers = 0",
+        ),
+        ("max_rounds = 5", "max_rounds = 0", "strategic.max_rounds"),
+    ];
+    for (from, to, key) in cases {
+        assert!(PROCUREMENT.contains(from), "{from}");
+        let message = refused(&PROCUREMENT.replacen(from, to, 1));
+        assert!(message.contains(key), "{to}: {message}");
+    }
+    let message = refused("name = ");
+    assert!(message.contains("bad.toml"), "{message}");
+}
+
+#[test]
+fn merge_refuses_incomplete_repeated_or_mixed_shards() {
+    let scratch = Scratch::new("merge");
+    let file = scratch.file("tiny.toml", THRESHOLD);
+    let other = scratch.file("other.toml", &THRESHOLD.replace("seed = 3", "seed = 4"));
+    for (index, path) in [(1, &file), (2, &file)] {
+        let out = scratch.path(&format!("a{index}"));
+        succeed(&[
+            "experiment",
+            path,
+            "--out",
+            &out,
+            "--shard",
+            &format!("{index}/3"),
+        ]);
+    }
+    succeed(&[
+        "experiment",
+        &other,
+        "--out",
+        &scratch.path("b3"),
+        "--shard",
+        "3/3",
+    ]);
+    let merged = scratch.path("merged");
+    let attempt = |shards: &[&str]| {
+        let mut args = vec!["merge"];
+        args.extend(shards.iter().map(|s| s.to_owned()));
+        args.extend(["--out", &merged]);
+        let output = run(&args);
+        assert_eq!(output.status.code(), Some(2));
+        assert!(!Path::new(&merged).exists());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let (a1, a2, b3) = (scratch.path("a1"), scratch.path("a2"), scratch.path("b3"));
+    assert!(attempt(&[&a1, &a2]).contains("shards missing: 3/3"));
+    assert!(attempt(&[&a1, &a1, &a2]).contains("given twice"));
+    assert!(attempt(&[&a1, &a2, &b3]).contains("different experiments"));
+    let output = run(&["experiment", &file, "--out", &merged, "--shard", "4/3"]);
+    assert_eq!(output.status.code(), Some(2));
+
+    // A single shard is a shard too: 1/1 merges into the full folder.
+    let whole = scratch.path("whole");
+    let single = scratch.path("single");
+    succeed(&["experiment", &file, "--out", &whole]);
+    succeed(&["experiment", &file, "--out", &single, "--shard", "1/1"]);
+    succeed(&["merge", &single, "--out", &merged]);
+    assert_eq!(folder(&merged), folder(&whole));
+}
