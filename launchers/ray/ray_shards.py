@@ -7,7 +7,8 @@ Each shard I of N is one Ray task that runs
 
 in a subprocess and reserves T CPUs (`num_cpus=T`). When all tasks have
 succeeded, the driver runs `PROCURA merge OUT/shard-1 ... OUT/shard-N --out
-OUT/merged` (or --merged): the same bytes one unsharded run writes. If any
+OUT/merged` (or --merged): the same bytes one unsharded run writes; N = 1
+takes the same path (one shard folder, merged). If any
 shard fails, its stderr is printed, nothing is merged, and the driver exits
 with status 1.
 
@@ -35,11 +36,17 @@ import ray
 
 def run_shard(procura: str, experiment: str, out: str, index: int, count: int, threads: int):
     """Runs one shard in a subprocess; returns what the driver reports."""
-    command = [procura, "experiment", experiment, "--out", out, "--threads", str(threads)]
-    if count > 1:
-        # `--shard 1/1` writes the complete folder (no shard.txt), so the
-        # single-shard case runs unsharded straight into the result folder.
-        command += ["--shard", f"{index}/{count}"]
+    command = [
+        procura,
+        "experiment",
+        experiment,
+        "--out",
+        out,
+        "--shard",
+        f"{index}/{count}",
+        "--threads",
+        str(threads),
+    ]
     start = time.perf_counter()
     try:
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -123,7 +130,7 @@ def main(argv: list[str]) -> int:
     # safe, since a shard writes the same bytes every time it runs.
     task = ray.remote(run_shard).options(num_cpus=args.threads)
     n = args.shards
-    folders = [merged] if n == 1 else [os.path.join(out, f"shard-{i}") for i in range(1, n + 1)]
+    folders = [os.path.join(out, f"shard-{i}") for i in range(1, n + 1)]
     pending = {
         task.remote(procura, experiment, folder, i, n, args.threads): i
         for i, folder in enumerate(folders, start=1)
@@ -161,18 +168,17 @@ def main(argv: list[str]) -> int:
         print(f"ray_shards: {len(failed)} of {n} shard(s) failed; nothing merged", file=sys.stderr)
         return 1
 
-    if n > 1:
-        merge = subprocess.run(
-            [procura, "merge", *folders, "--out", merged],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        sys.stdout.write(merge.stdout)
-        if merge.returncode != 0:
-            sys.stderr.write(merge.stderr)
-            print(f"ray_shards: merge failed (exit status {merge.returncode})", file=sys.stderr)
-            return 1
+    merge = subprocess.run(
+        [procura, "merge", *folders, "--out", merged],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    sys.stdout.write(merge.stdout)
+    if merge.returncode != 0:
+        sys.stderr.write(merge.stderr)
+        print(f"ray_shards: merge failed (exit status {merge.returncode})", file=sys.stderr)
+        return 1
     end = time.perf_counter()
     print(
         f"ray_shards: merged into {merged}; merge {end - ran:.1f} s, total {end - start:.1f} s",
