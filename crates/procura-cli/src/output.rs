@@ -35,7 +35,15 @@ pub fn stage(path: &Path, contents: &[u8]) -> anyhow::Result<Staged> {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut file = tempfile::NamedTempFile::new_in(&folder).map_err(|error| {
+    let mut builder = tempfile::Builder::new();
+    // Temporary files are private (0600) by default; output files are
+    // ordinary files, readable as the umask allows.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut file = builder.tempfile_in(&folder).map_err(|error| {
         failure(format!(
             "{}: cannot create a file in {}: {error}",
             path.display(),
