@@ -400,29 +400,36 @@ fn wrap(text: &str, width: usize) -> String {
     out
 }
 
+/// The columns of one purchase in `demo.csv` (and in reproduce's
+/// `p2b-real-data.csv`, after its seed and budget).
+pub const PURCHASE_COLUMNS: &str =
+    "mechanism,cash,tokens,cost,providers,rows,label_noise,value,test_accuracy,br_rounds,br_converged";
+
+/// One purchase as a CSV row of [`PURCHASE_COLUMNS`], without the newline.
+pub fn purchase_row(purchase: &Purchase) -> String {
+    format!(
+        "{},{},{},{},{},{},{},{},{},{},{}",
+        purchase.mechanism.name(),
+        purchase.cash,
+        purchase.tokens,
+        purchase.cost,
+        purchase.n_providers(),
+        purchase.n_rows(),
+        purchase.label_noise,
+        purchase.value(),
+        purchase.accuracy,
+        purchase.rounds,
+        purchase.converged
+    )
+}
+
 /// `demo.csv`: one row per mechanism, then the two references (their
 /// payment and best-response cells empty).
 fn csv(report: &RoundReport) -> String {
-    let mut text = String::from(
-        "mechanism,cash,tokens,cost,providers,rows,label_noise,value,test_accuracy,\
-         br_rounds,br_converged\n",
-    );
+    let mut text = format!("{PURCHASE_COLUMNS}\n");
     for purchase in &report.purchases {
-        let _ = writeln!(
-            text,
-            "{},{},{},{},{},{},{},{},{},{},{}",
-            purchase.mechanism.name(),
-            purchase.cash,
-            purchase.tokens,
-            purchase.cost,
-            purchase.n_providers(),
-            purchase.n_rows(),
-            purchase.label_noise,
-            purchase.value(),
-            purchase.accuracy,
-            purchase.rounds,
-            purchase.converged
-        );
+        text.push_str(&purchase_row(purchase));
+        text.push('\n');
     }
     for (label, reference) in references(report) {
         let _ = writeln!(

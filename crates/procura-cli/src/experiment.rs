@@ -467,15 +467,7 @@ fn build_cell(
 
 /// Runs the command and returns what it prints.
 pub fn run(args: Args) -> anyhow::Result<String> {
-    match args.threads {
-        Some(0) => bail!("--threads must be at least 1"),
-        Some(threads) => rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .context("cannot start the worker threads")?
-            .install(|| run_in_pool(&args)),
-        None => run_in_pool(&args),
-    }
+    crate::threads::with_threads(args.threads, || run_in_pool(&args))
 }
 
 fn run_in_pool(args: &Args) -> anyhow::Result<String> {

@@ -18,6 +18,7 @@ mod progress;
 mod quality;
 mod render;
 mod reproduce;
+mod threads;
 mod value;
 
 use std::io::Write;

@@ -91,15 +91,7 @@ pub struct Args {
 
 /// Runs the command and returns what it prints.
 pub fn run(args: Args) -> anyhow::Result<String> {
-    match args.threads {
-        Some(0) => bail!("--threads must be at least 1"),
-        Some(threads) => rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .context("cannot start the worker threads")?
-            .install(|| run_in_pool(&args)),
-        None => run_in_pool(&args),
-    }
+    crate::threads::with_threads(args.threads, || run_in_pool(&args))
 }
 
 /// One experiment run and judged.
@@ -225,10 +217,7 @@ fn real_data(seeds: u64) -> anyhow::Result<(Accuracies, String)> {
         .map_err(|e| anyhow!("real-data round: {e}"))?;
     let mechanisms: Vec<String> = Mechanism::ALL.iter().map(|m| m.name().to_owned()).collect();
     let mut runs = Vec::new();
-    let mut csv = String::from(
-        "seed,mechanism,budget,cash,tokens,cost,providers,rows,label_noise,value,\
-         test_accuracy,br_rounds,br_converged\n",
-    );
+    let mut csv = format!("seed,budget,{}\n", demo::PURCHASE_COLUMNS);
     for report in &reports {
         let mut run = Vec::new();
         for mechanism in Mechanism::ALL {
@@ -237,20 +226,10 @@ fn real_data(seeds: u64) -> anyhow::Result<(Accuracies, String)> {
                 .ok_or_else(|| anyhow!("real-data round: no {mechanism} purchase"))?;
             run.push(purchase.accuracy);
             csv.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{}\n",
                 report.seed,
-                mechanism.name(),
                 report.budget,
-                purchase.cash,
-                purchase.tokens,
-                purchase.cost,
-                purchase.n_providers(),
-                purchase.n_rows(),
-                purchase.label_noise,
-                purchase.value(),
-                purchase.accuracy,
-                purchase.rounds,
-                purchase.converged
+                demo::purchase_row(purchase)
             ));
         }
         runs.push(run);

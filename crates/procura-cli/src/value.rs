@@ -95,15 +95,7 @@ pub struct Args {
 
 /// Runs the command and returns its one-line summary.
 pub fn run(args: Args) -> anyhow::Result<String> {
-    match args.threads {
-        Some(0) => bail!("--threads must be at least 1"),
-        Some(threads) => rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .context("cannot start the worker threads")?
-            .install(|| value(&args)),
-        None => value(&args),
-    }
+    crate::threads::with_threads(args.threads, || value(&args))
 }
 
 fn value(args: &Args) -> anyhow::Result<String> {
