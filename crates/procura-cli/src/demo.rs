@@ -284,10 +284,25 @@ fn explain(report: &RoundReport) -> String {
     }
     if truthful(mut_token, report) {
         text.push_str(
-            "MUT's providers kept their true bids: raising a bid never paid, and the \
-             manipulation MUT is open to, a loser underbidding to jump the queue, is outside \
-             the strategy grid (bids of cost × 1 to 3). ",
+            "MUT's providers kept their true bids: no bid on the grid (cost × 0.5 to 3) paid \
+             more. ",
         );
+    } else {
+        let underbids = mut_token
+            .reports
+            .providers()
+            .iter()
+            .zip(report.truth.providers())
+            .filter(|(reported, truth)| reported.bid() < truth.bid())
+            .count();
+        text.push_str(&format!(
+            "MUT's providers best-respond too: {underbids} underbid their cost to be admitted \
+             (a MUT share does not depend on the bid), and it bought {} providers ({} rows, \
+             {:.1}% wrong labels). ",
+            mut_token.n_providers(),
+            mut_token.n_rows(),
+            100.0 * mut_token.label_noise,
+        ));
     }
     text.push_str(&format!(
         "The volume and trust baselines pay as bid, so their providers best-respond: winners bid \

@@ -39,10 +39,12 @@
 //! Providers best-respond: each mechanism is cleared where
 //! [`best_response_dynamics`]
 //! from the truthful profile stops, on [`RoundConfig::best_response`] (by
-//! default bids of cost × 1.0, 1.1, …, 3.0 and, under `trust`, claims from
+//! default bids of cost × 0.5, 0.6, …, 3.0 and, under `trust`, claims from
 //! q_i up to 1). Q-MIA and Mixed-MIA are DSIC, so their providers stay at
-//! the truth; the pay-as-bid baselines and MUT are not, and their providers
-//! raise bids (and claims) as far as it pays. One private function,
+//! the truth; the pay-as-bid baselines and MUT are not: the baselines'
+//! providers raise bids (and claims) as far as it pays, and MUT's losers
+//! may underbid to be admitted, since a MUT share does not depend on the
+//! bid. One private function,
 //! `procure`, decides the reports for every mechanism.
 //!
 //! The final model, logistic regression, is trained on the winners' rows
@@ -190,7 +192,13 @@ impl RoundConfig {
             token_pool: 1000.0,
             knn: Knn::new(5).unwrap_or_else(|e| unreachable!("5 neighbours: {e}")),
             logistic: Logistic::new(1.0).unwrap_or_else(|e| unreachable!("l2 = 1: {e}")),
-            best_response: BestResponseConfig::default_grid(),
+            // The default grid, plus underbids down to half the cost:
+            // MUT's manipulation (pay-as-bid never pays below cost, and the
+            // DSIC mechanisms never move).
+            best_response: BestResponseConfig {
+                markups: (5..=30u32).map(|k| f64::from(k) / 10.0).collect(),
+                ..BestResponseConfig::default_grid()
+            },
         }
     }
 

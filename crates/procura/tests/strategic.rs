@@ -91,6 +91,16 @@ fn grid() -> impl Strategy<Value = BestResponseConfig> {
         .prop_map(|(markups, claim_steps, max_rounds)| config(&markups, claim_steps, max_rounds))
 }
 
+/// Grids that may also underbid (markups from 0.5).
+fn grid_with_underbids() -> impl Strategy<Value = BestResponseConfig> {
+    (
+        proptest::collection::vec(number(0.5, 3.0, &[0.5, 0.9, 1.0, 2.0]), 1..8),
+        1usize..5,
+        1usize..10,
+    )
+        .prop_map(|(markups, claim_steps, max_rounds)| config(&markups, claim_steps, max_rounds))
+}
+
 // ---------------------------------------------------------------------------
 // The oracle: plain `clear`, grids rebuilt from the documented formulas.
 
@@ -180,7 +190,7 @@ proptest! {
     /// Truth is a best response under the DSIC mechanisms, so nobody moves
     /// and play stops after one round at the truthful profile.
     #[test]
-    fn dsic_mechanisms_stay_at_the_truth(truth in instance(8), markups in grid()) {
+    fn dsic_mechanisms_stay_at_the_truth(truth in instance(8), markups in grid_with_underbids()) {
         let config = BestResponseConfig { max_rounds: 25, ..markups };
         for mechanism in [Mechanism::Qmia, Mechanism::Mixed] {
             let played = best_response_dynamics(&truth, mechanism, &config).expect("plays");
@@ -194,7 +204,7 @@ proptest! {
     /// A converged profile is a Nash equilibrium on the grid, by brute force
     /// with plain `clear`; MUT, not DSIC either, is checked alongside.
     #[test]
-    fn converged_profiles_are_grid_nash(truth in instance(6), config in grid()) {
+    fn converged_profiles_are_grid_nash(truth in instance(6), config in grid_with_underbids()) {
         for mechanism in [Mechanism::Volume, Mechanism::Trust, Mechanism::Mut] {
             if mechanism == Mechanism::Mut && !truth.has_token_budget() {
                 continue;
@@ -363,16 +373,16 @@ fn config_errors_name_the_field() {
         "markups is empty: list at least one bid multiplier",
     );
     check(
-        config(&[1.0, 0.9], 5, 25),
-        "markups[1] 0.9 is not a finite number ≥ 1",
+        config(&[1.0, 0.0], 5, 25),
+        "markups[1] 0 is not a finite number > 0",
     );
     check(
         config(&[f64::NAN], 5, 25),
-        "markups[0] NaN is not a finite number ≥ 1",
+        "markups[0] NaN is not a finite number > 0",
     );
     check(
         config(&[1.0, f64::INFINITY], 5, 25),
-        "markups[1] inf is not a finite number ≥ 1",
+        "markups[1] inf is not a finite number > 0",
     );
     check(
         config(&[1.0], 0, 25),
@@ -429,4 +439,42 @@ fn dynamics_are_deterministic() {
             assert_eq!(first, second);
         }
     }
+}
+
+/// MUT's manipulation, found by best responses once the grid may underbid
+/// (the misreport of `hand.rs`): R = 3, Π = 100; a (cost 0.1, w = 1),
+/// f (cost 4, w = 4), l (cost 1.1, w = 1). Truthfully only a is admitted
+/// (f fails its share 3·4/5 and stops the prefix). At 0.8 × its cost, l's
+/// ratio 0.88 jumps ahead of f's 1: a ✓, l: 0.88 ≤ 3·1/2 ✓, f ✗. l's share
+/// of 50 tokens is worth 1.5 against its cost 1.1, so it moves in round 1;
+/// nobody gains by moving after that (f loses at 3.2 or 4 either way).
+#[test]
+fn mut_providers_underbid_when_the_grid_allows_it() {
+    let truth = Instance::new(InstanceSpec {
+        budget: 1.0,
+        token_budget: Some(3.0),
+        token_pool: Some(100.0),
+        providers: vec![
+            ProviderSpec::new("a", 0.1, 1.0, 1.0),
+            ProviderSpec::new("f", 4.0, 1.0, 4.0),
+            ProviderSpec::new("l", 1.1, 1.0, 1.0),
+        ],
+        ..InstanceSpec::default()
+    })
+    .expect("valid");
+    let overbids_only =
+        best_response_dynamics(&truth, Mechanism::Mut, &config(&[1.0, 2.0], 1, 25)).expect("plays");
+    assert_eq!((overbids_only.rounds, overbids_only.converged), (1, true));
+    assert_eq!(overbids_only.outcome.value(), 1.0);
+
+    let played =
+        best_response_dynamics(&truth, Mechanism::Mut, &config(&[0.8, 1.0], 1, 25)).expect("plays");
+    assert_eq!((played.rounds, played.converged), (2, true));
+    assert_eq!(played.reports.providers()[2].bid(), 1.1 * 0.8);
+    assert_eq!(played.reports.providers()[0].bid(), 0.1);
+    assert_eq!(played.outcome.value(), 2.0);
+    let l_utility = played.utilities[2];
+    assert!((l_utility - 0.4).abs() < 1e-12, "{l_utility}");
+    // a now shares the pool with l: 1.5 − 0.1.
+    assert!((played.utilities[0] - 1.4).abs() < 1e-12);
 }

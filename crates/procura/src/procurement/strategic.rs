@@ -48,9 +48,14 @@
 //! - Candidate bids that overflow (c_i·m = ∞) are left out of the grid.
 //! - The equilibrium is one on the grid: a bid between grid points may still
 //!   pay.
-//! - Every candidate bid is at least the true cost, and every mechanism of
-//!   Part A is IR in the reported bids, so every utility along the way is
-//!   ≥ 0 up to rounding, not only the mover's at the moment it moves.
+//! - With markups ≥ 1 (the default grid), every candidate bid is at least
+//!   the true cost, and every mechanism of Part A is IR in the reported
+//!   bids, so every utility along the way is ≥ 0 up to rounding, not only
+//!   the mover's at the moment it moves. Markups below 1 (underbidding) are
+//!   allowed: MUT's manipulation is a loser bidding below its cost to be
+//!   admitted, since its share does not depend on its bid. Then a utility
+//!   can turn negative when others move, until the provider's next move;
+//!   at a converged profile it is ≥ 0 whenever 1.0 is in the grid.
 //!
 //! # Speed
 //!
@@ -71,7 +76,7 @@ use crate::audit::is_profitable;
 #[derive(Debug, Clone, PartialEq)]
 pub struct BestResponseConfig {
     /// Bid multipliers tried for each provider: candidate bids are true
-    /// cost × markup. Non-empty, finite, each ≥ 1 (so the truthful bid is in
+    /// cost × markup. Non-empty, finite, each > 0 (so the truthful bid is in
     /// the grid iff 1.0 is listed).
     pub markups: Vec<f64>,
     /// Claimed-quality grid points for `trust`: `claim_steps` points evenly
@@ -102,7 +107,7 @@ impl BestResponseConfig {
             .markups
             .iter()
             .enumerate()
-            .find(|(_, markup)| !(markup.is_finite() && **markup >= 1.0))
+            .find(|(_, markup)| !(markup.is_finite() && **markup > 0.0))
         {
             return Err(StrategicError::Markup { index, value });
         }
@@ -177,8 +182,8 @@ pub enum StrategicError {
     /// The config lists no markup.
     #[error("markups is empty: list at least one bid multiplier")]
     NoMarkups,
-    /// A markup is NaN, infinite or below 1.
-    #[error("markups[{index}] {} is not a finite number ≥ 1", Number(*.value))]
+    /// A markup is NaN, infinite or not positive.
+    #[error("markups[{index}] {} is not a finite number > 0", Number(*.value))]
     Markup {
         /// Its position in `markups`.
         index: usize,
