@@ -100,12 +100,6 @@ pub fn run(args: Args) -> anyhow::Result<String> {
     bar.finish_and_clear();
     let report = result.map_err(|e| anyhow!("{e}"))?;
 
-    if std::env::var_os("DEMO_DEBUG").is_some() {
-        for (i, p) in report.truth.providers().iter().enumerate() {
-            eprintln!("{} rows {:4} noise {:.3} dup {:.3} cost {:8.2} unit {:.3} q {:.3} mu {:.4} w {:.4} r {:9.1}",
-                p.id(), p.volume(), report.split.noise_rates[i], report.split.duplicate_rates[i], p.bid(), p.bid()/p.volume(), p.quality(), p.utility(), p.score(), p.bid()/p.score());
-        }
-    }
     let csv = csv(&report);
     let svg = chart(&report)?;
     output::write_folder(

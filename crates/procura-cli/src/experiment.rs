@@ -271,8 +271,13 @@ pub fn parse_design(source: &str) -> anyhow::Result<Design> {
         if ![market_key, "audit", "strategic"].contains(&root) || !sweep.key.contains('.') {
             bail!(
                 "sweep[{i}].key: {:?} is not a key of [{market_key}], [audit] or [strategic] \
-                 (write it dotted, e.g. \"{market_key}.budget_fraction\")",
-                sweep.key
+                 (write it dotted, e.g. \"{market_key}.{}\")",
+                sweep.key,
+                if market_key == "procurement" {
+                    "budget_fraction"
+                } else {
+                    "slack"
+                }
             );
         }
         if keys.contains(&sweep.key) {
@@ -432,8 +437,11 @@ fn build_cell(
     let mut cell = Cell::new(market, mechanisms.to_vec())?;
     if let Some(value) = table.get("audit") {
         let audit: AuditTable = deserialize(value.clone(), "audit")?;
-        if audit.grid == 0 {
-            bail!("audit.grid: must be at least 1");
+        if audit.grid == 0 || audit.grid > MAX_AUDIT_GRID {
+            bail!(
+                "audit.grid: {} is not between 1 and {MAX_AUDIT_GRID}",
+                audit.grid
+            );
         }
         cell = cell.with_audit(AuditConfig {
             grid: audit.grid,
@@ -507,6 +515,13 @@ fn run_in_pool(args: &Args) -> anyhow::Result<String> {
     Ok(report)
 }
 
+/// The most records (cell × replicate × mechanism) one run keeps in memory:
+/// a few GiB.
+const MAX_RECORDS: u64 = 20_000_000;
+
+/// The largest `[audit] grid`.
+const MAX_AUDIT_GRID: usize = 10_000;
+
 /// Runs `replicates` replicates of the cells of `shard` (all with `None`)
 /// with a progress bar.
 pub fn run_design(
@@ -520,6 +535,18 @@ pub fn run_design(
         .filter(|(index, _)| index % shard.count == shard.index - 1)
         .map(|(index, (cell, _))| (index, cell.clone()))
         .collect();
+    let records = (cells.len() as u64)
+        .checked_mul(replicates)
+        .and_then(|n| n.checked_mul(design.mechanisms().len() as u64));
+    if records.is_none_or(|records| records > MAX_RECORDS) {
+        bail!(
+            "replicates: {} cells × {replicates} replicates × {} mechanisms is more than the \
+             {MAX_RECORDS} records one run holds in memory; lower replicates or split the run \
+             with --shard",
+            cells.len(),
+            design.mechanisms().len()
+        );
+    }
     let bar = progress::bar(cells.len() as u64 * replicates, &design.name);
     let results = experiment::run(&cells, replicates, design.seed, &|| bar.inc(1));
     bar.finish_and_clear();
@@ -576,13 +603,17 @@ fn csv_field(text: &str) -> String {
     }
 }
 
-fn results_csv(design: &Design, results: &[CellResult]) -> String {
-    let mut csv = String::new();
+/// The header line of `results.csv`, without the newline.
+fn results_header(design: &Design) -> String {
     let mut header = vec!["cell".to_owned(), "replicate".to_owned()];
     header.extend(design.keys.iter().map(|k| csv_field(k)));
     header.push("mechanism".to_owned());
     header.extend(design.metrics().iter().map(|m| (*m).to_owned()));
-    csv.push_str(&header.join(","));
+    header.join(",")
+}
+
+fn results_csv(design: &Design, results: &[CellResult]) -> String {
+    let mut csv = results_header(design);
     csv.push('\n');
     for result in results {
         let labels = &design.cells[result.cell as usize].1;
@@ -749,7 +780,7 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<String> {
                 shard.count
             );
         }
-        tables.push((folder.join("results.csv"), read("results.csv")?));
+        tables.push((folder.join("results.csv"), read("results.csv")?, shard));
     }
     let (Some(source), Some(count)) = (source, count) else {
         bail!("no shards given");
@@ -763,9 +794,10 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<String> {
     }
     let design = parse_design(&source).context("experiment.toml of the shards")?;
     let mut results: Vec<CellResult> = Vec::new();
-    for (path, text) in &tables {
-        results
-            .extend(parse_results(&design, text).with_context(|| format!("{}", path.display()))?);
+    for (path, text, shard) in &tables {
+        results.extend(
+            parse_results(&design, text, *shard).with_context(|| format!("{}", path.display()))?,
+        );
     }
     results.sort_by_key(|result| result.cell);
     if results.len() != design.cells.len() {
@@ -785,75 +817,96 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<String> {
     ))
 }
 
-/// Reads a shard's `results.csv` back into cell results.
-fn parse_results(design: &Design, text: &str) -> anyhow::Result<Vec<CellResult>> {
+/// Reads the `results.csv` of shard `shard` back into cell results. The
+/// file must be exactly what that shard writes: the header, then for each
+/// of the shard's cells in order (c mod N = I − 1), each replicate in order,
+/// one row per mechanism in order, with the cell's swept values; every
+/// metric empty (does not apply) or a finite number.
+fn parse_results(design: &Design, text: &str, shard: Shard) -> anyhow::Result<Vec<CellResult>> {
     let metrics = design.metrics();
     let mechanisms = design.mechanisms();
-    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
-    let expected = 3 + design.keys.len() + metrics.len();
-    let mut results: Vec<CellResult> = Vec::new();
-    for (line, row) in reader.records().enumerate() {
-        let row = row.with_context(|| format!("row {}", line + 2))?;
-        let at = |message: String| anyhow!("row {}: {message}", line + 2);
-        if row.len() != expected {
-            return Err(at(format!("{} fields, expected {expected}", row.len())));
+    let header = results_header(design);
+    if text.lines().next() != Some(header.as_str()) {
+        bail!("row 1: the header is not this experiment's: expected {header:?}");
+    }
+    let cells: Vec<u64> = (0..design.cells.len() as u64)
+        .filter(|cell| cell % shard.count == shard.index - 1)
+        .collect();
+    let replicates = usize::try_from(design.replicates).unwrap_or(usize::MAX);
+    // The rows this shard writes, in order.
+    let n_mechanisms = mechanisms.len();
+    let mut expected = cells.iter().flat_map(|&cell| {
+        (0..replicates).flat_map(move |replicate| {
+            (0..n_mechanisms).map(move |mechanism| (cell, replicate, mechanism))
+        })
+    });
+    let mut results: Vec<CellResult> = Vec::with_capacity(cells.len());
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes());
+    // The header was checked above.
+    for (line, row) in reader.records().enumerate().skip(1) {
+        let row = row.with_context(|| format!("row {}", line + 1))?;
+        let at = |message: String| anyhow!("row {}: {message}", line + 1);
+        let Some((cell, replicate, mechanism)) = expected.next() else {
+            return Err(at("more rows than the shard's cells hold".to_owned()));
+        };
+        let labels = &design.cells[cell as usize].1;
+        let mut wanted: Vec<String> = vec![cell.to_string(), replicate.to_string()];
+        wanted.extend(labels.iter().map(|(label, _)| label.clone()));
+        wanted.push(mechanisms[mechanism].clone());
+        let written: Vec<&str> = row.iter().take(wanted.len()).collect();
+        if written != wanted {
+            return Err(at(format!(
+                "expected cell {cell}, replicate {replicate}, mechanism {} (fields {}), found {}",
+                mechanisms[mechanism],
+                wanted.join(","),
+                written.join(",")
+            )));
         }
-        let cell: u64 = row[0]
-            .parse()
-            .map_err(|_| at(format!("cell {:?}", &row[0])))?;
-        let replicate: usize = row[1]
-            .parse()
-            .map_err(|_| at(format!("replicate {:?}", &row[1])))?;
-        let mechanism = &row[2 + design.keys.len()];
+        if row.len() != wanted.len() + metrics.len() {
+            return Err(at(format!(
+                "{} fields, expected {}",
+                row.len(),
+                wanted.len() + metrics.len()
+            )));
+        }
         let values = row
             .iter()
-            .skip(3 + design.keys.len())
+            .skip(wanted.len())
             .zip(metrics)
             .map(|(field, metric)| {
                 if field.is_empty() {
-                    Ok(f64::NAN)
-                } else {
-                    field
-                        .parse::<f64>()
-                        .map_err(|_| at(format!("{metric}: {field:?} is not a number")))
+                    return Ok(f64::NAN);
+                }
+                match field.parse::<f64>() {
+                    Ok(value) if value.is_finite() => Ok(value),
+                    _ => Err(at(format!("{metric}: {field:?} is not a finite number"))),
                 }
             })
             .collect::<anyhow::Result<Vec<f64>>>()?;
-        if cell as usize >= design.cells.len() {
-            return Err(at(format!("cell {cell} is not in the experiment")));
-        }
-        if results.last().is_none_or(|last| last.cell != cell) {
+        if replicate == 0 && mechanism == 0 {
             results.push(CellResult {
                 cell,
                 metrics,
                 mechanisms: mechanisms.clone(),
-                records: Vec::new(),
+                records: Vec::with_capacity(replicates),
             });
         }
         let result = results
             .last_mut()
-            .unwrap_or_else(|| unreachable!("just pushed"));
-        if result.records.len() == replicate {
-            result.records.push(Vec::new());
+            .unwrap_or_else(|| unreachable!("a cell's first row pushed it"));
+        if mechanism == 0 {
+            result.records.push(Vec::with_capacity(mechanisms.len()));
         }
-        if result.records.len() != replicate + 1 {
-            return Err(at(format!("replicate {replicate} is out of order")));
-        }
-        let records = result
+        result
             .records
             .last_mut()
-            .unwrap_or_else(|| unreachable!("replicate + 1 ≥ 1 records"));
-        if mechanisms.get(records.len()).map(String::as_str) != Some(mechanism) {
-            return Err(at(format!("mechanism {mechanism:?} is out of order")));
-        }
-        records.push(values);
+            .unwrap_or_else(|| unreachable!("a replicate's first row pushed it"))
+            .push(values);
     }
-    for result in &results {
-        if result.records.len() as u64 != design.replicates
-            || result.records.iter().any(|r| r.len() != mechanisms.len())
-        {
-            bail!("cell {} is incomplete", result.cell);
-        }
+    if let Some((cell, replicate, _)) = expected.next() {
+        bail!("incomplete: the rows end before cell {cell}, replicate {replicate}");
     }
     Ok(results)
 }

@@ -382,6 +382,50 @@ fn merge_refuses_incomplete_repeated_or_mixed_shards() {
     let output = run(&["experiment", &file, "--out", &merged, "--shard", "4/3"]);
     assert_eq!(output.status.code(), Some(2));
 
+    // Tampered shard files: every row must be the one the shard writes.
+    let a3 = scratch.path("a3");
+    succeed(&["experiment", &file, "--out", &a3, "--shard", "3/3"]);
+    let original = std::fs::read_to_string(format!("{a3}/results.csv")).expect("results");
+    let a1_rows = std::fs::read_to_string(format!("{a1}/results.csv")).expect("results");
+    let mut lines: Vec<&str> = original.lines().collect();
+    let header = lines[0];
+    let tampered = [
+        // Shard 1's cell 0 in place of shard 3's cell 2.
+        (
+            format!(
+                "{header}\n{}",
+                a1_rows.lines().skip(1).collect::<Vec<_>>().join("\n")
+            ),
+            "expected cell 2",
+        ),
+        (
+            original.replacen("\n2,1,", "\n2,18446744073709551615,", 1),
+            "expected cell 2, replicate 1",
+        ),
+        (original.replacen("cell,replicate", "cell,rep", 1), "header"),
+        (
+            {
+                let row = lines[1];
+                let last = row.rfind(',').expect("fields");
+                original.replacen(row, &format!("{},inf", &row[..last]), 1)
+            },
+            "not a finite number",
+        ),
+        (lines[..lines.len() - 1].join("\n"), "incomplete"),
+        (
+            {
+                lines.push(lines[1]);
+                lines.join("\n")
+            },
+            "more rows",
+        ),
+    ];
+    for (contents, message) in tampered {
+        std::fs::write(format!("{a3}/results.csv"), &contents).expect("write");
+        let error = attempt(&[&a1, &a2, &a3]);
+        assert!(error.contains(message), "{message}: {error}");
+    }
+
     // A single shard is a shard too: 1/1 merges into the full folder.
     let whole = scratch.path("whole");
     let single = scratch.path("single");

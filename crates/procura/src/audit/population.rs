@@ -101,6 +101,9 @@ pub struct PopulationError {
     pub problem: String,
 }
 
+/// The most providers an instance of a population may have.
+pub const MAX_PROVIDERS: usize = 1_000_000;
+
 /// A validated population.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Population {
@@ -199,6 +202,12 @@ impl Population {
     pub fn new(spec: PopulationSpec) -> Result<Population, PopulationError> {
         if spec.providers == 0 {
             return Err(error("providers", "0 is not ≥ 1"));
+        }
+        if spec.providers > MAX_PROVIDERS {
+            return Err(error(
+                "providers",
+                format!("{} is above the limit of {MAX_PROVIDERS}", spec.providers),
+            ));
         }
         positive("budget_fraction", spec.budget_fraction)?;
         if let Some(fraction) = spec.token_budget_fraction {

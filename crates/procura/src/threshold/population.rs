@@ -14,6 +14,7 @@ use super::protocol::Protocol;
 use crate::audit::population::{
     error, finite, positive, sample, validate_distribution, Distribution, PopulationError, Support,
 };
+use crate::validate::Number;
 
 /// A population of threshold instances, as written (e.g. in TOML).
 ///
@@ -92,6 +93,12 @@ impl ThresholdPopulation {
         if spec.users == 0 {
             return Err(error("users", "0 is not ≥ 1"));
         }
+        if spec.users > MAX_USERS {
+            return Err(error(
+                "users",
+                format!("{} is above the limit of {MAX_USERS}", spec.users),
+            ));
+        }
         positive("threshold_fraction", spec.threshold_fraction)?;
         validate_distribution("cost", &spec.cost, Support::NonNegative)?;
         validate_distribution("capacity", &spec.capacity, Support::NonNegative)?;
@@ -122,6 +129,33 @@ impl ThresholdPopulation {
         ] {
             if let Some(value) = value {
                 unit(key, value)?;
+            }
+        }
+        // Draws keep T ≤ LIMIT, so these worst cases bound every product
+        // the instance's validation checks (`ThresholdInstance::new`).
+        let target = LIMIT * (1.0 + spec.slack.unwrap_or(0.0));
+        let users = spec.users as f64;
+        let products = [
+            ("slack", spec.slack, target),
+            (
+                "reserve_price",
+                spec.reserve_price,
+                spec.reserve_price.unwrap_or(0.0) * target,
+            ),
+            ("payment", spec.payment, spec.payment.unwrap_or(0.0) * users),
+            ("floor", spec.floor, spec.floor.unwrap_or(0.0) * users),
+        ];
+        for (key, value, product) in products {
+            if let (Some(value), false) = (value, product.is_finite()) {
+                return Err(error(
+                    key,
+                    format!(
+                        "{} is too large: with thresholds up to {LIMIT:e} and {} users \
+                         the instance's amounts overflow",
+                        Number(value),
+                        spec.users
+                    ),
+                ));
             }
         }
         Ok(ThresholdPopulation { spec })
@@ -175,11 +209,16 @@ impl ThresholdPopulation {
     }
 }
 
+/// The most users an instance of a population may have.
+pub const MAX_USERS: usize = 1_000_000;
+
+/// The largest number a draw keeps: heavy tails are cut here.
+const LIMIT: f64 = 1e100;
+
 /// Keeps a draw finite and non-negative: heavy tails are cut at 1e100 (so
 /// that sums of up to 10²⁰⁰ users stay finite), and a NaN never drawn from
 /// a valid distribution reads as 0.
 fn clamp(x: f64) -> f64 {
-    const LIMIT: f64 = 1e100;
     if x.is_nan() {
         0.0
     } else {
@@ -239,6 +278,11 @@ mod tests {
         assert_eq!(bad(|s| s.reserve_price = Some(0.0)), "reserve_price");
         assert_eq!(bad(|s| s.slack = Some(f64::NAN)), "slack");
         assert_eq!(bad(|s| s.belief = Some(1.5)), "belief");
+        assert_eq!(bad(|s| s.users = MAX_USERS + 1), "users");
+        assert_eq!(bad(|s| s.slack = Some(1e308)), "slack");
+        assert_eq!(bad(|s| s.reserve_price = Some(1e300)), "reserve_price");
+        assert_eq!(bad(|s| s.payment = Some(1e308)), "payment");
+        assert_eq!(bad(|s| s.floor = Some(1e308)), "floor");
         assert_eq!(
             bad(|s| s.cost = Distribution::Uniform {
                 low: -1.0,
