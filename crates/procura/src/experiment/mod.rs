@@ -765,7 +765,7 @@ mod tests {
         let cell = procurement_cell(3);
         let bad = Strategic {
             config: BestResponseConfig {
-                markups: vec![0.5],
+                markups: vec![0.0],
                 ..BestResponseConfig::default_grid()
             },
             mechanisms: vec![],
