@@ -480,7 +480,7 @@ pub fn run(args: Args) -> anyhow::Result<String> {
 
 fn run_in_pool(args: &Args) -> anyhow::Result<String> {
     let design = read_design(&args.file)?;
-    let results = run_design(&design, design.replicates, args.shard)?;
+    let results = run_design(&design, args.shard)?;
     // Any --shard run, 1/1 included, writes a shard folder for `merge`.
     let files = match args.shard {
         None => result_files(&design, &results)?,
@@ -522,13 +522,10 @@ const MAX_RECORDS: u64 = 20_000_000;
 /// The largest `[audit] grid`.
 const MAX_AUDIT_GRID: usize = 10_000;
 
-/// Runs `replicates` replicates of the cells of `shard` (all with `None`)
+/// Runs the design's replicates of the cells of `shard` (all with `None`)
 /// with a progress bar.
-pub fn run_design(
-    design: &Design,
-    replicates: u64,
-    shard: Option<Shard>,
-) -> anyhow::Result<Vec<CellResult>> {
+pub fn run_design(design: &Design, shard: Option<Shard>) -> anyhow::Result<Vec<CellResult>> {
+    let replicates = design.replicates;
     let shard = shard.unwrap_or(Shard { index: 1, count: 1 });
     let cells: Vec<(u64, Cell)> = (0u64..)
         .zip(&design.cells)

@@ -130,7 +130,7 @@ fn run_in_pool(args: &Args) -> anyhow::Result<String> {
             .ok_or_else(|| anyhow!("experiments/{file}: no claim"))?
             .parse()
             .with_context(|| format!("experiments/{file}: claim"))?;
-        let results = run_design(&design, replicates, None)?;
+        let results = run_design(&design, None)?;
         let accuracy = if claim == Claim::P2b && seeds > 0 {
             let (accuracy, csv) = real_data(seeds)?;
             files.push(("p2b-real-data.csv".to_owned(), csv.into_bytes()));
