@@ -109,6 +109,14 @@ impl RoundData {
     /// first `n_test` to the test set, the next `n_trusted` to the trusted
     /// set and the rest to the pool. Each part needs at least one row.
     ///
+    /// Then every feature is standardised to mean 0 and (population)
+    /// standard deviation 1 over the pool and the trusted rows, the data
+    /// the buyer sees before training, and the test rows are scaled the
+    /// same way: nothing about the test set, not even its features, enters
+    /// the round before the final scoring. (KNN distances and the logistic
+    /// penalty would otherwise be dominated by the largest-valued columns.)
+    /// A constant column becomes 0.
+    ///
     /// ```
     /// use procura::round::RoundData;
     /// use procura::valuation::Dataset;
@@ -140,11 +148,78 @@ impl RoundData {
             order.swap(i, rng.random_range(0..=i));
         }
         let part = |rows: &[usize]| data.select(rows).ok_or(holdout_error.clone());
+        let (test, trusted, pool) = (
+            part(&order[..n_test])?,
+            part(&order[n_test..held])?,
+            part(&order[held..])?,
+        );
+        let scaling = Scaling::fit(&[&pool, &trusted]);
         Ok(RoundData {
-            test: part(&order[..n_test])?,
-            trusted: part(&order[n_test..held])?,
-            pool: part(&order[held..])?,
+            test: scaling.apply(&test)?,
+            trusted: scaling.apply(&trusted)?,
+            pool: scaling.apply(&pool)?,
         })
+    }
+}
+
+/// Per-feature standardisation: x ↦ (x − mean) / sd, or 0 for a constant
+/// feature.
+struct Scaling {
+    mean: Vec<f64>,
+    /// 1 / sd, or 0 where sd = 0.
+    inverse_sd: Vec<f64>,
+}
+
+impl Scaling {
+    /// Means and population standard deviations over the rows of `parts`,
+    /// as left folds in row order.
+    fn fit(parts: &[&Dataset]) -> Scaling {
+        let n_features = parts.first().map_or(0, |part| part.n_features());
+        let rows = || {
+            parts
+                .iter()
+                .flat_map(|part| (0..part.n_rows()).map(move |row| part.row(row)))
+        };
+        let n_rows = parts.iter().map(|part| part.n_rows()).sum::<usize>() as f64;
+        let mean: Vec<f64> = (0..n_features)
+            .map(|column| rows().fold(0.0, |sum, row| sum + row[column]) / n_rows)
+            .collect();
+        let inverse_sd = (0..n_features)
+            .map(|column| {
+                let m = mean[column];
+                let variance = rows()
+                    .fold(0.0, |sum, row| sum + (row[column] - m) * (row[column] - m))
+                    / n_rows;
+                let sd = variance.sqrt();
+                if sd > 0.0 {
+                    1.0 / sd
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        Scaling { mean, inverse_sd }
+    }
+
+    /// `data` with every feature scaled.
+    fn apply(&self, data: &Dataset) -> Result<Dataset, RoundError> {
+        let n_features = data.n_features();
+        let features: Vec<f64> = data
+            .features()
+            .iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let column = i % n_features;
+                (x - self.mean[column]) * self.inverse_sd[column]
+            })
+            .collect();
+        Dataset::new(
+            features,
+            n_features,
+            data.labels().to_vec(),
+            data.n_classes(),
+        )
+        .map_err(|e| RoundError::Valuation(e.into()))
     }
 }
 

@@ -65,7 +65,7 @@ fn a_round_is_a_pure_function_of_data_config_and_seed() {
 }
 
 #[test]
-fn the_holdout_split_deals_every_row_once() {
+fn the_holdout_split_deals_every_row_once_and_scales_on_what_the_buyer_sees() {
     let all = blobs(99, 500);
     let parts = data(5);
     let sizes = (
@@ -74,20 +74,74 @@ fn the_holdout_split_deals_every_row_once() {
         parts.pool.n_rows(),
     );
     assert_eq!(sizes, (150, 60, 290));
-    // Same multiset of rows: compare the sorted (features, label) tuples.
-    let key = |d: &Dataset, row: usize| {
-        let mut key: Vec<u64> = d.row(row).iter().map(|x| x.to_bits()).collect();
-        key.push(d.label(row) as u64);
+    let dealt = [&parts.test, &parts.trusted, &parts.pool];
+    let rows = |parts: &[&Dataset]| -> Vec<(Vec<f64>, usize)> {
+        parts
+            .iter()
+            .flat_map(|d| (0..d.n_rows()).map(|row| (d.row(row).to_vec(), d.label(row))))
+            .collect()
+    };
+    let scaled = rows(&dealt);
+    let original = rows(&[&all]);
+    // Every row is dealt once, scaled by one increasing affine map per
+    // feature: fit each map on the extreme values, and the unscaled rows
+    // are the original rows, as a multiset.
+    let n_features = all.n_features();
+    let maps: Vec<(f64, f64)> = (0..n_features)
+        .map(|f| {
+            let min_max = |rows: &[(Vec<f64>, usize)]| {
+                rows.iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), (x, _)| {
+                        (lo.min(x[f]), hi.max(x[f]))
+                    })
+            };
+            let ((v_lo, v_hi), (x_lo, x_hi)) = (min_max(&scaled), min_max(&original));
+            let slope = (v_hi - v_lo) / (x_hi - x_lo);
+            assert!(slope > 0.0);
+            (slope, v_lo - slope * x_lo)
+        })
+        .collect();
+    let key = |x: &[f64], label: usize| -> Vec<i64> {
+        let mut key: Vec<i64> = x.iter().map(|v| (v * 1e6).round() as i64).collect();
+        key.push(label as i64);
         key
     };
-    let mut dealt: Vec<Vec<u64>> = [&parts.test, &parts.trusted, &parts.pool]
+    let mut unscaled: Vec<Vec<i64>> = scaled
         .iter()
-        .flat_map(|d| (0..d.n_rows()).map(|row| key(d, row)).collect::<Vec<_>>())
+        .map(|(x, label)| {
+            let x: Vec<f64> = x
+                .iter()
+                .zip(&maps)
+                .map(|(v, (slope, offset))| (v - offset) / slope)
+                .collect();
+            key(&x, *label)
+        })
         .collect();
-    let mut original: Vec<Vec<u64>> = (0..all.n_rows()).map(|row| key(&all, row)).collect();
-    dealt.sort();
-    original.sort();
-    assert_eq!(dealt, original);
+    let mut originals: Vec<Vec<i64>> = original.iter().map(|(x, l)| key(x, *l)).collect();
+    unscaled.sort();
+    originals.sort();
+    assert_eq!(unscaled, originals);
+
+    // The scaling is fitted on the pool and the trusted rows only: there
+    // every feature has mean 0 and standard deviation 1, and the test rows
+    // are not standardised among themselves.
+    let seen = rows(&[&parts.pool, &parts.trusted]);
+    let test = rows(&[&parts.test]);
+    for f in 0..n_features {
+        let moments = |rows: &[(Vec<f64>, usize)]| {
+            let n = rows.len() as f64;
+            let mean = rows.iter().map(|(x, _)| x[f]).sum::<f64>() / n;
+            let var = rows.iter().map(|(x, _)| (x[f] - mean).powi(2)).sum::<f64>() / n;
+            (mean, var.sqrt())
+        };
+        let (mean, sd) = moments(&seen);
+        assert!(
+            mean.abs() < 1e-12 && (sd - 1.0).abs() < 1e-12,
+            "{f}: {mean} {sd}"
+        );
+        let (test_mean, test_sd) = moments(&test);
+        assert!(test_mean.abs() > 1e-9 || (test_sd - 1.0).abs() > 1e-9);
+    }
     assert_ne!(parts, data(6), "the shuffle depends on the seed");
 }
 
