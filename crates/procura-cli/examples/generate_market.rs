@@ -6,7 +6,7 @@
 use std::io::Write;
 
 use anyhow::Context;
-use procura::procurement::synthetic;
+use procura::synthetic;
 use serde_json::{json, Value};
 
 fn main() -> anyhow::Result<()> {

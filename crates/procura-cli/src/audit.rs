@@ -5,12 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
-use procura::audit::population::{audit_population, Population, PopulationSpec};
 use procura::audit::{audit, certify, AuditConfig};
-use procura::procurement::Mechanism;
-use procura::threshold::{self, withdrawal, WithdrawalAssignment};
+use procura::population::{audit_population, Population, PopulationSpec};
+use procura::procurement::Auction;
+use procura::threshold::{withdrawal, WithdrawalAssignment};
+use procura::Mechanism;
 
-use crate::clear::{check_kind, AnyMechanism};
+use crate::clear::{check_kind, MechanismArg};
 
 use crate::{input, output, progress, render};
 
@@ -35,7 +36,7 @@ pub struct Args {
     /// Mechanism to audit (withdrawal: its assignment stage, where users
     /// report costs; subsidy has no reports to audit).
     #[arg(long, short, value_parser = crate::clear::mechanism_parser())]
-    mechanism: AnyMechanism,
+    mechanism: MechanismArg,
     /// Largest coalition searched; 1 searches no coalitions.
     #[arg(long, default_value_t = 2)]
     coalition_size: usize,
@@ -88,8 +89,8 @@ pub fn run(args: Args) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow!("an instance or --population is required"))?;
     let (source, text) = input::read(path)?;
     let cannot = || format!("{source}: cannot audit {}", args.mechanism.name());
-    match args.mechanism {
-        AnyMechanism::Procurement(mechanism) => {
+    match args.mechanism.mechanism() {
+        Mechanism::Auction(mechanism) => {
             let instance = input::procurement_instance(&source, &text)
                 .or_else(|error| check_kind(&source, &text, args.mechanism).and(Err(error)))?;
             procura::procurement::clear(&instance, mechanism).with_context(cannot)?;
@@ -102,7 +103,7 @@ pub fn run(args: Args) -> anyhow::Result<String> {
                 certificate.as_ref(),
             ))
         }
-        AnyMechanism::Threshold(threshold::Mechanism::Withdrawal) => {
+        Mechanism::Withdrawal(_) => {
             let instance = input::threshold_instance(&source, &text)
                 .or_else(|error| check_kind(&source, &text, args.mechanism).and(Err(error)))?;
             withdrawal::assign(&instance).with_context(cannot)?;
@@ -114,7 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<String> {
                 None,
             ))
         }
-        AnyMechanism::Threshold(threshold::Mechanism::Subsidy) => Err(anyhow!(
+        Mechanism::Subsidy => Err(anyhow!(
             "subsidy cannot be audited: users report nothing, they choose whether to give the floor"
         )),
     }
@@ -125,13 +126,13 @@ fn run_population(args: &Args, path: &Path, config: &AuditConfig) -> anyhow::Res
     let spec: PopulationSpec = toml::from_str(&text)
         .map_err(|error| anyhow!("{source}: {}", error.to_string().trim_end()))?;
     let population = Population::new(spec).map_err(|error| anyhow!("{source}: {error}"))?;
-    let AnyMechanism::Procurement(mechanism) = args.mechanism else {
+    let Some(mechanism) = args.mechanism.auction() else {
         return Err(anyhow!(
             "population audits draw procurement markets; {} is a threshold mechanism",
             args.mechanism.name()
         ));
     };
-    if mechanism == Mechanism::Mut && population.spec().token_budget_fraction.is_none() {
+    if mechanism == Auction::Mut && population.spec().token_budget_fraction.is_none() {
         return Err(anyhow!(
             "{source}: token_budget_fraction is required by mut"
         ));

@@ -7,65 +7,99 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, Context};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use procura::procurement;
-use procura::threshold::{self, subsidy, withdrawal, Protocol};
+use procura::procurement::{self, Auction};
+use procura::threshold::{subsidy, withdrawal, Protocol};
+use procura::{Market, Mechanism};
 
-use crate::input::{self, Kind, Source};
+use crate::input::{self, Source};
 use crate::render;
 
-/// Any mechanism procura clears, of either kind.
+/// `--mechanism`: any [`Mechanism`]'s name, or `withdrawal` alone, whose
+/// protocol then comes from `--protocol` or the instance's `protocol`
+/// field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnyMechanism {
-    /// A procurement auction (Part A).
-    Procurement(procurement::Mechanism),
-    /// A threshold contribution mechanism (Part B).
-    Threshold(threshold::Mechanism),
+pub struct MechanismArg {
+    /// The mechanism, with the default protocol when none was named.
+    mechanism: Mechanism,
+    /// Whether the name carried a protocol (`withdrawal-small-first`).
+    protocol_named: bool,
 }
 
-impl AnyMechanism {
-    fn all() -> impl Iterator<Item = AnyMechanism> {
-        let procurement = procurement::Mechanism::ALL
+impl MechanismArg {
+    fn all() -> impl Iterator<Item = (&'static str, MechanismArg)> {
+        let named = |mechanism| MechanismArg {
+            mechanism,
+            protocol_named: true,
+        };
+        let auctions =
+            Auction::ALL.map(|auction| (auction.name(), named(Mechanism::Auction(auction))));
+        let bare_withdrawal = MechanismArg {
+            mechanism: Mechanism::Withdrawal(Protocol::default()),
+            protocol_named: false,
+        };
+        let withdrawals = Protocol::ALL.map(|protocol| {
+            let name = match protocol {
+                Protocol::Simultaneous => "withdrawal-simultaneous",
+                Protocol::SmallFirst => "withdrawal-small-first",
+                Protocol::LargeFirst => "withdrawal-large-first",
+            };
+            (name, named(Mechanism::Withdrawal(protocol)))
+        });
+        auctions
             .into_iter()
-            .map(AnyMechanism::Procurement);
-        let threshold = threshold::Mechanism::ALL
-            .into_iter()
-            .map(AnyMechanism::Threshold);
-        procurement.chain(threshold)
+            .chain([
+                ("subsidy", named(Mechanism::Subsidy)),
+                ("withdrawal", bare_withdrawal),
+            ])
+            .chain(withdrawals)
     }
 
-    /// The name on the command line.
+    /// The mechanism; a bare `withdrawal` has the default protocol here,
+    /// the one it clears with is known only with the instance.
+    pub fn mechanism(self) -> Mechanism {
+        self.mechanism
+    }
+
+    /// The mechanism's name without its protocol (`withdrawal`).
     pub fn name(self) -> &'static str {
-        match self {
-            AnyMechanism::Procurement(mechanism) => mechanism.name(),
-            AnyMechanism::Threshold(mechanism) => mechanism.name(),
+        self.mechanism.family()
+    }
+
+    /// The market whose instances the mechanism clears.
+    pub fn market(self) -> Market {
+        self.mechanism.market()
+    }
+
+    /// The auction, for procurement mechanisms.
+    pub fn auction(self) -> Option<Auction> {
+        match self.mechanism {
+            Mechanism::Auction(auction) => Some(auction),
+            _ => None,
         }
     }
 
-    fn summary(self) -> &'static str {
-        match self {
-            AnyMechanism::Procurement(mechanism) => mechanism.summary(),
-            AnyMechanism::Threshold(mechanism) => mechanism.summary(),
-        }
-    }
-
-    /// The kind of instance the mechanism clears.
-    pub fn kind(self) -> Kind {
-        match self {
-            AnyMechanism::Procurement(_) => Kind::Procurement,
-            AnyMechanism::Threshold(_) => Kind::Threshold,
+    /// The mechanism to clear with: a protocol in the name wins, then
+    /// `--protocol`, then the instance's own.
+    fn resolve(self, flag: Option<Protocol>, instance: Protocol) -> Mechanism {
+        match self.mechanism {
+            Mechanism::Withdrawal(_) if !self.protocol_named => {
+                Mechanism::Withdrawal(flag.unwrap_or(instance))
+            }
+            mechanism => mechanism,
         }
     }
 }
 
 /// Accepts every mechanism name, and lists each with its one-line summary
 /// in `--help`.
-pub fn mechanism_parser() -> impl TypedValueParser<Value = AnyMechanism> {
-    let values: Vec<PossibleValue> = AnyMechanism::all()
-        .map(|mechanism| PossibleValue::new(mechanism.name()).help(mechanism.summary()))
+pub fn mechanism_parser() -> impl TypedValueParser<Value = MechanismArg> {
+    let values: Vec<PossibleValue> = MechanismArg::all()
+        .map(|(name, arg)| PossibleValue::new(name).help(arg.mechanism.summary()))
         .collect();
     PossibleValuesParser::new(values).try_map(|name| {
-        AnyMechanism::all()
-            .find(|mechanism| mechanism.name() == name)
+        MechanismArg::all()
+            .find(|(candidate, _)| *candidate == name)
+            .map(|(_, arg)| arg)
             .ok_or_else(|| format!("unknown mechanism {name:?}"))
     })
 }
@@ -90,7 +124,7 @@ pub struct Args {
     instance: PathBuf,
     /// Mechanism to clear the instance with.
     #[arg(long, short, value_parser = mechanism_parser())]
-    mechanism: AnyMechanism,
+    mechanism: MechanismArg,
     /// Withdrawal protocol (withdrawal only), overriding the instance's
     /// `protocol` field.
     #[arg(long, value_parser = protocol_parser())]
@@ -100,13 +134,14 @@ pub struct Args {
 /// Checks that the instance is of the mechanism's kind. Called only when
 /// parsing failed, to replace a confusing "missing field" with the real
 /// mistake.
-pub fn check_kind(source: &Source, text: &str, mechanism: AnyMechanism) -> anyhow::Result<()> {
-    match input::kind(text) {
-        Some(kind) if kind != mechanism.kind() => Err(anyhow!(
+pub fn check_kind(source: &Source, text: &str, mechanism: MechanismArg) -> anyhow::Result<()> {
+    let expected = mechanism.market();
+    match procura_format::read::market(text) {
+        Some(kind) if kind != expected => Err(anyhow!(
             "{source}: {} clears {} instances (with `{}`), but this is a {} instance (with `{}`)",
             mechanism.name(),
-            mechanism.kind().name(),
-            mechanism.kind().records(),
+            expected.name(),
+            expected.records(),
             kind.name(),
             kind.records(),
         )),
@@ -118,34 +153,27 @@ pub fn check_kind(source: &Source, text: &str, mechanism: AnyMechanism) -> anyho
 pub fn run(args: Args) -> anyhow::Result<String> {
     let (source, text) = input::read(&args.instance)?;
     let mechanism = args.mechanism;
-    if args.protocol.is_some()
-        && mechanism != AnyMechanism::Threshold(threshold::Mechanism::Withdrawal)
+    if args.protocol.is_some() && mechanism.mechanism != Mechanism::Withdrawal(Protocol::default())
     {
         return Err(anyhow!("--protocol applies only to withdrawal"));
     }
     let cannot = || format!("{source}: cannot clear with {}", mechanism.name());
-    match mechanism {
-        AnyMechanism::Procurement(mechanism) => {
-            let instance = input::procurement_instance(&source, &text).or_else(|error| {
-                check_kind(&source, &text, AnyMechanism::Procurement(mechanism)).and(Err(error))
-            })?;
-            let outcome = procurement::clear(&instance, mechanism).with_context(cannot)?;
-            Ok(render::procurement_outcome(&instance, &outcome))
+    if let Some(auction) = mechanism.auction() {
+        let instance = input::procurement_instance(&source, &text)
+            .or_else(|error| check_kind(&source, &text, mechanism).and(Err(error)))?;
+        let outcome = procurement::clear(&instance, auction).with_context(cannot)?;
+        return Ok(render::procurement_outcome(&instance, &outcome));
+    }
+    let instance = input::threshold_instance(&source, &text)
+        .or_else(|error| check_kind(&source, &text, mechanism).and(Err(error)))?;
+    match mechanism.resolve(args.protocol, instance.protocol()) {
+        Mechanism::Withdrawal(protocol) => {
+            let outcome = withdrawal::clear(&instance, protocol).with_context(cannot)?;
+            Ok(render::withdrawal_outcome(&instance, &outcome))
         }
-        AnyMechanism::Threshold(threshold_mechanism) => {
-            let instance = input::threshold_instance(&source, &text)
-                .or_else(|error| check_kind(&source, &text, mechanism).and(Err(error)))?;
-            match threshold_mechanism {
-                threshold::Mechanism::Subsidy => {
-                    let outcome = subsidy::clear(&instance).with_context(cannot)?;
-                    Ok(render::subsidy_outcome(&instance, &outcome))
-                }
-                threshold::Mechanism::Withdrawal => {
-                    let protocol = args.protocol.unwrap_or(instance.protocol());
-                    let outcome = withdrawal::clear(&instance, protocol).with_context(cannot)?;
-                    Ok(render::withdrawal_outcome(&instance, &outcome))
-                }
-            }
+        _ => {
+            let outcome = subsidy::clear(&instance).with_context(cannot)?;
+            Ok(render::subsidy_outcome(&instance, &outcome))
         }
     }
 }

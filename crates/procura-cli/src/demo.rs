@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
-use procura::procurement::Mechanism;
+use procura::procurement::Auction;
 use procura::round::{self, Purchase, Reference, RoundConfig, RoundData, RoundReport};
 use procura::valuation::{Dataset, Progress};
 
@@ -232,11 +232,11 @@ fn references(report: &RoundReport) -> [(&'static str, &Reference); 2] {
 fn explain(report: &RoundReport) -> String {
     let get = |mechanism| report.purchase(mechanism);
     let (Some(qmia), Some(mixed), Some(mut_token), Some(volume), Some(trust)) = (
-        get(Mechanism::Qmia),
-        get(Mechanism::Mixed),
-        get(Mechanism::Mut),
-        get(Mechanism::Volume),
-        get(Mechanism::Trust),
+        get(Auction::Qmia),
+        get(Auction::Mixed),
+        get(Auction::Mut),
+        get(Auction::Volume),
+        get(Auction::Trust),
     ) else {
         return String::new();
     };

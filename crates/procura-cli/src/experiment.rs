@@ -33,11 +33,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
-use procura::audit::population::{Population, PopulationSpec};
-use procura::audit::AuditConfig;
-use procura::experiment::{self, summarize, Cell, CellResult, Market, MechanismChoice, Strategic};
-use procura::procurement::{self, BestResponseConfig};
-use procura::threshold::population::{ThresholdPopulation, ThresholdPopulationSpec};
+use procura::audit::{AuditConfig, BestResponseConfig};
+use procura::experiment::{self, summarize, Cell, CellResult, MarketPopulation, Strategic};
+use procura::population::{Population, PopulationSpec};
+use procura::procurement::Auction;
+use procura::threshold_population::{ThresholdPopulation, ThresholdPopulationSpec};
+use procura::Mechanism;
 use serde::Deserialize;
 
 use crate::{output, plot, progress};
@@ -226,7 +227,7 @@ impl Design {
             .0
             .mechanisms()
             .iter()
-            .map(|m| m.name())
+            .map(ToString::to_string)
             .collect()
     }
 }
@@ -259,7 +260,7 @@ pub fn parse_design(source: &str) -> anyhow::Result<Design> {
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            name.parse::<MechanismChoice>()
+            name.parse::<Mechanism>()
                 .map_err(|e| anyhow!("mechanisms[{i}]: {e}"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -420,7 +421,7 @@ fn deserialize<T: serde::de::DeserializeOwned>(value: toml::Value, at: &str) -> 
 fn build_cell(
     table: &toml::Table,
     market_key: &str,
-    mechanisms: &[MechanismChoice],
+    mechanisms: &[Mechanism],
 ) -> anyhow::Result<Cell> {
     let population = table
         .get(market_key)
@@ -429,10 +430,10 @@ fn build_cell(
     let prefixed = |e: anyhow::Error| anyhow!("{market_key}.{e:#}");
     let market = if market_key == "procurement" {
         let spec: PopulationSpec = deserialize(population, market_key)?;
-        Market::Procurement(Population::new(spec).map_err(|e| prefixed(e.into()))?)
+        MarketPopulation::Procurement(Population::new(spec).map_err(|e| prefixed(e.into()))?)
     } else {
         let spec: ThresholdPopulationSpec = deserialize(population, market_key)?;
-        Market::Threshold(ThresholdPopulation::new(spec).map_err(|e| prefixed(e.into()))?)
+        MarketPopulation::Threshold(ThresholdPopulation::new(spec).map_err(|e| prefixed(e.into()))?)
     };
     let mut cell = Cell::new(market, mechanisms.to_vec())?;
     if let Some(value) = table.get("audit") {
@@ -458,7 +459,7 @@ fn build_cell(
             .iter()
             .enumerate()
             .map(|(i, name)| {
-                name.parse::<procurement::Mechanism>()
+                name.parse::<Auction>()
                     .map_err(|e| anyhow!("strategic.mechanisms[{i}]: {e}"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -613,10 +614,10 @@ fn results_csv(design: &Design, results: &[CellResult]) -> String {
     let mut csv = results_header(design);
     csv.push('\n');
     for result in results {
-        let labels = &design.cells[result.cell as usize].1;
-        for (replicate, records) in result.records.iter().enumerate() {
-            for (mechanism, record) in result.mechanisms.iter().zip(records) {
-                let _ = write!(csv, "{},{replicate}", result.cell);
+        let labels = &design.cells[result.cell() as usize].1;
+        for (replicate, records) in result.records().iter().enumerate() {
+            for (mechanism, record) in result.mechanisms().iter().zip(records) {
+                let _ = write!(csv, "{},{replicate}", result.cell());
                 for (label, _) in labels {
                     let _ = write!(csv, ",{}", csv_field(label));
                 }
@@ -650,15 +651,15 @@ fn summary_csv(design: &Design, results: &[CellResult]) -> String {
     csv.push_str(&header.join(","));
     csv.push('\n');
     for result in results {
-        let labels = &design.cells[result.cell as usize].1;
-        for (index, mechanism) in result.mechanisms.iter().enumerate() {
-            for metric in result.metrics {
+        let labels = &design.cells[result.cell() as usize].1;
+        for (index, mechanism) in result.mechanisms().iter().enumerate() {
+            for metric in result.metrics() {
                 let values = result.metric(index, metric).unwrap_or_default();
                 let summary = summarize(&values);
                 if summary.n == 0 {
                     continue;
                 }
-                let _ = write!(csv, "{}", result.cell);
+                let _ = write!(csv, "{}", result.cell());
                 for (label, _) in labels {
                     let _ = write!(csv, ",{}", csv_field(label));
                 }
@@ -686,8 +687,8 @@ fn figure(design: &Design, results: &[CellResult], metric: &str) -> anyhow::Resu
         let bars: Vec<plot::Bar> = results
             .iter()
             .flat_map(|result| {
-                (0..result.mechanisms.len()).map(move |index| plot::Bar {
-                    label: result.mechanisms[index].clone(),
+                (0..result.mechanisms().len()).map(move |index| plot::Bar {
+                    label: result.mechanisms()[index].clone(),
                     value: summarize(&result.metric(index, metric).unwrap_or_default()).mean,
                 })
             })
@@ -696,13 +697,13 @@ fn figure(design: &Design, results: &[CellResult], metric: &str) -> anyhow::Resu
     }
     let mut series: Vec<plot::Series> = Vec::new();
     for result in results {
-        let labels = &design.cells[result.cell as usize].1;
+        let labels = &design.cells[result.cell() as usize].1;
         let others: Vec<String> = design.keys[1..]
             .iter()
             .zip(&labels[1..])
             .map(|(key, (label, _))| format!("{key}={label}"))
             .collect();
-        for (index, mechanism) in result.mechanisms.iter().enumerate() {
+        for (index, mechanism) in result.mechanisms().iter().enumerate() {
             let name = if others.is_empty() {
                 mechanism.clone()
             } else {
@@ -798,10 +799,10 @@ pub fn merge(args: MergeArgs) -> anyhow::Result<String> {
     }
     // Each shard held exactly its cells (c mod N = I − 1) and every shard
     // is here once, so the cells are 0, 1, …, each once.
-    results.sort_by_key(|result| result.cell);
+    results.sort_by_key(CellResult::cell);
     debug_assert!((0u64..)
         .zip(&results)
-        .all(|(cell, result)| result.cell == cell));
+        .all(|(cell, result)| result.cell() == cell));
     debug_assert_eq!(results.len(), design.cells.len());
     let files = result_files(&design, &results)?;
     output::write_folder(&args.out, &files)?;
@@ -836,7 +837,8 @@ fn parse_results(design: &Design, text: &str, shard: Shard) -> anyhow::Result<Ve
             (0..n_mechanisms).map(move |mechanism| (cell, replicate, mechanism))
         })
     });
-    let mut results: Vec<CellResult> = Vec::with_capacity(cells.len());
+    // Each cell's index and records, checked by `CellResult::new` at the end.
+    let mut parsed: Vec<(u64, Vec<Vec<Vec<f64>>>)> = Vec::with_capacity(cells.len());
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(text.as_bytes());
@@ -882,21 +884,15 @@ fn parse_results(design: &Design, text: &str, shard: Shard) -> anyhow::Result<Ve
             })
             .collect::<anyhow::Result<Vec<f64>>>()?;
         if replicate == 0 && mechanism == 0 {
-            results.push(CellResult {
-                cell,
-                metrics,
-                mechanisms: mechanisms.clone(),
-                records: Vec::with_capacity(replicates),
-            });
+            parsed.push((cell, Vec::with_capacity(replicates)));
         }
-        let result = results
+        let (_, records) = parsed
             .last_mut()
             .unwrap_or_else(|| unreachable!("a cell's first row pushed it"));
         if mechanism == 0 {
-            result.records.push(Vec::with_capacity(mechanisms.len()));
+            records.push(Vec::with_capacity(mechanisms.len()));
         }
-        result
-            .records
+        records
             .last_mut()
             .unwrap_or_else(|| unreachable!("a replicate's first row pushed it"))
             .push(values);
@@ -904,5 +900,11 @@ fn parse_results(design: &Design, text: &str, shard: Shard) -> anyhow::Result<Ve
     if let Some((cell, replicate, _)) = expected.next() {
         bail!("incomplete: the rows end before cell {cell}, replicate {replicate}");
     }
-    Ok(results)
+    parsed
+        .into_iter()
+        .map(|(cell, records)| {
+            CellResult::new(cell, metrics, mechanisms.clone(), records)
+                .map_err(|e| anyhow!("cell {cell}: {e}"))
+        })
+        .collect()
 }

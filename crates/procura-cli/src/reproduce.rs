@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail, Context};
 use procura::experiment::claims::{self, Accuracies, Claim, Evidence, Observed, Verdict};
 use procura::experiment::CellResult;
-use procura::procurement::Mechanism;
+use procura::procurement::Auction;
 use procura::round::{self, RoundConfig, RoundData, RoundError, RoundReport};
 use rayon::prelude::*;
 use serde::ser::{SerializeMap, SerializeSeq};
@@ -168,7 +168,7 @@ fn judge(
     let points: Vec<Vec<f64>> = results
         .iter()
         .map(|result| {
-            design.cells[result.cell as usize]
+            design.cells[result.cell() as usize]
                 .1
                 .iter()
                 .map(|(_, x)| *x)
@@ -215,12 +215,12 @@ fn real_data(seeds: u64) -> anyhow::Result<(Accuracies, String)> {
         .into_iter()
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| anyhow!("real-data round: {e}"))?;
-    let mechanisms: Vec<String> = Mechanism::ALL.iter().map(|m| m.name().to_owned()).collect();
+    let mechanisms: Vec<String> = Auction::ALL.iter().map(|m| m.name().to_owned()).collect();
     let mut runs = Vec::new();
     let mut csv = format!("seed,budget,{}\n", demo::PURCHASE_COLUMNS);
     for report in &reports {
         let mut run = Vec::new();
-        for mechanism in Mechanism::ALL {
+        for mechanism in Auction::ALL {
             let purchase = report
                 .purchase(mechanism)
                 .ok_or_else(|| anyhow!("real-data round: no {mechanism} purchase"))?;

@@ -22,7 +22,7 @@ fn data(name: &str) -> PathBuf {
 
 fn golden(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../procura/tests/data")
+        .join("../procura-mechanisms/tests/data")
         .join(name)
 }
 
@@ -109,9 +109,14 @@ fn help_explains_every_mechanism() {
     let output = procura().args(["clear", "--help"]).output().expect("runs");
     assert!(output.status.success());
     let help = text(&output.stdout);
-    let procurement = procura::procurement::Mechanism::ALL.map(|m| (m.name(), m.summary()));
-    let threshold = procura::threshold::Mechanism::ALL.map(|m| (m.name(), m.summary()));
-    for (name, summary) in procurement.into_iter().chain(threshold) {
+    use procura::{procurement::Auction, threshold::Protocol, Mechanism};
+    let every = Auction::ALL
+        .map(Mechanism::Auction)
+        .into_iter()
+        .chain([Mechanism::Subsidy])
+        .chain(Protocol::ALL.map(Mechanism::Withdrawal));
+    for mechanism in every {
+        let (name, summary) = (mechanism.to_string(), mechanism.summary());
         let line = format!("- {name}:");
         assert!(help.contains(&line), "help lacks {line}:\n{help}");
         assert!(help.contains(summary), "help lacks the summary of {name}");

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 fn golden(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../procura/tests/data")
+        .join("../procura-mechanisms/tests/data")
         .join(name)
 }
 

@@ -8,7 +8,8 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use procura::procurement::{clear, synthetic, Mechanism};
+use procura::procurement::{clear, Auction};
+use procura::synthetic;
 
 fn clearing(c: &mut Criterion) {
     let mut group = c.benchmark_group("clear");
@@ -20,7 +21,7 @@ fn clearing(c: &mut Criterion) {
             (30, Duration::from_secs(3))
         };
         group.sample_size(samples).measurement_time(time);
-        for mechanism in [Mechanism::Qmia, Mechanism::Volume] {
+        for mechanism in [Auction::Qmia, Auction::Volume] {
             group.bench_with_input(
                 BenchmarkId::new(mechanism.name(), n),
                 &market,

@@ -11,9 +11,10 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use procura::audit::population::{Distribution, Population, PopulationSpec};
-use procura::experiment::{run, run_replicate, Cell, Market, MechanismChoice};
-use procura::procurement::{clear, Mechanism};
+use procura::experiment::{run, run_replicate, Cell, MarketPopulation};
+use procura::population::{Distribution, Population, PopulationSpec};
+use procura::procurement::{clear, Auction};
+use procura::Mechanism;
 
 fn population(providers: usize) -> Population {
     let uniform = |low, high| Distribution::Uniform { low, high };
@@ -35,8 +36,8 @@ fn population(providers: usize) -> Population {
 fn throughput(c: &mut Criterion) {
     let population = population(100);
     let cell = Cell::new(
-        Market::Procurement(population.clone()),
-        vec![MechanismChoice::Procurement(Mechanism::Qmia)],
+        MarketPopulation::Procurement(population.clone()),
+        vec![Mechanism::Auction(Auction::Qmia)],
     )
     .expect("a valid cell");
     let cells = [(0, cell.clone())];
@@ -63,7 +64,7 @@ fn throughput(c: &mut Criterion) {
     parts.bench_function("draw+clear/qmia/100-providers", |b| {
         b.iter(|| {
             index += 1;
-            clear(&population.draw(7, black_box(index)), Mechanism::Qmia)
+            clear(&population.draw(7, black_box(index)), Auction::Qmia)
         })
     });
     parts.bench_function("replicate/qmia/100-providers", |b| {

@@ -6,15 +6,15 @@
 
 use std::path::PathBuf;
 
-use procura::audit::population::{audit_population, Distribution, Population, PopulationSpec};
 use procura::audit::{audit, certify, replay, AuditConfig, AuditReport};
-use procura::mechanism::Mechanism as _;
-use procura::procurement::{Instance, InstanceSpec, Mechanism, ProviderSpec};
+use procura::game::ReportGame as _;
+use procura::population::{audit_population, Distribution, Population, PopulationSpec};
+use procura::procurement::{Auction, Instance, InstanceSpec, ProviderSpec};
 use procura::tolerance::{approx_eq, GAIN_RELATIVE};
 
 fn golden(case: &str) -> Instance {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/proc-{case}.json"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../procura-mechanisms/tests/data/proc-{case}.json"));
     let text = std::fs::read_to_string(path).expect("golden instance");
     let spec: InstanceSpec = serde_json::from_str(&text).expect("parses");
     Instance::new(spec).expect("valid")
@@ -22,7 +22,7 @@ fn golden(case: &str) -> Instance {
 
 const CASES: [&str; 6] = ["000", "001", "002", "003", "004", "005"];
 
-fn check_replays(mechanism: Mechanism, instance: &Instance, report: &AuditReport) {
+fn check_replays(mechanism: Auction, instance: &Instance, report: &AuditReport) {
     for deviation in report.deviation.iter().chain(&report.coalition) {
         let replayed = replay(&mechanism, instance, deviation).expect("reports are valid");
         assert_eq!(
@@ -38,7 +38,7 @@ fn check_replays(mechanism: Mechanism, instance: &Instance, report: &AuditReport
 fn dsic_mechanisms_come_back_clean_on_the_golden_cases() {
     for case in CASES {
         let instance = golden(case);
-        for mechanism in [Mechanism::Qmia, Mechanism::Mixed] {
+        for mechanism in [Auction::Qmia, Auction::Mixed] {
             let report = audit(&mechanism, &instance, &AuditConfig::default());
             assert!(
                 report.deviation.is_none(),
@@ -67,7 +67,7 @@ fn non_dsic_mechanisms_show_profitable_misreports() {
     // Pay-as-bid: on every golden case some winner can raise its bid.
     for case in CASES {
         let instance = golden(case);
-        for mechanism in [Mechanism::Volume, Mechanism::Trust] {
+        for mechanism in [Auction::Volume, Auction::Trust] {
             let report = audit(&mechanism, &instance, &AuditConfig::default());
             let deviation = report.deviation.as_ref().expect("pay-as-bid is not DSIC");
             assert!(
@@ -100,19 +100,19 @@ fn gains_are_found_in_tiny_and_huge_units() {
     // auditor's rounding threshold is relative to the instance, so the
     // pay-as-bid gains stay visible and Q-MIA stays clean.
     let base = golden("005");
-    let reference = audit(&Mechanism::Volume, &base, &AuditConfig::default());
+    let reference = audit(&Auction::Volume, &base, &AuditConfig::default());
     let gain = reference.deviation.as_ref().expect("volume gains").gain;
     for factor in [1e-12, 1e12] {
         let instance = rescaled(&base, factor);
-        let report = audit(&Mechanism::Volume, &instance, &AuditConfig::default());
+        let report = audit(&Auction::Volume, &instance, &AuditConfig::default());
         let deviation = report.deviation.as_ref().expect("still a gain");
         assert!(
             approx_eq(deviation.gain / factor, gain, 1e-6),
             "{factor}: {} vs {gain}",
             deviation.gain
         );
-        check_replays(Mechanism::Volume, &instance, &report);
-        let clean = audit(&Mechanism::Qmia, &instance, &AuditConfig::default());
+        check_replays(Auction::Volume, &instance, &report);
+        let clean = audit(&Auction::Qmia, &instance, &AuditConfig::default());
         assert!(clean.deviation.is_none(), "{factor}: {:?}", clean.deviation);
     }
 }
@@ -132,7 +132,7 @@ fn certificates_hold_at_budgets_near_the_largest_double() {
         ..InstanceSpec::default()
     })
     .expect("valid");
-    let certificate = certify(Mechanism::Mixed, &instance).expect("certified");
+    let certificate = certify(Auction::Mixed, &instance).expect("certified");
     assert!(
         certificate.monotone && certificate.critical_values,
         "{certificate:?}"
@@ -149,12 +149,12 @@ fn large_coalitions_stay_bounded() {
         coalition_size: 6,
         ..AuditConfig::default()
     };
-    let report = audit(&Mechanism::Trust, &instance, &config);
+    let report = audit(&Auction::Trust, &instance, &config);
     // 6 providers: 57 coalitions of 2 to 6 members, at most 256 joint
     // reports each plus refinement.
     assert!(report.evaluations < 200_000, "{}", report.evaluations);
     assert!(report.max_coalition_gain >= report.max_unilateral_gain);
-    check_replays(Mechanism::Trust, &instance, &report);
+    check_replays(Auction::Trust, &instance, &report);
 }
 
 #[test]
@@ -164,7 +164,7 @@ fn mut_rewards_shedding_costly_members_on_a_golden_case() {
     // takes all of R: the pair keeps R and saves p004's cost, a coalition
     // gain of exactly 1.0555 (the shares are fixed; only costs change).
     let instance = golden("004");
-    let report = audit(&Mechanism::Mut, &instance, &AuditConfig::default());
+    let report = audit(&Auction::Mut, &instance, &AuditConfig::default());
     assert!(report.deviation.is_none());
     let coalition = report.coalition.as_ref().expect("MUT coalition gain");
     assert!(
@@ -172,7 +172,7 @@ fn mut_rewards_shedding_costly_members_on_a_golden_case() {
         "gain {}",
         coalition.gain
     );
-    check_replays(Mechanism::Mut, &instance, &report);
+    check_replays(Auction::Mut, &instance, &report);
 }
 
 #[test]
@@ -191,7 +191,7 @@ fn mut_jump_ahead_is_found() {
         ..InstanceSpec::default()
     };
     let instance = Instance::new(spec).expect("valid");
-    let report = audit(&Mechanism::Mut, &instance, &AuditConfig::default());
+    let report = audit(&Auction::Mut, &instance, &AuditConfig::default());
     let deviation = report.deviation.as_ref().expect("MUT is not DSIC");
     assert_eq!(deviation.participants, [2]);
     assert!(
@@ -200,7 +200,7 @@ fn mut_jump_ahead_is_found() {
         deviation.gain
     );
     assert!(deviation.reports[0][0] < 1.0, "l must underbid f's ratio 1");
-    check_replays(Mechanism::Mut, &instance, &report);
+    check_replays(Auction::Mut, &instance, &report);
 }
 
 #[test]
@@ -218,7 +218,7 @@ fn trust_claim_inflation_is_found() {
         ..InstanceSpec::default()
     })
     .expect("valid");
-    let report = audit(&Mechanism::Trust, &instance, &AuditConfig::default());
+    let report = audit(&Auction::Trust, &instance, &AuditConfig::default());
     let deviation = report.deviation.as_ref().expect("trust is not DSIC");
     assert_eq!(deviation.participants, [1]);
     assert!(
@@ -227,7 +227,7 @@ fn trust_claim_inflation_is_found() {
         deviation.gain
     );
     assert_eq!(deviation.reports[0][1], 1.0);
-    check_replays(Mechanism::Trust, &instance, &report);
+    check_replays(Auction::Trust, &instance, &report);
 }
 
 #[test]
@@ -246,7 +246,7 @@ fn qmia_is_not_coalition_proof_and_the_auditor_measures_it() {
         ..InstanceSpec::default()
     })
     .expect("valid");
-    let report = audit(&Mechanism::Qmia, &instance, &AuditConfig::default());
+    let report = audit(&Auction::Qmia, &instance, &AuditConfig::default());
     assert!(report.deviation.is_none());
     let coalition = report
         .coalition
@@ -255,7 +255,7 @@ fn qmia_is_not_coalition_proof_and_the_auditor_measures_it() {
     assert_eq!(coalition.participants, [0, 1]);
     assert!(coalition.gain >= 2.0 - 1e-9, "gain {}", coalition.gain);
     assert_eq!(report.max_coalition_gain, coalition.gain);
-    check_replays(Mechanism::Qmia, &instance, &report);
+    check_replays(Auction::Qmia, &instance, &report);
 }
 
 #[test]
@@ -266,10 +266,10 @@ fn coalitions_are_sampled_reproducibly_when_there_are_too_many() {
         seed: 11,
         ..AuditConfig::default()
     };
-    let first = audit(&Mechanism::Volume, &instance, &config);
-    let second = audit(&Mechanism::Volume, &instance, &config);
+    let first = audit(&Auction::Volume, &instance, &config);
+    let second = audit(&Auction::Volume, &instance, &config);
     assert_eq!(first, second);
-    let all = audit(&Mechanism::Volume, &instance, &AuditConfig::default());
+    let all = audit(&Auction::Volume, &instance, &AuditConfig::default());
     // Fewer coalitions searched means fewer evaluations.
     assert!(first.evaluations < all.evaluations);
     assert!(first.max_coalition_gain <= all.max_coalition_gain + 1e-12);
@@ -313,25 +313,25 @@ fn population_audits_are_identical_on_1_and_4_threads() {
         grid: 16,
         ..AuditConfig::default()
     };
-    let run = |threads: usize, mechanism: Mechanism| {
+    let run = |threads: usize, mechanism: Auction| {
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
             .expect("pool");
         pool.install(|| audit_population(mechanism, &population, 12, 99, &config, &|| {}))
     };
-    for mechanism in [Mechanism::Qmia, Mechanism::Trust] {
+    for mechanism in [Auction::Qmia, Auction::Trust] {
         let one = run(1, mechanism);
         let four = run(4, mechanism);
         assert_eq!(format!("{one:?}"), format!("{four:?}"), "{mechanism}");
         assert_eq!(one.instances, 12);
     }
-    let trust = run(2, Mechanism::Trust);
+    let trust = run(2, Auction::Trust);
     assert!(trust.with_deviation > 0 && trust.max_gain > 0.0);
     let (index, worst, report) = trust.worst.expect("worst instance");
     assert_eq!(worst, population.draw(99, index));
     assert_eq!(report.max_unilateral_gain, trust.max_gain);
-    let qmia = run(2, Mechanism::Qmia);
+    let qmia = run(2, Auction::Qmia);
     assert_eq!(qmia.with_deviation, 0);
     assert_eq!(qmia.ir_violations + qmia.budget_violations, 0);
 }
@@ -444,11 +444,11 @@ mod properties {
 
     /// The best unilateral gain on a fine grid (and, for trust, a grid of
     /// claims): the brute-force oracle.
-    fn brute_force(mechanism: Mechanism, instance: &Instance) -> f64 {
+    fn brute_force(mechanism: Auction, instance: &Instance) -> f64 {
         let truthful = mechanism.evaluate(instance, instance).utilities;
         let top = 2.0 * mechanism.allocation_budget(instance).max(instance.budget()) + 4.0;
         let claims: Vec<Option<f64>> = match mechanism {
-            Mechanism::Trust => (0..=10).map(|k| Some(f64::from(k) / 10.0)).collect(),
+            Auction::Trust => (0..=10).map(|k| Some(f64::from(k) / 10.0)).collect(),
             _ => vec![None],
         };
         let mut best = 0.0f64;
@@ -476,7 +476,7 @@ mod properties {
 
         #[test]
         fn dsic_mechanisms_show_no_gain(instance in instance()) {
-            for mechanism in [Mechanism::Qmia, Mechanism::Mixed] {
+            for mechanism in [Auction::Qmia, Auction::Mixed] {
                 let report = audit(&mechanism, &instance, &AuditConfig::default());
                 prop_assert!(report.deviation.is_none(), "{mechanism}: {:?}", report.deviation);
                 prop_assert!(report.max_unilateral_gain <= GAIN_RELATIVE * instance.budget().max(1.0));
@@ -490,7 +490,7 @@ mod properties {
         /// included (reports on the others' ratios hit the id rule).
         #[test]
         fn the_fast_unilateral_screen_agrees_with_full_clearing(instance in instance(), fractions in proptest::collection::vec(0.0f64..3.0, 8)) {
-            for mechanism in Mechanism::ALL {
+            for mechanism in Auction::ALL {
                 for participant in 0..instance.providers().len() {
                     let mut reports: Vec<Vec<f64>> = mechanism.critical_reports(&instance, participant);
                     let truth = mechanism.report(&instance, participant);
@@ -499,7 +499,7 @@ mod properties {
                         report[0] = f * (truth[0] + 0.5);
                         report
                     }));
-                    if mechanism == Mechanism::Trust {
+                    if mechanism == Auction::Trust {
                         reports.extend(fractions.iter().map(|f| vec![truth[0], (f / 3.0).min(1.0)]));
                     }
                     let fast = mechanism.unilateral_utilities(&instance, participant, &reports);
@@ -521,7 +521,7 @@ mod properties {
 
         #[test]
         fn the_auditor_finds_at_least_half_of_what_brute_force_finds(instance in instance()) {
-            for mechanism in [Mechanism::Mut, Mechanism::Volume, Mechanism::Trust] {
+            for mechanism in [Auction::Mut, Auction::Volume, Auction::Trust] {
                 let oracle = brute_force(mechanism, &instance);
                 let report = audit(&mechanism, &instance, &AuditConfig { coalition_size: 1, ..AuditConfig::default() });
                 prop_assert!(report.max_unilateral_gain >= 0.5 * oracle, "{mechanism}: auditor {} vs grid {oracle}", report.max_unilateral_gain);
@@ -537,8 +537,8 @@ mod withdrawal {
     use proptest::prelude::*;
 
     fn threshold_golden(case: &str) -> ThresholdInstance {
-        let path =
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/thr-{case}.json"));
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../procura-mechanisms/tests/data/thr-{case}.json"));
         let text = std::fs::read_to_string(path).expect("golden instance");
         let spec: ThresholdSpec = serde_json::from_str(&text).expect("parses");
         ThresholdInstance::new(spec).expect("valid")

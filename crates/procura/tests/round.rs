@@ -4,7 +4,8 @@
 //! winners' rows, the measured quality and utility are what the valuation
 //! functions give on the trusted set, and the configuration is checked.
 
-use procura::procurement::{BestResponseConfig, Instance, Mechanism};
+use procura::audit::BestResponseConfig;
+use procura::procurement::{Auction, Instance};
 use procura::round::{run, RoundConfig, RoundData, RoundError, RoundReport, STAGES};
 use procura::tolerance::{approx_eq, at_most, ROUNDING_RELATIVE};
 use procura::valuation::{
@@ -152,14 +153,14 @@ fn every_mechanism_runs_and_stays_within_its_share_of_the_budget() {
         let budget = report.budget;
         let costs: f64 = report.truth.providers().iter().map(|p| p.bid()).sum();
         assert!(approx_eq(budget, 0.3 * costs, 1e-12), "B = 0.3 Σ c_i");
-        let mechanisms: Vec<Mechanism> = report.purchases.iter().map(|p| p.mechanism).collect();
-        assert_eq!(mechanisms, Mechanism::ALL);
+        let mechanisms: Vec<Auction> = report.purchases.iter().map(|p| p.mechanism).collect();
+        assert_eq!(mechanisms, Auction::ALL);
         let lambda = config().liquidity;
         for purchase in &report.purchases {
             let (cash_share, token_share) = match purchase.mechanism {
-                Mechanism::Qmia | Mechanism::Volume | Mechanism::Trust => (1.0, 0.0),
-                Mechanism::Mut => (0.0, 1.0),
-                Mechanism::Mixed => (lambda, 1.0 - lambda),
+                Auction::Qmia | Auction::Volume | Auction::Trust => (1.0, 0.0),
+                Auction::Mut => (0.0, 1.0),
+                Auction::Mixed => (lambda, 1.0 - lambda),
             };
             let within = |paid: f64, share: f64| at_most(paid, share * budget, ROUNDING_RELATIVE);
             assert!(
@@ -287,8 +288,8 @@ fn the_dsic_mechanisms_are_cleared_at_true_costs() {
     let lambda = config().liquidity;
     for seed in 0..4 {
         let report = round(seed);
-        let qmia = report.purchase(Mechanism::Qmia).expect("qmia");
-        let mixed = report.purchase(Mechanism::Mixed).expect("mixed");
+        let qmia = report.purchase(Auction::Qmia).expect("qmia");
+        let mixed = report.purchase(Auction::Mixed).expect("mixed");
         for purchase in [qmia, mixed] {
             assert_eq!(bids(&purchase.reports), bids(&report.truth));
             assert_eq!((purchase.rounds, purchase.converged), (1, true));
@@ -327,7 +328,7 @@ fn winners_are_paid_at_least_their_true_cost() {
             }
             let reported = bids(&purchase.reports);
             let truth = bids(&report.truth);
-            someone_overbid |= matches!(purchase.mechanism, Mechanism::Volume | Mechanism::Trust)
+            someone_overbid |= matches!(purchase.mechanism, Auction::Volume | Auction::Trust)
                 && reported.iter().zip(&truth).any(|(b, c)| b > c);
         }
     }

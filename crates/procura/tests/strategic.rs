@@ -1,13 +1,14 @@
-//! Best-response dynamics (`procurement::strategic`): DSIC mechanisms stay
+//! Best-response dynamics (`procura_audit::strategic`): DSIC mechanisms stay
 //! at the truth, converged profiles are Nash equilibria on the grid by a
 //! brute-force oracle, utilities stay individually rational, hand examples
 //! of overbidding and inflated claims, config errors, determinism.
 
 use procura::audit::is_profitable;
-use procura::procurement::strategic::{
+use procura::audit::strategic::{
     best_response_dynamics, BestResponseConfig, Equilibrium, StrategicError,
 };
-use procura::procurement::{clear, synthetic, Instance, InstanceSpec, Mechanism, ProviderSpec};
+use procura::procurement::{clear, Auction, Instance, InstanceSpec, ProviderSpec};
+use procura::synthetic;
 use procura::tolerance::ROUNDING_RELATIVE;
 use proptest::prelude::*;
 
@@ -110,7 +111,7 @@ fn scale(truth: &Instance) -> f64 {
 }
 
 /// Provider `index`'s true utility on `reports`, by clearing.
-fn utility(truth: &Instance, mechanism: Mechanism, reports: &Instance, index: usize) -> f64 {
+fn utility(truth: &Instance, mechanism: Auction, reports: &Instance, index: usize) -> f64 {
     let outcome = clear(reports, mechanism).expect("clears");
     match outcome.award_of(index) {
         Some(_) => mechanism.reward(reports, &outcome, index) - truth.providers()[index].bid(),
@@ -122,13 +123,13 @@ fn utility(truth: &Instance, mechanism: Mechanism, reports: &Instance, index: us
 /// every claim q + (1 − q)·k/(s − 1), the last exactly 1.
 fn grid_reports(
     truth: &Instance,
-    mechanism: Mechanism,
+    mechanism: Auction,
     config: &BestResponseConfig,
     index: usize,
 ) -> Vec<(f64, Option<f64>)> {
     let provider = &truth.providers()[index];
     let claims: Vec<Option<f64>> = match mechanism {
-        Mechanism::Trust => {
+        Auction::Trust => {
             let quality = provider.quality();
             let last = config.claim_steps - 1;
             (0..config.claim_steps)
@@ -154,7 +155,7 @@ fn grid_reports(
 /// No provider gains more than rounding by moving anywhere on its grid.
 fn check_grid_nash(
     truth: &Instance,
-    mechanism: Mechanism,
+    mechanism: Auction,
     config: &BestResponseConfig,
     played: &Equilibrium,
 ) -> Result<(), TestCaseError> {
@@ -192,7 +193,7 @@ proptest! {
     #[test]
     fn dsic_mechanisms_stay_at_the_truth(truth in instance(8), markups in grid_with_underbids()) {
         let config = BestResponseConfig { max_rounds: 25, ..markups };
-        for mechanism in [Mechanism::Qmia, Mechanism::Mixed] {
+        for mechanism in [Auction::Qmia, Auction::Mixed] {
             let played = best_response_dynamics(&truth, mechanism, &config).expect("plays");
             prop_assert!(played.converged);
             prop_assert_eq!(played.rounds, 1);
@@ -205,8 +206,8 @@ proptest! {
     /// with plain `clear`; MUT, not DSIC either, is checked alongside.
     #[test]
     fn converged_profiles_are_grid_nash(truth in instance(6), config in grid_with_underbids()) {
-        for mechanism in [Mechanism::Volume, Mechanism::Trust, Mechanism::Mut] {
-            if mechanism == Mechanism::Mut && !truth.has_token_budget() {
+        for mechanism in [Auction::Volume, Auction::Trust, Auction::Mut] {
+            if mechanism == Auction::Mut && !truth.has_token_budget() {
                 continue;
             }
             let played = best_response_dynamics(&truth, mechanism, &config).expect("plays");
@@ -224,8 +225,8 @@ proptest! {
     /// Costs, volumes and qualities stay unchanged; only reports move.
     #[test]
     fn final_utilities_are_individually_rational(truth in instance(8), config in grid()) {
-        for mechanism in Mechanism::ALL {
-            if mechanism == Mechanism::Mut && !truth.has_token_budget() {
+        for mechanism in Auction::ALL {
+            if mechanism == Auction::Mut && !truth.has_token_budget() {
                 continue;
             }
             let played = best_response_dynamics(&truth, mechanism, &config).expect("plays");
@@ -238,7 +239,7 @@ proptest! {
                 prop_assert_eq!(reported.volume(), provider.volume());
                 prop_assert_eq!(reported.score(), provider.score());
                 prop_assert!(reported.claimed_quality() >= provider.quality());
-                if mechanism != Mechanism::Trust {
+                if mechanism != Auction::Trust {
                     prop_assert_eq!(reported.claimed_quality(), provider.quality());
                 }
             }
@@ -260,12 +261,9 @@ fn volume_overbidding_crowds_out_a_provider() {
         5.0,
         vec![spec("a", 1.0, 1.0, 1.0), spec("b", 4.0, 1.0, 1.0)],
     );
-    let played = best_response_dynamics(
-        &truth,
-        Mechanism::Volume,
-        &BestResponseConfig::default_grid(),
-    )
-    .expect("plays");
+    let played =
+        best_response_dynamics(&truth, Auction::Volume, &BestResponseConfig::default_grid())
+            .expect("plays");
     assert!(played.converged);
     assert_eq!(played.rounds, 2);
     let bids: Vec<f64> = played.reports.providers().iter().map(|p| p.bid()).collect();
@@ -274,13 +272,13 @@ fn volume_overbidding_crowds_out_a_provider() {
     assert_eq!(played.outcome.total_cash(), 3.0);
     assert_eq!(played.utilities, [2.0, 0.0]);
 
-    let truthful = clear(&truth, Mechanism::Volume).expect("clears");
+    let truthful = clear(&truth, Auction::Volume).expect("clears");
     assert_eq!(truthful.winners().collect::<Vec<_>>(), [0, 1]);
     assert_eq!((truthful.value(), played.outcome.value()), (2.0, 1.0));
 
     // With the truthful bid as the only option nobody can move.
     let stuck =
-        best_response_dynamics(&truth, Mechanism::Volume, &config(&[1.0], 5, 25)).expect("plays");
+        best_response_dynamics(&truth, Auction::Volume, &config(&[1.0], 5, 25)).expect("plays");
     assert_eq!((stuck.rounds, stuck.converged), (1, true));
     assert_eq!(stuck.reports, truth);
 }
@@ -297,12 +295,9 @@ fn trust_provider_inflates_its_claim_when_it_pays() {
         2.0,
         vec![spec("a", 1.0, 0.5, 1.0), spec("b", 1.55, 1.0, 1.0)],
     );
-    let played = best_response_dynamics(
-        &truth,
-        Mechanism::Trust,
-        &BestResponseConfig::default_grid(),
-    )
-    .expect("plays");
+    let played =
+        best_response_dynamics(&truth, Auction::Trust, &BestResponseConfig::default_grid())
+            .expect("plays");
     assert_eq!((played.rounds, played.converged), (2, true));
     let a = &played.reports.providers()[0];
     assert_eq!((a.bid(), a.claimed_quality()), (1.5, 1.0));
@@ -310,16 +305,13 @@ fn trust_provider_inflates_its_claim_when_it_pays() {
     assert_eq!(played.outcome.winners().collect::<Vec<_>>(), [0]);
     assert_eq!(played.utilities, [0.5, 0.0]);
     assert_eq!(played.outcome.value(), 0.5);
-    assert_eq!(
-        clear(&truth, Mechanism::Trust).expect("clears").value(),
-        1.0
-    );
+    assert_eq!(clear(&truth, Auction::Trust).expect("clears").value(), 1.0);
 
     // Without claims to inflate, `a` cannot win and keeps its true quality;
     // `b` overbids instead, up to the largest grid bid that stays ahead of
     // `a` (key 2) and within the budget: 1.55 × 1.2.
     let truthful_claims = config(&BestResponseConfig::default_grid().markups, 1, 25);
-    let played = best_response_dynamics(&truth, Mechanism::Trust, &truthful_claims).expect("plays");
+    let played = best_response_dynamics(&truth, Auction::Trust, &truthful_claims).expect("plays");
     assert!(played.converged);
     assert_eq!(played.reports.providers()[0].claimed_quality(), 0.5);
     assert_eq!(played.outcome.winners().collect::<Vec<_>>(), [1]);
@@ -336,12 +328,9 @@ fn trust_provider_inflates_its_claim_only_as_far_as_it_pays() {
         1.5,
         vec![spec("a", 1.0, 0.5, 1.0), spec("b", 2.9, 1.0, 1.0)],
     );
-    let played = best_response_dynamics(
-        &truth,
-        Mechanism::Trust,
-        &BestResponseConfig::default_grid(),
-    )
-    .expect("plays");
+    let played =
+        best_response_dynamics(&truth, Auction::Trust, &BestResponseConfig::default_grid())
+            .expect("plays");
     assert_eq!((played.rounds, played.converged), (2, true));
     let a = &played.reports.providers()[0];
     assert_eq!((a.bid(), a.claimed_quality()), (1.5, 0.625));
@@ -352,7 +341,7 @@ fn trust_provider_inflates_its_claim_only_as_far_as_it_pays() {
 #[test]
 fn clearing_errors_are_passed_on() {
     let truth = market(2.0, vec![spec("a", 1.0, 0.5, 1.0)]);
-    let error = best_response_dynamics(&truth, Mechanism::Mut, &BestResponseConfig::default_grid())
+    let error = best_response_dynamics(&truth, Auction::Mut, &BestResponseConfig::default_grid())
         .expect_err("mut needs token_budget");
     assert!(matches!(error, StrategicError::Clear(_)));
     assert_eq!(error.to_string(), "token_budget is required by mut");
@@ -362,7 +351,7 @@ fn clearing_errors_are_passed_on() {
 fn config_errors_name_the_field() {
     let check = |config: BestResponseConfig, expected: &str| {
         let truth = market(2.0, vec![spec("a", 1.0, 0.5, 1.0)]);
-        for mechanism in [Mechanism::Qmia, Mechanism::Volume, Mechanism::Trust] {
+        for mechanism in [Auction::Qmia, Auction::Volume, Auction::Trust] {
             let error =
                 best_response_dynamics(&truth, mechanism, &config).expect_err("invalid config");
             assert_eq!(error.to_string(), expected);
@@ -401,12 +390,9 @@ fn zero_cost_providers_bid_zero() {
         3.0,
         vec![spec("a", 0.0, 1.0, 1.0), spec("b", 1.0, 1.0, 1.0)],
     );
-    let played = best_response_dynamics(
-        &truth,
-        Mechanism::Volume,
-        &BestResponseConfig::default_grid(),
-    )
-    .expect("plays");
+    let played =
+        best_response_dynamics(&truth, Auction::Volume, &BestResponseConfig::default_grid())
+            .expect("plays");
     assert!(played.converged);
     assert_eq!(played.reports.providers()[0].bid(), 0.0);
     // `b` ranks second whatever it bids and takes the rest of the budget
@@ -422,7 +408,7 @@ fn dynamics_are_deterministic() {
     let config = BestResponseConfig::default_grid();
     for seed in 0..3 {
         let truth = synthetic::market(20, seed);
-        for mechanism in Mechanism::ALL {
+        for mechanism in Auction::ALL {
             let first = best_response_dynamics(&truth, mechanism, &config).expect("plays");
             let second = best_response_dynamics(&truth, mechanism, &config).expect("plays");
             let bits = |played: &Equilibrium| -> Vec<u64> {
@@ -463,12 +449,12 @@ fn mut_providers_underbid_when_the_grid_allows_it() {
     })
     .expect("valid");
     let overbids_only =
-        best_response_dynamics(&truth, Mechanism::Mut, &config(&[1.0, 2.0], 1, 25)).expect("plays");
+        best_response_dynamics(&truth, Auction::Mut, &config(&[1.0, 2.0], 1, 25)).expect("plays");
     assert_eq!((overbids_only.rounds, overbids_only.converged), (1, true));
     assert_eq!(overbids_only.outcome.value(), 1.0);
 
     let played =
-        best_response_dynamics(&truth, Mechanism::Mut, &config(&[0.8, 1.0], 1, 25)).expect("plays");
+        best_response_dynamics(&truth, Auction::Mut, &config(&[0.8, 1.0], 1, 25)).expect("plays");
     assert_eq!((played.rounds, played.converged), (2, true));
     assert_eq!(played.reports.providers()[2].bid(), 1.1 * 0.8);
     assert_eq!(played.reports.providers()[0].bid(), 0.1);

@@ -1,0 +1,33 @@
+//! # procura-lab: experiments on data markets
+//!
+//! The laboratory around the mechanisms: it draws markets, runs them, and
+//! judges the papers' claims.
+//!
+//! - [`population`] and [`threshold_population`]: markets drawn from
+//!   distributions (ChaCha8, one stream per instance), and population
+//!   audits ([`population::audit_population`]);
+//! - [`synthetic`]: seeded synthetic procurement markets for benchmarks;
+//! - [`experiment`]: the Monte-Carlo engine (cells, replicates, records,
+//!   summaries) and the judges of the claims ([`experiment::claims`]);
+//! - [`round`]: one procurement round on real data, from valuation to the
+//!   accuracy of the model trained on what each mechanism bought.
+//!
+//! Everything is a pure function of its inputs and seed, the same bits on
+//! any number of threads. The crate does no IO.
+//!
+//! ```
+//! use procura_lab::synthetic;
+//! use procura_mechanisms::procurement::{clear, Auction};
+//!
+//! let market = synthetic::market(50, 7);
+//! let outcome = clear(&market, Auction::Qmia)?;
+//! assert!(outcome.total_cash() <= market.budget() * (1.0 + 1e-12));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod experiment;
+pub mod population;
+pub mod round;
+pub mod synthetic;
+pub mod threshold_population;

@@ -1,0 +1,479 @@
+//! Population audits: draw many procurement instances from named
+//! distributions and audit them all (issue: `procura audit --population`).
+//!
+//! Instance k of a population audit with seed s is drawn from its own
+//! ChaCha8 stream (seed s, stream k), so every instance, and therefore the
+//! whole report, is the same on any number of threads.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Beta, Distribution as _, LogNormal, Pareto, Uniform};
+use rayon::prelude::*;
+
+use procura_audit::{audit, AuditConfig, AuditReport};
+
+use procura_mechanisms::procurement::{
+    Auction, Instance, InstanceSpec, ProviderIds, ProviderNumbers, ProviderSpec,
+};
+
+/// A distribution to draw one provider field from.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(tag = "distribution", rename_all = "lowercase", deny_unknown_fields)
+)]
+pub enum Distribution {
+    /// Always `value`.
+    Constant {
+        /// The value.
+        value: f64,
+    },
+    /// Uniform on [low, high).
+    Uniform {
+        /// Lower end.
+        low: f64,
+        /// Upper end, > low.
+        high: f64,
+    },
+    /// exp(N(mu, sigma²)).
+    LogNormal {
+        /// Mean of the logarithm.
+        mu: f64,
+        /// Standard deviation of the logarithm, > 0.
+        sigma: f64,
+    },
+    /// Beta(alpha, beta) on [0, 1].
+    Beta {
+        /// First shape, > 0.
+        alpha: f64,
+        /// Second shape, > 0.
+        beta: f64,
+    },
+    /// Pareto with minimum `scale` and tail index `shape`.
+    Pareto {
+        /// Minimum value, > 0.
+        scale: f64,
+        /// Tail index, > 0.
+        shape: f64,
+    },
+}
+
+/// A population of procurement instances, as written (e.g. in TOML).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct PopulationSpec {
+    /// Providers per instance, ≥ 1.
+    pub providers: usize,
+    /// Budget B as a fraction of the instance's total cost Σ b_i, > 0.
+    pub budget_fraction: f64,
+    /// Token budget R as a fraction of the total cost; absent means no
+    /// token budget (MUT then cannot run).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub token_budget_fraction: Option<f64>,
+    /// Liquidity λ, in [0, 1]; default 1.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub liquidity: Option<f64>,
+    /// Token pool Π, > 0; default 1.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub token_pool: Option<f64>,
+    /// Distribution of costs (the truthful bids), ≥ 0.
+    pub cost: Distribution,
+    /// Distribution of verified quality, in [0, 1].
+    pub quality: Distribution,
+    /// Distribution of marginal utility, ≥ 0.
+    pub utility: Distribution,
+    /// Distribution of volume, ≥ 0; default constant 1.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub volume: Option<Distribution>,
+    /// Distribution of claimed quality; absent means claims are truthful.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub claimed_quality: Option<Distribution>,
+}
+
+/// Why a [`PopulationSpec`] is invalid. Messages name the key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{key}: {problem}")]
+pub struct PopulationError {
+    /// The offending key, e.g. `cost.high`.
+    pub key: String,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+/// The most providers an instance of a population may have.
+pub const MAX_PROVIDERS: usize = 1_000_000;
+
+/// A validated population.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Population {
+    spec: PopulationSpec,
+    /// The providers' ids `p000`, `p001`, …, checked once and shared by
+    /// every draw.
+    ids: ProviderIds,
+}
+
+/// The range a field's values must lie in.
+#[derive(Clone, Copy)]
+pub(crate) enum Support {
+    NonNegative,
+    Unit,
+}
+
+pub(crate) fn error(key: &str, problem: impl Into<String>) -> PopulationError {
+    PopulationError {
+        key: key.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+pub(crate) fn finite(key: &str, value: f64) -> Result<(), PopulationError> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(error(key, format!("{value} is not finite")))
+    }
+}
+
+pub(crate) fn positive(key: &str, value: f64) -> Result<(), PopulationError> {
+    finite(key, value)?;
+    if value > 0.0 {
+        Ok(())
+    } else {
+        Err(error(key, format!("{value} is not > 0")))
+    }
+}
+
+pub(crate) fn validate_distribution(
+    field: &str,
+    distribution: &Distribution,
+    support: Support,
+) -> Result<(), PopulationError> {
+    let key = |name: &str| format!("{field}.{name}");
+    let (low, high) = match *distribution {
+        Distribution::Constant { value } => {
+            finite(&key("value"), value)?;
+            (value, value)
+        }
+        Distribution::Uniform { low, high } => {
+            finite(&key("low"), low)?;
+            finite(&key("high"), high)?;
+            if high <= low {
+                return Err(error(&key("high"), format!("{high} is not > low {low}")));
+            }
+            (low, high)
+        }
+        Distribution::LogNormal { mu, sigma } => {
+            finite(&key("mu"), mu)?;
+            positive(&key("sigma"), sigma)?;
+            (0.0, f64::INFINITY)
+        }
+        Distribution::Beta { alpha, beta } => {
+            positive(&key("alpha"), alpha)?;
+            positive(&key("beta"), beta)?;
+            (0.0, 1.0)
+        }
+        Distribution::Pareto { scale, shape } => {
+            positive(&key("scale"), scale)?;
+            positive(&key("shape"), shape)?;
+            (scale, f64::INFINITY)
+        }
+    };
+    let ok = match support {
+        Support::NonNegative => low >= 0.0,
+        Support::Unit => low >= 0.0 && high <= 1.0,
+    };
+    if ok {
+        Ok(())
+    } else {
+        let range = match support {
+            Support::NonNegative => "≥ 0",
+            Support::Unit => "in [0, 1]",
+        };
+        Err(error(
+            field,
+            format!("draws must be {range}, but this distribution reaches [{low}, {high}]"),
+        ))
+    }
+}
+
+impl Population {
+    /// Validates every key of `spec`.
+    pub fn new(spec: PopulationSpec) -> Result<Population, PopulationError> {
+        if spec.providers == 0 {
+            return Err(error("providers", "0 is not ≥ 1"));
+        }
+        if spec.providers > MAX_PROVIDERS {
+            return Err(error(
+                "providers",
+                format!("{} is above the limit of {MAX_PROVIDERS}", spec.providers),
+            ));
+        }
+        positive("budget_fraction", spec.budget_fraction)?;
+        if let Some(fraction) = spec.token_budget_fraction {
+            finite("token_budget_fraction", fraction)?;
+            if fraction < 0.0 {
+                return Err(error(
+                    "token_budget_fraction",
+                    format!("{fraction} is negative"),
+                ));
+            }
+        }
+        if let Some(liquidity) = spec.liquidity {
+            if !(0.0..=1.0).contains(&liquidity) {
+                return Err(error("liquidity", format!("{liquidity} is outside [0, 1]")));
+            }
+        }
+        if let Some(pool) = spec.token_pool {
+            positive("token_pool", pool)?;
+        }
+        validate_distribution("cost", &spec.cost, Support::NonNegative)?;
+        validate_distribution("quality", &spec.quality, Support::Unit)?;
+        validate_distribution("utility", &spec.utility, Support::NonNegative)?;
+        if let Some(volume) = &spec.volume {
+            validate_distribution("volume", volume, Support::NonNegative)?;
+        }
+        if let Some(claimed) = &spec.claimed_quality {
+            validate_distribution("claimed_quality", claimed, Support::Unit)?;
+        }
+        let width = spec.providers.saturating_sub(1).to_string().len().max(3);
+        let ids = ProviderIds::new(
+            (0..spec.providers)
+                .map(|i| format!("p{i:0width$}"))
+                .collect(),
+        )
+        .map_err(|e| error("providers", e.to_string()))?;
+        Ok(Population { spec, ids })
+    }
+
+    /// The specification.
+    pub fn spec(&self) -> &PopulationSpec {
+        &self.spec
+    }
+
+    /// Instance `index` of the population drawn with `seed`.
+    ///
+    /// Fields are drawn provider by provider in a fixed order (cost,
+    /// quality, utility, volume, claimed quality). Ids are `p000`, `p001`, …
+    pub fn draw(&self, seed: u64, index: u64) -> Instance {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(index);
+        let spec = &self.spec;
+        let providers: Vec<ProviderNumbers> = (0..spec.providers)
+            .map(|_| {
+                let bid = sample(&spec.cost, &mut rng);
+                let quality = sample(&spec.quality, &mut rng).clamp(0.0, 1.0);
+                let utility = sample(&spec.utility, &mut rng);
+                let volume = spec.volume.as_ref().map_or(1.0, |d| sample(d, &mut rng));
+                let claimed_quality = spec
+                    .claimed_quality
+                    .as_ref()
+                    .map(|d| sample(d, &mut rng).clamp(0.0, 1.0));
+                ProviderNumbers {
+                    bid,
+                    quality,
+                    utility,
+                    volume: Some(volume),
+                    claimed_quality,
+                }
+            })
+            .collect();
+        let total_cost: f64 = providers.iter().map(|p| p.bid).sum();
+        let scale = total_cost.max(f64::MIN_POSITIVE);
+        let instance = InstanceSpec {
+            budget: (spec.budget_fraction * scale).max(f64::MIN_POSITIVE),
+            token_budget: spec.token_budget_fraction.map(|f| f * scale),
+            liquidity: spec.liquidity,
+            token_pool: spec.token_pool,
+            providers: Vec::new(),
+        };
+        // The fast path shares the ids and validates every number exactly
+        // as `Instance::new` does, so where it succeeds it builds the
+        // instance `Instance::new` would.
+        if let Ok(instance) =
+            Instance::with_ids(instance.clone(), &self.ids, providers.iter().copied())
+        {
+            return instance;
+        }
+        let with_providers = InstanceSpec {
+            providers: self
+                .ids
+                .iter()
+                .zip(&providers)
+                .map(|(id, numbers)| ProviderSpec {
+                    volume: numbers.volume,
+                    claimed_quality: numbers.claimed_quality,
+                    ..ProviderSpec::new(
+                        id.to_string(),
+                        numbers.bid,
+                        numbers.quality,
+                        numbers.utility,
+                    )
+                })
+                .collect(),
+            ..instance
+        };
+        // Validated distributions draw inside every field's range. A draw
+        // can still overflow (a heavy Pareto tail); such an instance is
+        // replaced by its nearest valid form, the same instance with every
+        // number clamped, which keeps the population deterministic.
+        match Instance::new(with_providers.clone()) {
+            Ok(instance) => instance,
+            Err(_) => Instance::new(clamp_spec(with_providers))
+                .unwrap_or_else(|e| unreachable!("clamped instance is valid: {e}")),
+        }
+    }
+}
+
+pub(crate) fn sample(distribution: &Distribution, rng: &mut ChaCha8Rng) -> f64 {
+    // Parameters were validated, so every constructor succeeds; the
+    // fallbacks only keep this panic-free.
+    match *distribution {
+        Distribution::Constant { value } => value,
+        Distribution::Uniform { low, high } => {
+            Uniform::new(low, high).map_or(low, |d| d.sample(rng))
+        }
+        Distribution::LogNormal { mu, sigma } => {
+            LogNormal::new(mu, sigma).map_or(0.0, |d| d.sample(rng))
+        }
+        Distribution::Beta { alpha, beta } => Beta::new(alpha, beta).map_or(0.0, |d| d.sample(rng)),
+        Distribution::Pareto { scale, shape } => {
+            Pareto::new(scale, shape).map_or(scale, |d| d.sample(rng))
+        }
+    }
+}
+
+/// Clamps every number of a drawn instance into a range that cannot
+/// overflow (1e100; qualities into [0, 1]), for the rare heavy-tailed draw.
+/// Budgets, pools and scores ≤ 1e100 keep every product the validation
+/// checks (2·B·Σw ≤ 2n·10²⁰⁰) finite for any n below 10¹⁰⁰, so the clamped
+/// instance is always valid.
+fn clamp_spec(mut spec: InstanceSpec) -> InstanceSpec {
+    const LIMIT: f64 = 1e100;
+    let clamp = |x: f64| {
+        if x.is_finite() {
+            x.clamp(0.0, LIMIT)
+        } else {
+            LIMIT
+        }
+    };
+    // A NaN quality (never drawn from a valid Beta, but never trusted
+    // either) reads as 0.
+    let unit = |x: f64| if x.is_nan() { 0.0 } else { x.clamp(0.0, 1.0) };
+    spec.budget = clamp(spec.budget).max(f64::MIN_POSITIVE);
+    spec.token_budget = spec.token_budget.map(clamp);
+    spec.token_pool = spec
+        .token_pool
+        .map(|pool| clamp(pool).max(f64::MIN_POSITIVE));
+    for provider in &mut spec.providers {
+        provider.bid = clamp(provider.bid);
+        provider.quality = unit(provider.quality);
+        provider.utility = clamp(provider.utility);
+        provider.volume = provider.volume.map(clamp);
+        provider.claimed_quality = provider.claimed_quality.map(unit);
+    }
+    spec
+}
+
+/// The seed of instance `index`'s audit (its participant and coalition
+/// samples), mixed from the population audit's seed.
+pub fn instance_seed(seed: u64, index: u64) -> u64 {
+    seed ^ index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// What a population audit found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PopulationReport {
+    /// Instances audited.
+    pub instances: u64,
+    /// Instances with a profitable unilateral deviation.
+    pub with_deviation: u64,
+    /// Mean and maximum of the largest unilateral gain per instance.
+    pub mean_gain: f64,
+    /// See `mean_gain`.
+    pub max_gain: f64,
+    /// Mean and maximum of the largest coalition gain per instance.
+    pub mean_coalition_gain: f64,
+    /// See `mean_coalition_gain`.
+    pub max_coalition_gain: f64,
+    /// Σ over instances of truthful IR violations.
+    pub ir_violations: u64,
+    /// Instances whose truthful outcome breaks a budget.
+    pub budget_violations: u64,
+    /// Total mechanism runs.
+    pub evaluations: u64,
+    /// The instance with the largest gain (unilateral, then coalition;
+    /// ties to the lower index), with its index and its audit: replay it
+    /// with `procura audit`.
+    pub worst: Option<(u64, Instance, AuditReport)>,
+}
+
+/// Audits `n_instances` instances of `population` under `mechanism`, in
+/// parallel. `progress` is called once per finished instance (from any
+/// thread); the report does not depend on the thread count.
+pub fn audit_population(
+    mechanism: Auction,
+    population: &Population,
+    n_instances: u64,
+    seed: u64,
+    config: &AuditConfig,
+    progress: &(dyn Fn() + Sync),
+) -> PopulationReport {
+    let audits: Vec<AuditReport> = (0..n_instances)
+        .into_par_iter()
+        .map(|index| {
+            let instance = population.draw(seed, index);
+            // Each instance samples its own participants and coalitions.
+            let config = AuditConfig {
+                seed: instance_seed(config.seed, index),
+                ..config.clone()
+            };
+            let report = audit(&mechanism, &instance, &config);
+            progress();
+            report
+        })
+        .collect();
+
+    let mut report = PopulationReport {
+        instances: n_instances,
+        with_deviation: 0,
+        mean_gain: 0.0,
+        max_gain: 0.0,
+        mean_coalition_gain: 0.0,
+        max_coalition_gain: 0.0,
+        ir_violations: 0,
+        budget_violations: 0,
+        evaluations: 0,
+        worst: None,
+    };
+    let mut worst: Option<(u64, (f64, f64))> = None;
+    for (index, audit) in (0u64..).zip(&audits) {
+        report.with_deviation += u64::from(audit.deviation.is_some());
+        report.mean_gain += audit.max_unilateral_gain;
+        report.max_gain = report.max_gain.max(audit.max_unilateral_gain);
+        report.mean_coalition_gain += audit.max_coalition_gain;
+        report.max_coalition_gain = report.max_coalition_gain.max(audit.max_coalition_gain);
+        report.ir_violations += audit.ir_violations as u64;
+        report.budget_violations += u64::from(!audit.budget_ok);
+        report.evaluations += audit.evaluations;
+        let key = (audit.max_unilateral_gain, audit.max_coalition_gain);
+        if worst.is_none_or(|(_, best)| key > best) {
+            worst = Some((index, key));
+        }
+    }
+    if n_instances > 0 {
+        report.mean_gain /= n_instances as f64;
+        report.mean_coalition_gain /= n_instances as f64;
+    }
+    report.worst = worst.map(|(index, _)| {
+        let position = usize::try_from(index).unwrap_or(usize::MAX);
+        let audit = audits.get(position).cloned();
+        (
+            index,
+            population.draw(seed, index),
+            audit.unwrap_or_else(|| unreachable!("index came from audits")),
+        )
+    });
+    report
+}

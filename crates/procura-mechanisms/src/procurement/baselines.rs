@@ -1,0 +1,53 @@
+//! The volume-based and trust-based baselines (spec §A.6).
+//!
+//! Both rank eligible providers by bid per unit of their own weight, fill
+//! the budget pay-as-bid in that order, and stop at the first provider whose
+//! bid no longer fits. Both are IR and budget-feasible; neither is DSIC:
+//! overbidding pays, and `trust` also rewards inflating `claimed_quality`.
+
+use super::instance::{Instance, Provider};
+use super::outcome::{Award, Outcome};
+use super::ranking::{fill_pay_as_bid, rank_by, Ranked};
+use super::Auction;
+
+/// The volume baseline (§A.6): rank by b_i / volume_i over providers with
+/// volume_i > 0, fill B pay-as-bid.
+pub fn volume(instance: &Instance) -> Outcome {
+    pay_as_bid(Auction::Volume, instance, &volume_ranking(instance))
+}
+
+/// The trust baseline (§A.6): rank by b_i / (claimed_quality_i · volume_i)
+/// over providers where that weight is > 0, fill B pay-as-bid.
+pub fn trust(instance: &Instance) -> Outcome {
+    pay_as_bid(Auction::Trust, instance, &trust_ranking(instance))
+}
+
+/// The volume baseline's ranking: b_i / volume_i, volume_i > 0.
+pub(crate) fn volume_ranking(instance: &Instance) -> Vec<Ranked> {
+    rank_by(instance, |provider| {
+        let volume = provider.volume();
+        (volume > 0.0).then(|| provider.bid() / volume)
+    })
+}
+
+/// The trust baseline's ranking: b_i / (claimed_quality_i · volume_i),
+/// where that weight is > 0.
+pub(crate) fn trust_ranking(instance: &Instance) -> Vec<Ranked> {
+    rank_by(instance, |provider: &Provider| {
+        let weight = provider.claimed_quality() * provider.volume();
+        (weight > 0.0).then(|| provider.bid() / weight)
+    })
+}
+
+fn pay_as_bid(mechanism: Auction, instance: &Instance, ranking: &[Ranked]) -> Outcome {
+    let n_winners = fill_pay_as_bid(instance, ranking, instance.budget());
+    let awards = ranking[..n_winners]
+        .iter()
+        .map(|ranked| Award {
+            provider: ranked.index,
+            cash: instance.providers()[ranked.index].bid(),
+            tokens: 0.0,
+        })
+        .collect();
+    Outcome::new(mechanism, instance, awards)
+}

@@ -1,0 +1,55 @@
+//! Mixed-MIA: Q-MIA paid partly in cash and partly in tokens (spec §A.5).
+//! **Reconstruction:** the source paper is known only by its abstract, and
+//! this is the project's reading of it.
+//!
+//! **Assumption:** providers value tokens at face value. Under it, Mixed-MIA
+//! is DSIC, IR and keeps cash ≤ B and tokens ≤ R. λ = 1 is Q-MIA; λ = 0 is
+//! an all-token mechanism with critical-value amounts, which (unlike MUT's
+//! pro-rata shares) is DSIC.
+
+use super::instance::Instance;
+use super::outcome::{Award, Outcome};
+use super::qmia::critical_value_auction;
+use super::Auction;
+
+/// The effective budget of §A.5, where a division by zero reads +∞:
+///
+/// ```text
+/// B_eff = min( B / λ, R / (1 − λ) )
+/// ```
+///
+/// The explicit cases matter when R = 0 and λ = 1: IEEE would give 0/0 = NaN.
+pub fn effective_budget(instance: &Instance) -> f64 {
+    let liquidity = instance.liquidity();
+    let cash_bound = if liquidity == 0.0 {
+        f64::INFINITY
+    } else {
+        instance.budget() / liquidity
+    };
+    let token_bound = if liquidity == 1.0 {
+        f64::INFINITY
+    } else {
+        instance.token_budget() / (1.0 - liquidity)
+    };
+    cash_bound.min(token_bound)
+}
+
+/// Clears `instance` with Mixed-MIA (§A.5): Q-MIA's allocation and critical
+/// values θ_i at budget B_eff, each winner paid
+///
+/// ```text
+/// cash_i   = λ · θ_i
+/// tokens_i = (1 − λ) · θ_i        (cash-equivalent units)
+/// ```
+pub fn clear(instance: &Instance) -> Outcome {
+    let liquidity = instance.liquidity();
+    let awards = critical_value_auction(instance, effective_budget(instance))
+        .into_iter()
+        .map(|(provider, theta)| Award {
+            provider,
+            cash: liquidity * theta,
+            tokens: (1.0 - liquidity) * theta,
+        })
+        .collect();
+    Outcome::new(Auction::Mixed, instance, awards)
+}

@@ -1,0 +1,154 @@
+//! Procurement auctions (spec Part A, from \[P2\]): a buyer with a budget
+//! buys data from providers who privately know their costs.
+//!
+//! - [`qmia`]: Q-MIA, proportional share with Myerson critical values
+//!   (§A.3). DSIC, IR, budget-feasible.
+//! - MUT: pro-rata token shares (§A.4, reconstruction). IR, not DSIC.
+//! - [`mixed`]: Mixed-MIA, Q-MIA paid λ in cash and 1 − λ in tokens (§A.5,
+//!   reconstruction).
+//! - [`baselines`]: volume- and trust-based pay-as-bid (§A.6). Not DSIC.
+//!
+//! [`clear`] dispatches on an [`Auction`]; each module also exposes its own
+//! pure `clear`-style function. Providers that misreport (best responses)
+//! are the auditor's business (`procura-audit`), and seeded synthetic
+//! markets the laboratory's (`procura-lab`).
+
+pub mod baselines;
+mod game;
+mod instance;
+pub mod mixed;
+mod mut_token;
+mod outcome;
+pub mod qmia;
+mod ranking;
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use game::UnilateralView;
+pub use instance::{
+    Instance, InstanceError, InstanceSpec, Number, Provider, ProviderIds, ProviderNumbers,
+    ProviderRef, ProviderSpec, RecordRef, Rule,
+};
+pub use outcome::{Award, Outcome};
+
+/// The procurement mechanisms of Part A.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+pub enum Auction {
+    /// Q-MIA (§A.3).
+    Qmia,
+    /// MUT, the Marginal Utility Token (§A.4, reconstruction).
+    Mut,
+    /// Mixed-MIA (§A.5, reconstruction).
+    Mixed,
+    /// Volume-based pay-as-bid baseline (§A.6).
+    Volume,
+    /// Trust-based pay-as-bid baseline (§A.6).
+    Trust,
+}
+
+impl Auction {
+    /// Every procurement mechanism, in the spec's order.
+    pub const ALL: [Auction; 5] = [
+        Auction::Qmia,
+        Auction::Mut,
+        Auction::Mixed,
+        Auction::Volume,
+        Auction::Trust,
+    ];
+
+    /// The name used in files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Auction::Qmia => "qmia",
+            Auction::Mut => "mut",
+            Auction::Mixed => "mixed",
+            Auction::Volume => "volume",
+            Auction::Trust => "trust",
+        }
+    }
+
+    /// One line on what the mechanism does and which properties it keeps.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Auction::Qmia => {
+                "Q-MIA: rank by bid/(quality·utility), proportional share of the budget, \
+                 pay Myerson critical values in cash; DSIC, IR, within budget (§A.3)"
+            }
+            Auction::Mut => {
+                "MUT: same admission with token_budget R, pay pro-rata shares of the token \
+                 pool; IR but not DSIC (§A.4, reconstruction)"
+            }
+            Auction::Mixed => {
+                "Mixed-MIA: Q-MIA at budget min(B/λ, R/(1−λ)), paid λ in cash and 1−λ in \
+                 tokens; DSIC if tokens count at face value (§A.5, reconstruction)"
+            }
+            Auction::Volume => {
+                "volume baseline: rank by bid/volume, pay as bid until the budget runs out; \
+                 not DSIC (§A.6)"
+            }
+            Auction::Trust => {
+                "trust baseline: rank by bid/(claimed_quality·volume), pay as bid; \
+                 not DSIC, rewards inflated claims (§A.6)"
+            }
+        }
+    }
+
+    /// Whether the spec claims the mechanism is DSIC in the bid (§A.3,
+    /// §A.5): Q-MIA and Mixed-MIA. The auditor checks their Myerson
+    /// certificate.
+    pub fn is_dsic(self) -> bool {
+        matches!(self, Auction::Qmia | Auction::Mixed)
+    }
+}
+
+impl fmt::Display for Auction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A mechanism name that is not one of [`Auction::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown mechanism {0:?}: expected one of qmia, mut, mixed, volume, trust")]
+pub struct UnknownAuction(pub String);
+
+impl FromStr for Auction {
+    type Err = UnknownAuction;
+    fn from_str(name: &str) -> Result<Auction, UnknownAuction> {
+        Auction::ALL
+            .into_iter()
+            .find(|mechanism| mechanism.name() == name)
+            .ok_or_else(|| UnknownAuction(name.to_owned()))
+    }
+}
+
+/// Why a valid instance cannot be cleared by a given mechanism.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClearError {
+    /// MUT divides rights worth `token_budget`, which the instance omits.
+    #[error("token_budget is required by mut")]
+    MissingTokenBudget,
+}
+
+/// Clears `instance` with `mechanism`.
+///
+/// Every mechanism is a pure function of the instance: the same instance
+/// gives the same outcome, to the last bit, on every run and machine.
+/// Fails only when the mechanism needs a field the instance omits.
+pub fn clear(instance: &Instance, mechanism: Auction) -> Result<Outcome, ClearError> {
+    Ok(match mechanism {
+        Auction::Qmia => qmia::clear(instance),
+        Auction::Mut => {
+            if !instance.has_token_budget() {
+                return Err(ClearError::MissingTokenBudget);
+            }
+            mut_token::clear(instance)
+        }
+        Auction::Mixed => mixed::clear(instance),
+        Auction::Volume => baselines::volume(instance),
+        Auction::Trust => baselines::trust(instance),
+    })
+}
