@@ -37,6 +37,7 @@ const BISECTION_ROUNDS: usize = 1100;
 /// returns `None` for mechanisms that are not single-parameter DSIC
 /// mechanisms with critical-value payments (MUT and the baselines), and for
 /// MUT without a token budget.
+#[must_use]
 pub fn certify(mechanism: Auction, instance: &Instance) -> Option<Certificate> {
     if !mechanism.is_dsic() {
         return None;

@@ -33,31 +33,41 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use procura_mechanisms::game::ReportGame;
+use procura_mechanisms::game::{Evaluation, GameError, ReportGame};
 use procura_mechanisms::tolerance::GAIN_RELATIVE;
 
 pub use certificate::{certify, Certificate};
 pub use strategic::{best_response_dynamics, BestResponseConfig, Equilibrium, StrategicError};
 
-/// How hard the auditor searches.
+/// How hard the auditor searches. Built from a named preset
+/// ([`AuditConfig::thorough`] for one instance, [`AuditConfig::sampled`] for
+/// many) and validating setters, so that **every `AuditConfig` is within the
+/// limits below**: no config can make the auditor allocate or enumerate
+/// without bound.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditConfig {
-    /// Grid points per report field.
-    pub grid: usize,
-    /// Largest coalition searched (0 or 1: no coalitions).
-    pub coalition_size: usize,
-    /// Above this many coalitions, a seeded sample of this many is searched.
-    pub max_coalitions: usize,
-    /// Above this many participants, the unilateral search covers a seeded
-    /// sample of this many (and coalitions are drawn among all). `None`
-    /// searches everyone; population audits use a sample to stay fast.
-    pub max_participants: Option<usize>,
-    /// Seed of the coalition and participant samples (ChaCha8).
-    pub seed: u64,
+    grid: usize,
+    coalition_size: usize,
+    max_coalitions: usize,
+    max_participants: Option<usize>,
+    seed: u64,
 }
 
-impl Default for AuditConfig {
-    fn default() -> AuditConfig {
+/// The largest grid, in points per report field.
+pub const MAX_GRID: usize = 10_000;
+/// The largest coalition searched. Every member tries at least its truth
+/// and dropping out, so a coalition of k tries at least 2^k joint reports;
+/// 2^8 is the auditor's budget of joint reports per coalition.
+pub const MAX_COALITION_SIZE: usize = 8;
+/// The most coalitions searched per size (enumerated, or sampled above it).
+pub const MAX_COALITIONS: usize = 100_000;
+
+impl AuditConfig {
+    /// One instance, searched thoroughly (`procura audit INSTANCE`): a
+    /// 64-point grid, coalitions of up to 2, all of them up to 2,000 (a
+    /// seeded sample above), every participant's unilateral deviations.
+    #[must_use]
+    pub fn thorough() -> AuditConfig {
         AuditConfig {
             grid: 64,
             coalition_size: 2,
@@ -65,6 +75,129 @@ impl Default for AuditConfig {
             max_participants: None,
             seed: 0,
         }
+    }
+
+    /// Many instances, each searched lightly (`procura audit --population`
+    /// and an experiment's `[audit]` table): a 16-point grid, coalitions of
+    /// up to 2, a seeded sample of 10 coalitions and of 10 participants.
+    #[must_use]
+    pub fn sampled() -> AuditConfig {
+        AuditConfig {
+            grid: 16,
+            coalition_size: 2,
+            max_coalitions: 10,
+            max_participants: Some(10),
+            seed: 0,
+        }
+    }
+
+    /// Grid points per report field, 1 ..= [`MAX_GRID`].
+    pub fn with_grid(self, grid: usize) -> Result<AuditConfig, ConfigError> {
+        within("grid", grid, 1, MAX_GRID)?;
+        Ok(AuditConfig { grid, ..self })
+    }
+
+    /// Largest coalition searched, 1 ..= [`MAX_COALITION_SIZE`]; 1 searches
+    /// no coalitions.
+    pub fn with_coalition_size(self, coalition_size: usize) -> Result<AuditConfig, ConfigError> {
+        within("coalition_size", coalition_size, 1, MAX_COALITION_SIZE)?;
+        Ok(AuditConfig {
+            coalition_size,
+            ..self
+        })
+    }
+
+    /// Above this many coalitions of a size, a seeded sample of this many is
+    /// searched; 1 ..= [`MAX_COALITIONS`].
+    pub fn with_max_coalitions(self, max_coalitions: usize) -> Result<AuditConfig, ConfigError> {
+        within("max_coalitions", max_coalitions, 1, MAX_COALITIONS)?;
+        Ok(AuditConfig {
+            max_coalitions,
+            ..self
+        })
+    }
+
+    /// Above this many participants, the unilateral search covers a seeded
+    /// sample of this many (≥ 1), and coalitions are drawn among all;
+    /// `None` searches everyone.
+    pub fn with_max_participants(
+        self,
+        max_participants: Option<usize>,
+    ) -> Result<AuditConfig, ConfigError> {
+        if let Some(limit) = max_participants {
+            within("max_participants", limit, 1, usize::MAX)?;
+        }
+        Ok(AuditConfig {
+            max_participants,
+            ..self
+        })
+    }
+
+    /// The seed of the coalition and participant samples (ChaCha8).
+    #[must_use]
+    pub fn with_seed(self, seed: u64) -> AuditConfig {
+        AuditConfig { seed, ..self }
+    }
+
+    /// Grid points per report field.
+    #[must_use]
+    pub fn grid(&self) -> usize {
+        self.grid
+    }
+
+    /// Largest coalition searched (1: none).
+    #[must_use]
+    pub fn coalition_size(&self) -> usize {
+        self.coalition_size
+    }
+
+    /// Above this many coalitions of a size, a seeded sample of this many.
+    #[must_use]
+    pub fn max_coalitions(&self) -> usize {
+        self.max_coalitions
+    }
+
+    /// The participant sample size, or `None` for everyone.
+    #[must_use]
+    pub fn max_participants(&self) -> Option<usize> {
+        self.max_participants
+    }
+
+    /// The seed of the coalition and participant samples.
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+/// A config value outside its limits.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A count outside `low ..= high`.
+    #[error("{field}: {value} is not between {low} and {high}")]
+    OutOfRange {
+        /// The config field, as in TOML files (`grid`, `coalition_size`, …).
+        field: &'static str,
+        /// The refused value.
+        value: usize,
+        /// The least value allowed.
+        low: usize,
+        /// The largest value allowed.
+        high: usize,
+    },
+}
+
+fn within(field: &'static str, value: usize, low: usize, high: usize) -> Result<(), ConfigError> {
+    if (low..=high).contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::OutOfRange {
+            field,
+            value,
+            low,
+            high,
+        })
     }
 }
 
@@ -103,33 +236,36 @@ pub struct AuditReport {
 /// [`GAIN_RELATIVE`] times `scale`, the magnitude of the instance's
 /// utilities and reports (see [`audit`]). No floor at 1, so that markets
 /// priced in tiny units are audited as carefully as any other.
+#[must_use]
 pub fn is_profitable(gain: f64, scale: f64) -> bool {
     gain > 0.0 && gain > GAIN_RELATIVE * scale.abs()
 }
 
 /// Recomputes the gain of `deviation` on `truth` from scratch: the replay
-/// check any reader of an audit can run.
+/// check any reader of an audit can run. `Ok(None)` when a report is
+/// outside its field's domain; an error when the deviation names a
+/// participant `truth` does not have.
 pub fn replay<M: ReportGame>(
     mechanism: &M,
     truth: &M::Instance,
     deviation: &Deviation,
-) -> Option<f64> {
+) -> Result<Option<f64>, GameError> {
     let changes: Vec<(usize, &[f64])> = deviation
         .participants
         .iter()
         .zip(&deviation.reports)
         .map(|(&participant, report)| (participant, report.as_slice()))
         .collect();
-    let reported = mechanism.with_reports(truth, &changes)?;
-    let before = mechanism.evaluate(truth, truth);
-    let after = mechanism.evaluate(truth, &reported);
-    Some(
-        deviation
-            .participants
-            .iter()
-            .map(|&participant| after.utilities[participant] - before.utilities[participant])
-            .sum(),
-    )
+    let Some(reported) = mechanism.with_reports(truth, &changes)? else {
+        return Ok(None);
+    };
+    let before = mechanism.evaluate(truth, truth)?;
+    let after = mechanism.evaluate(truth, &reported)?;
+    Ok(deviation
+        .participants
+        .iter()
+        .map(|&participant| Some(after.utility(participant)? - before.utility(participant)?))
+        .sum())
 }
 
 /// Audits `instance` under `mechanism`, taking its reports as the truth.
@@ -143,7 +279,7 @@ pub fn audit<M: ReportGame>(
     config: &AuditConfig,
 ) -> AuditReport {
     let n = mechanism.participants(instance);
-    let truthful = mechanism.evaluate(instance, instance);
+    let truthful = truthful_evaluation(mechanism, instance, n);
     let searched = searched_participants(n, config);
     let searches: Vec<UnilateralSearch> = (0..n)
         .into_par_iter()
@@ -208,6 +344,26 @@ pub fn audit<M: ReportGame>(
     }
 }
 
+/// The instance evaluated at its own reports, with one utility per
+/// participant. A game cannot mismatch an instance with itself
+/// ([`ReportGame`]'s contract), so the fallback (nobody gains anything,
+/// every check fails) only keeps a game that breaks it from panicking.
+fn truthful_evaluation<M: ReportGame>(
+    mechanism: &M,
+    instance: &M::Instance,
+    n: usize,
+) -> Evaluation {
+    let mut truthful = mechanism
+        .evaluate(instance, instance)
+        .unwrap_or_else(|_| Evaluation {
+            utilities: Vec::new(),
+            ir_violations: n,
+            budget_ok: false,
+        });
+    truthful.utilities.resize(n, 0.0);
+    truthful
+}
+
 /// The participants whose unilateral deviations are searched, ascending:
 /// everyone, or a seeded sample of `max_participants`.
 fn searched_participants(n: usize, config: &AuditConfig) -> Vec<usize> {
@@ -230,19 +386,50 @@ fn unsearched<M: ReportGame>(
     instance: &M::Instance,
     participant: usize,
 ) -> UnilateralSearch {
-    let truth_report = mechanism.report(instance, participant);
-    let critical = mechanism.critical_reports(instance, participant);
-    let bounds = mechanism.report_bounds(instance, participant);
+    let Ok(probe) = Probe::new(mechanism, instance, participant) else {
+        return UnilateralSearch::empty();
+    };
     UnilateralSearch {
         best_gain: 0.0,
         coalition_candidates: coalition_candidates(
-            &truth_report,
-            &truth_report,
-            &critical,
-            &bounds,
+            &probe.truth_report,
+            &probe.truth_report,
+            &probe.critical,
+            &probe.bounds,
         ),
-        best_report: truth_report,
+        best_report: probe.truth_report.clone(),
+        truth_report: probe.truth_report,
         evaluations: 0,
+    }
+}
+
+/// What the search needs to know of one participant: its truthful report,
+/// its critical reports and the box its reports range over.
+struct Probe {
+    truth_report: Vec<f64>,
+    critical: Vec<Vec<f64>>,
+    bounds: Vec<(f64, f64)>,
+}
+
+impl Probe {
+    /// Fails only for a participant the instance does not have, which the
+    /// auditor, asking about 0..participants, never names.
+    fn new<M: ReportGame>(
+        mechanism: &M,
+        instance: &M::Instance,
+        participant: usize,
+    ) -> Result<Probe, GameError> {
+        let truth_report = mechanism.report(instance, participant)?;
+        let critical = mechanism.critical_reports(instance, participant)?;
+        let mut bounds = mechanism.report_bounds(instance, participant)?;
+        // One box per field of the report, so that no field is indexed
+        // past either.
+        bounds.truncate(truth_report.len());
+        Ok(Probe {
+            truth_report,
+            critical,
+            bounds,
+        })
     }
 }
 
@@ -271,7 +458,7 @@ fn coalition_candidates(
 /// utility or reported number (a bid, a cost), whatever their units.
 fn instance_scale<M: ReportGame>(mechanism: &M, instance: &M::Instance, utilities: &[f64]) -> f64 {
     let reports = (0..mechanism.participants(instance))
-        .flat_map(|participant| mechanism.report(instance, participant))
+        .flat_map(|participant| mechanism.report(instance, participant).unwrap_or_default())
         .filter(|value| value.is_finite());
     utilities
         .iter()
@@ -284,9 +471,24 @@ fn instance_scale<M: ReportGame>(mechanism: &M, instance: &M::Instance, utilitie
 struct UnilateralSearch {
     best_gain: f64,
     best_report: Vec<f64>,
-    /// Short, spread list of reports worth combining in coalitions.
+    truth_report: Vec<f64>,
+    /// Short, spread list of reports worth combining in coalitions (the
+    /// truth first); empty only for a participant the game does not know.
     coalition_candidates: Vec<Vec<f64>>,
     evaluations: u64,
+}
+
+impl UnilateralSearch {
+    /// Nothing to search: a participant the game does not know.
+    fn empty() -> UnilateralSearch {
+        UnilateralSearch {
+            best_gain: 0.0,
+            best_report: Vec::new(),
+            truth_report: Vec::new(),
+            coalition_candidates: Vec::new(),
+            evaluations: 0,
+        }
+    }
 }
 
 /// Candidate reports per member in a coalition search.
@@ -296,13 +498,20 @@ const COALITION_CANDIDATES: usize = 6;
 const COALITION_PRODUCT: usize = 256;
 /// Pattern-search rounds of local refinement.
 const REFINE_ROUNDS: usize = 48;
+/// Most candidate reports of one unilateral search allocated up front (the
+/// list grows past it if it must).
+const CANDIDATES_CAPACITY: usize = 1 << 20;
+
+/// Relative half-width of the ε-neighbourhood tried around each critical
+/// report: a search step of the auditor, not a tolerance of a mechanism.
+const NEIGHBOURHOOD_RELATIVE: f64 = 1e-9;
 
 /// ε-neighbourhood of a critical value: just below, at, and just above it
 /// (the supremum of a winning bid is often attained only in the limit).
 fn neighbourhood(value: f64) -> [f64; 3] {
     // Relative, so that it scales down with tiny units; at 0 the only
     // neighbour that matters is 0 itself.
-    let epsilon = value.abs() * 1e-9;
+    let epsilon = value.abs() * NEIGHBOURHOOD_RELATIVE;
     [value - epsilon, value, value + epsilon]
 }
 
@@ -313,26 +522,42 @@ fn search_unilateral<M: ReportGame>(
     participant: usize,
     config: &AuditConfig,
 ) -> UnilateralSearch {
-    let truth_report = mechanism.report(truth, participant);
-    let bounds = mechanism.report_bounds(truth, participant);
+    let Ok(Probe {
+        truth_report,
+        critical,
+        bounds,
+    }) = Probe::new(mechanism, truth, participant)
+    else {
+        return UnilateralSearch::empty();
+    };
+    let truthful_utility = truthful[participant];
     let mut evaluations = 0u64;
     // Gains as the mechanism's (possibly faster) unilateral screen sees them.
     let mut screen = |reports: &[Vec<f64>]| -> Vec<Option<f64>> {
         evaluations += reports.len() as u64;
-        mechanism
-            .unilateral_utilities(truth, participant, reports)
-            .into_iter()
-            .map(|utility| utility.map(|u| u - truthful[participant]))
-            .collect()
+        match mechanism.unilateral_utilities(truth, participant, reports) {
+            Ok(utilities) => utilities
+                .into_iter()
+                .map(|utility| utility.map(|u| u - truthful_utility))
+                .collect(),
+            Err(_) => vec![None; reports.len()],
+        }
     };
 
     // Critical reports with their ε-neighbourhoods in the first field (the
     // bid or cost, where the jumps are), then the grid.
-    let critical = mechanism.critical_reports(truth, participant);
-    let mut candidates: Vec<Vec<f64>> =
-        Vec::with_capacity(critical.len() * 3 + config.grid * bounds.len());
+    let mut candidates: Vec<Vec<f64>> = Vec::with_capacity(
+        critical
+            .len()
+            .saturating_mul(3)
+            .saturating_add(config.grid.saturating_mul(bounds.len()))
+            .min(CANDIDATES_CAPACITY),
+    );
     for report in &critical {
-        for first in neighbourhood(report[0]) {
+        let Some(&first) = report.first() else {
+            continue;
+        };
+        for first in neighbourhood(first) {
             let mut report = report.clone();
             report[0] = first;
             candidates.push(report);
@@ -347,7 +572,11 @@ fn search_unilateral<M: ReportGame>(
     }
 
     let mut best: Option<(f64, usize)> = None;
-    for (k, gain) in screen(&candidates).into_iter().enumerate() {
+    for (k, gain) in screen(&candidates)
+        .into_iter()
+        .take(candidates.len())
+        .enumerate()
+    {
         if let Some(gain) = gain {
             if gain > 0.0 && best.is_none_or(|(top, _)| gain > top) {
                 best = Some((gain, k));
@@ -364,14 +593,15 @@ fn search_unilateral<M: ReportGame>(
     // replays exactly, whatever the screen computed.
     let mut best_gain = 0.0;
     if best.is_some() {
-        if let Some(reported) = mechanism.with_report(truth, participant, &best_report) {
+        if let Ok(Some(reported)) = mechanism.with_report(truth, participant, &best_report) {
             evaluations += 1;
-            let gain =
-                mechanism.evaluate(truth, &reported).utilities[participant] - truthful[participant];
-            if gain > 0.0 {
-                best_gain = gain;
-            } else {
-                best_report = truth_report.clone();
+            let utility = mechanism
+                .evaluate(truth, &reported)
+                .ok()
+                .and_then(|evaluation| evaluation.utility(participant));
+            match utility.map(|utility| utility - truthful_utility) {
+                Some(gain) if gain > 0.0 => best_gain = gain,
+                _ => best_report = truth_report.clone(),
             }
         }
     }
@@ -380,6 +610,7 @@ fn search_unilateral<M: ReportGame>(
         best_gain,
         coalition_candidates: coalition_candidates(&truth_report, &best_report, &critical, &bounds),
         best_report,
+        truth_report,
         evaluations,
     }
 }
@@ -400,7 +631,8 @@ fn refine(
         .map(|&(low, high)| (high - low) / 64.0)
         .collect();
     for _ in 0..REFINE_ROUNDS {
-        let trials: Vec<Vec<f64>> = (0..report.len())
+        // Fields without bounds are not moved.
+        let trials: Vec<Vec<f64>> = (0..report.len().min(bounds.len()))
             .flat_map(|field| [1.0, -1.0].map(|direction| (field, direction)))
             .map(|(field, direction)| {
                 let mut trial = report.clone();
@@ -410,7 +642,7 @@ fn refine(
             })
             .collect();
         let mut best_trial: Option<(f64, usize)> = None;
-        for (k, trial_gain) in gains_of(&trials).into_iter().enumerate() {
+        for (k, trial_gain) in gains_of(&trials).into_iter().take(trials.len()).enumerate() {
             if let Some(trial_gain) = trial_gain {
                 if trial_gain > gain && best_trial.is_none_or(|(top, _)| trial_gain > top) {
                     best_trial = Some((trial_gain, k));
@@ -453,7 +685,9 @@ fn coalitions(n: usize, config: &AuditConfig) -> Vec<Vec<usize>> {
             // Rejection sampling of distinct sorted subsets; the cap keeps it
             // finite even if the sample were most of the space.
             let mut tries = 0;
-            while seen.len() < config.max_coalitions && tries < 20 * config.max_coalitions {
+            while seen.len() < config.max_coalitions
+                && tries < config.max_coalitions.saturating_mul(20)
+            {
                 tries += 1;
                 let mut members = sample(&mut rng, n, size).into_vec();
                 members.sort_unstable();
@@ -500,10 +734,13 @@ fn search_coalition<M: ReportGame>(
             .zip(reports)
             .map(|(&member, report)| (member, report.as_slice()))
             .collect();
-        let reported = mechanism.with_reports(truth, &changes)?;
+        let reported = mechanism.with_reports(truth, &changes).ok()??;
         evaluations += 1;
-        let utilities = mechanism.evaluate(truth, &reported).utilities;
-        Some(members.iter().map(|&m| utilities[m] - truthful[m]).sum())
+        let evaluation = mechanism.evaluate(truth, &reported).ok()?;
+        members
+            .iter()
+            .map(|&m| Some(evaluation.utility(m)? - truthful[m]))
+            .sum()
     };
 
     // At most COALITION_PRODUCT joint reports: each member's list is cut
@@ -522,12 +759,14 @@ fn search_coalition<M: ReportGame>(
         .collect();
     let truth_reports: Vec<Vec<f64>> = members
         .iter()
-        .map(|&m| mechanism.report(truth, m))
+        .map(|&m| searches[m].truth_report.clone())
         .collect();
     let mut best_gain = 0.0;
     let mut best_reports = truth_reports;
+    // A member the game does not know has no candidates: nothing to search.
     let mut index = vec![0usize; members.len()];
-    loop {
+    let mut searching = lists.iter().all(|list| !list.is_empty());
+    while searching {
         let reports: Vec<Vec<f64>> = index
             .iter()
             .zip(&lists)
@@ -552,9 +791,7 @@ fn search_coalition<M: ReportGame>(
             index[position] = 0;
             position += 1;
         }
-        if position == index.len() {
-            break;
-        }
+        searching = position < index.len();
     }
 
     // Refine one member at a time, the others held at the best reports, when
@@ -566,7 +803,10 @@ fn search_coalition<M: ReportGame>(
         .fold(0.0, f64::max);
     if best_gain > best_alone {
         for (slot, &member) in members.iter().enumerate() {
-            let bounds = mechanism.report_bounds(truth, member);
+            let Ok(mut bounds) = mechanism.report_bounds(truth, member) else {
+                continue;
+            };
+            bounds.truncate(best_reports[slot].len());
             let base = best_reports.clone();
             let mut member_gain = |trials: &[Vec<f64>]| -> Vec<Option<f64>> {
                 trials

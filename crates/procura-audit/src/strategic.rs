@@ -72,24 +72,42 @@ use procura_mechanisms::procurement::{
 
 use crate::is_profitable;
 
-/// The strategy grid and round limit of [`best_response_dynamics`].
+/// The most markups a config may list.
+pub const MAX_MARKUPS: usize = 10_000;
+/// The most claimed-quality grid points.
+pub const MAX_CLAIM_STEPS: usize = 10_000;
+/// The most rounds of best responses.
+pub const MAX_ROUNDS: usize = 100_000;
+
+fn too_large(field: &'static str, value: usize, max: usize) -> Result<(), StrategicError> {
+    if value > max {
+        Err(StrategicError::TooLarge { field, value, max })
+    } else {
+        Ok(())
+    }
+}
+
+/// The strategy grid and round limit of [`best_response_dynamics`]: a
+/// preset ([`BestResponseConfig::default_grid`]) or
+/// [`BestResponseConfig::new`], which checks every field.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BestResponseConfig {
     /// Bid multipliers tried for each provider: candidate bids are true
     /// cost × markup. Non-empty, finite, each > 0 (so the truthful bid is in
     /// the grid iff 1.0 is listed).
-    pub markups: Vec<f64>,
+    markups: Vec<f64>,
     /// Claimed-quality grid points for `trust`: `claim_steps` points evenly
     /// spaced from the verified quality up to 1 inclusive (1 = truthful
     /// claims only). ≥ 1. Other mechanisms ignore it.
-    pub claim_steps: usize,
+    claim_steps: usize,
     /// Round limit, ≥ 1.
-    pub max_rounds: usize,
+    max_rounds: usize,
 }
 
 impl BestResponseConfig {
     /// Markups 1.0, 1.1, …, 3.0 (21 points, each computed as 1 + k/10 so
     /// that no rounding drift accumulates), 5 claim steps, 25 rounds.
+    #[must_use]
     pub fn default_grid() -> BestResponseConfig {
         BestResponseConfig {
             markups: (0..=20u32).map(|k| 1.0 + f64::from(k) / 10.0).collect(),
@@ -98,11 +116,69 @@ impl BestResponseConfig {
         }
     }
 
+    /// A config from its fields, checked: `markups` non-empty (at most
+    /// [`MAX_MARKUPS`]), finite and > 0; `claim_steps` in 1 ..=
+    /// [`MAX_CLAIM_STEPS`]; `max_rounds` in 1 ..= [`MAX_ROUNDS`]. The error
+    /// names the first field that breaks its rule.
+    pub fn new(
+        markups: Vec<f64>,
+        claim_steps: usize,
+        max_rounds: usize,
+    ) -> Result<BestResponseConfig, StrategicError> {
+        let config = BestResponseConfig {
+            markups,
+            claim_steps,
+            max_rounds,
+        };
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The same config with these bid multipliers, checked as by
+    /// [`BestResponseConfig::new`].
+    pub fn with_markups(self, markups: Vec<f64>) -> Result<BestResponseConfig, StrategicError> {
+        BestResponseConfig::new(markups, self.claim_steps, self.max_rounds)
+    }
+
+    /// The same config with `claim_steps` claimed-quality points, checked.
+    pub fn with_claim_steps(
+        self,
+        claim_steps: usize,
+    ) -> Result<BestResponseConfig, StrategicError> {
+        BestResponseConfig::new(self.markups, claim_steps, self.max_rounds)
+    }
+
+    /// The same config with a round limit of `max_rounds`, checked.
+    pub fn with_max_rounds(self, max_rounds: usize) -> Result<BestResponseConfig, StrategicError> {
+        BestResponseConfig::new(self.markups, self.claim_steps, max_rounds)
+    }
+
+    /// The bid multipliers, as given.
+    #[must_use]
+    pub fn markups(&self) -> &[f64] {
+        &self.markups
+    }
+
+    /// Claimed-quality grid points for `trust`.
+    #[must_use]
+    pub fn claim_steps(&self) -> usize {
+        self.claim_steps
+    }
+
+    /// The round limit.
+    #[must_use]
+    pub fn max_rounds(&self) -> usize {
+        self.max_rounds
+    }
+
     /// Checks every field, naming the first that breaks its rule.
-    pub fn check(&self) -> Result<(), StrategicError> {
+    fn check(&self) -> Result<(), StrategicError> {
         if self.markups.is_empty() {
             return Err(StrategicError::NoMarkups);
         }
+        too_large("markups", self.markups.len(), MAX_MARKUPS)?;
+        too_large("claim_steps", self.claim_steps, MAX_CLAIM_STEPS)?;
+        too_large("max_rounds", self.max_rounds, MAX_ROUNDS)?;
         if let Some((index, &value)) = self
             .markups
             .iter()
@@ -178,6 +254,7 @@ pub struct Equilibrium {
 
 /// Why best-response dynamics could not run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum StrategicError {
     /// The config lists no markup.
     #[error("markups is empty: list at least one bid multiplier")]
@@ -196,6 +273,16 @@ pub enum StrategicError {
     /// No round may be played.
     #[error("max_rounds is 0: at least 1 round must be played")]
     NoRounds,
+    /// A count above its limit (the grids are allocated up front).
+    #[error("{field}: {value} is more than {max}")]
+    TooLarge {
+        /// The config field.
+        field: &'static str,
+        /// The refused count.
+        value: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The mechanism cannot clear the instance (MUT without a token budget).
     #[error(transparent)]
     Clear(#[from] ClearError),
@@ -209,8 +296,9 @@ pub enum StrategicError {
 /// `mechanism` on the grid of `config` (see the [module docs](self) for the
 /// exact rules, a reconstruction).
 ///
-/// Deterministic: the same input gives the same bits. Fails on an invalid
-/// config, naming the field, or when `mechanism` cannot clear `truth`.
+/// Deterministic: the same input gives the same bits. Fails when
+/// `mechanism` cannot clear `truth` (every config is valid by
+/// construction).
 ///
 /// Two providers under `volume` with budget 5: truthfully both win, but the
 /// cheaper one, ranked first whatever it bids on the grid, triples its bid
@@ -276,7 +364,6 @@ fn play(
     config: &BestResponseConfig,
     scoring: CandidateScoring,
 ) -> Result<Equilibrium, StrategicError> {
-    config.check()?;
     let providers = truth.providers();
     let truthful: Vec<(usize, f64, Option<f64>)> = providers
         .iter()
@@ -362,13 +449,12 @@ impl Step<'_> {
         grid: &Grid,
         scale: f64,
     ) -> Result<Option<Report>, StrategicError> {
+        // The index comes from the instance's own providers, so the view
+        // always exists; were it missing, clearing would name the error.
         let others = match scoring {
-            CandidateScoring::PayAsBid => Some(UnilateralView::with_cost(
-                self.mechanism,
-                self.reports,
-                self.index,
-                self.cost,
-            )),
+            CandidateScoring::PayAsBid => {
+                UnilateralView::with_cost(self.mechanism, self.reports, self.index, self.cost).ok()
+            }
             CandidateScoring::Clear => None,
         };
         let utility = |report: Report| match &others {
@@ -412,7 +498,7 @@ impl Step<'_> {
     /// The same utility, from the others ranked once (`volume`, `trust`).
     fn pay_as_bid_utility(
         &self,
-        others: &UnilateralView,
+        others: &UnilateralView<'_>,
         report: Report,
     ) -> Result<f64, StrategicError> {
         let (bid, claim) = report;
@@ -431,7 +517,7 @@ impl Step<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use procura_mechanisms::procurement::{InstanceSpec, ProviderSpec};
+    use procura_mechanisms::test_support::{mostly_continuous, procurement_instance};
     use proptest::prelude::*;
 
     fn config(markups: &[f64], claim_steps: usize, max_rounds: usize) -> BestResponseConfig {
@@ -470,47 +556,9 @@ mod tests {
         }
     }
 
-    /// Numbers mostly from small sets, so that keys tie (1 × 2 = 2 × 1),
-    /// bids exhaust the budget exactly and ids decide.
-    fn number(low: f64, high: f64, specials: &'static [f64]) -> BoxedStrategy<f64> {
-        prop_oneof![1 => low..high, 2 => proptest::sample::select(specials)].boxed()
-    }
-
-    fn provider(index: usize) -> impl Strategy<Value = ProviderSpec> {
-        (
-            number(0.0, 4.0, &[0.0, 0.5, 1.0, 2.0]),
-            number(0.0, 1.0, &[0.0, 0.5, 1.0]),
-            number(0.0, 3.0, &[1.0]),
-            number(0.0, 100.0, &[0.0, 1.0, 2.0]),
-        )
-            .prop_map(move |(bid, quality, utility, volume)| ProviderSpec {
-                // Ids out of index order, so ties exercise the id rule.
-                volume: Some(volume),
-                ..ProviderSpec::new(format!("p{}", (index * 5) % 8), bid, quality, utility)
-            })
-    }
-
-    fn instance() -> impl Strategy<Value = Instance> {
-        (1usize..=8)
-            .prop_flat_map(|n| {
-                (
-                    number(0.5, 12.0, &[1.0, 2.0, 3.0, 4.0]),
-                    (0..n).map(provider).collect::<Vec<_>>(),
-                )
-            })
-            .prop_map(|(budget, providers)| {
-                Instance::new(InstanceSpec {
-                    budget,
-                    providers,
-                    ..InstanceSpec::default()
-                })
-                .expect("generated instances are valid")
-            })
-    }
-
     fn grid() -> impl Strategy<Value = BestResponseConfig> {
         (
-            proptest::collection::vec(number(1.0, 3.0, &[1.0, 1.5, 2.0, 3.0]), 1..8),
+            proptest::collection::vec(mostly_continuous(1.0, 3.0, &[1.0, 1.5, 2.0, 3.0]), 1..8),
             1usize..5,
             1usize..8,
         )
@@ -525,7 +573,7 @@ mod tests {
         /// The fast path is the generic one, bit for bit: same reports, same
         /// outcome, same utilities, same rounds.
         #[test]
-        fn pay_as_bid_fast_path_is_bit_identical(truth in instance(), config in grid()) {
+        fn pay_as_bid_fast_path_is_bit_identical(truth in procurement_instance(8), config in grid()) {
             for mechanism in [Auction::Volume, Auction::Trust] {
                 let fast = play(&truth, mechanism, &config, CandidateScoring::PayAsBid).expect("plays");
                 let slow = play(&truth, mechanism, &config, CandidateScoring::Clear).expect("plays");

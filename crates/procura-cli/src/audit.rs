@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
-use procura::audit::{audit, certify, AuditConfig};
+use procura::audit::{audit, certify, AuditConfig, ConfigError};
 use procura::population::{audit_population, Population, PopulationSpec};
 use procura::procurement::Auction;
 use procura::threshold::{withdrawal, WithdrawalAssignment};
@@ -29,7 +29,7 @@ use crate::{input, output, progress, render};
 /// With --population, draws --instances instances from the distributions in
 /// a TOML file and audits them all in parallel.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Instance file, or `-` for standard input (omit with --population).
     #[arg(required_unless_present = "population", conflicts_with = "population")]
     instance: Option<PathBuf>,
@@ -37,14 +37,15 @@ pub struct Args {
     /// report costs; subsidy has no reports to audit).
     #[arg(long, short, value_parser = crate::clear::mechanism_parser())]
     mechanism: MechanismArg,
-    /// Largest coalition searched; 1 searches no coalitions.
+    /// Largest coalition searched, 1 to 8; 1 searches no coalitions.
     #[arg(long, default_value_t = 2)]
     coalition_size: usize,
-    /// Grid points per report field [default: 64; 16 with --population].
+    /// Grid points per report field, 1 to 10000 [default: 64; 16 with
+    /// --population].
     #[arg(long)]
     grid: Option<usize>,
-    /// Above this many coalitions, search a seeded sample of this many
-    /// [default: 2000; 10 per instance with --population].
+    /// Above this many coalitions of a size, search a seeded sample of this
+    /// many, 1 to 100000 [default: 2000; 10 per instance with --population].
     #[arg(long)]
     max_coalitions: Option<usize>,
     /// Search the unilateral deviations of a seeded sample of this many
@@ -67,21 +68,28 @@ pub struct Args {
 }
 
 /// Runs the command and returns what it prints.
-pub fn run(args: Args) -> anyhow::Result<String> {
+pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
     // A population audit runs thousands of audits, so by default each one
     // is a lighter, sampled search; a single audit searches everyone.
-    let sampled = args.population.is_some();
-    let config = AuditConfig {
-        grid: args.grid.unwrap_or(if sampled { 16 } else { 64 }).max(1),
-        coalition_size: args.coalition_size,
-        max_coalitions: args
-            .max_coalitions
-            .unwrap_or(if sampled { 10 } else { 2000 }),
-        max_participants: args.max_participants.or(sampled.then_some(10)),
-        seed: args.seed,
+    let preset = if args.population.is_some() {
+        AuditConfig::sampled()
+    } else {
+        AuditConfig::thorough()
     };
+    let config = preset
+        .clone()
+        .with_grid(args.grid.unwrap_or(preset.grid()))
+        .and_then(|config| config.with_coalition_size(args.coalition_size))
+        .and_then(|config| {
+            config.with_max_coalitions(args.max_coalitions.unwrap_or(preset.max_coalitions()))
+        })
+        .and_then(|config| {
+            config.with_max_participants(args.max_participants.or(preset.max_participants()))
+        })
+        .map_err(flag_error)?
+        .with_seed(args.seed);
     if let Some(path) = &args.population {
-        return run_population(&args, path, &config);
+        return run_population(args, path, &config);
     }
     let path = args
         .instance
@@ -118,6 +126,22 @@ pub fn run(args: Args) -> anyhow::Result<String> {
         Mechanism::Subsidy => Err(anyhow!(
             "subsidy cannot be audited: users report nothing, they choose whether to give the floor"
         )),
+    }
+}
+
+/// A config error in the words of the command line: `--grid`, not `grid`.
+fn flag_error(error: ConfigError) -> anyhow::Error {
+    match error {
+        ConfigError::OutOfRange {
+            field,
+            value,
+            low,
+            high,
+        } => anyhow!(
+            "--{}: {value} is not between {low} and {high}",
+            field.replace('_', "-")
+        ),
+        other => anyhow!(other),
     }
 }
 

@@ -18,7 +18,7 @@ use crate::render;
 /// protocol then comes from `--protocol` or the instance's `protocol`
 /// field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MechanismArg {
+pub(crate) struct MechanismArg {
     /// The mechanism, with the default protocol when none was named.
     mechanism: Mechanism,
     /// Whether the name carried a protocol (`withdrawal-small-first`).
@@ -56,22 +56,22 @@ impl MechanismArg {
 
     /// The mechanism; a bare `withdrawal` has the default protocol here,
     /// the one it clears with is known only with the instance.
-    pub fn mechanism(self) -> Mechanism {
+    pub(crate) fn mechanism(self) -> Mechanism {
         self.mechanism
     }
 
     /// The mechanism's name without its protocol (`withdrawal`).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         self.mechanism.family()
     }
 
     /// The market whose instances the mechanism clears.
-    pub fn market(self) -> Market {
+    pub(crate) fn market(self) -> Market {
         self.mechanism.market()
     }
 
     /// The auction, for procurement mechanisms.
-    pub fn auction(self) -> Option<Auction> {
+    pub(crate) fn auction(self) -> Option<Auction> {
         match self.mechanism {
             Mechanism::Auction(auction) => Some(auction),
             _ => None,
@@ -92,7 +92,7 @@ impl MechanismArg {
 
 /// Accepts every mechanism name, and lists each with its one-line summary
 /// in `--help`.
-pub fn mechanism_parser() -> impl TypedValueParser<Value = MechanismArg> {
+pub(crate) fn mechanism_parser() -> impl TypedValueParser<Value = MechanismArg> {
     let values: Vec<PossibleValue> = MechanismArg::all()
         .map(|(name, arg)| PossibleValue::new(name).help(arg.mechanism.summary()))
         .collect();
@@ -119,7 +119,7 @@ fn protocol_parser() -> impl TypedValueParser<Value = Protocol> {
 /// payments, leakage and, for withdrawal rights, the withdrawal protocol's
 /// statistics (§B.4).
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Instance file, or `-` for standard input.
     instance: PathBuf,
     /// Mechanism to clear the instance with.
@@ -134,7 +134,11 @@ pub struct Args {
 /// Checks that the instance is of the mechanism's kind. Called only when
 /// parsing failed, to replace a confusing "missing field" with the real
 /// mistake.
-pub fn check_kind(source: &Source, text: &str, mechanism: MechanismArg) -> anyhow::Result<()> {
+pub(crate) fn check_kind(
+    source: &Source,
+    text: &str,
+    mechanism: MechanismArg,
+) -> anyhow::Result<()> {
     let expected = mechanism.market();
     match procura_format::read::market(text) {
         Some(kind) if kind != expected => Err(anyhow!(
@@ -150,7 +154,7 @@ pub fn check_kind(source: &Source, text: &str, mechanism: MechanismArg) -> anyho
 }
 
 /// Runs the command and returns what it prints.
-pub fn run(args: Args) -> anyhow::Result<String> {
+pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
     let (source, text) = input::read(&args.instance)?;
     let mechanism = args.mechanism;
     if args.protocol.is_some() && mechanism.mechanism != Mechanism::Withdrawal(Protocol::default())

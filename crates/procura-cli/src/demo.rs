@@ -1,14 +1,16 @@
 //! `procura demo`: one whole procurement round on the built-in red-wine
 //! data, printed as a table and written as CSV and an SVG bar chart.
 //!
-//! The data is compiled into the binary, so the command needs no file. The
-//! library does the work ([`procura::round`]); this module prepares the
-//! data, draws the progress bar and renders the report.
+//! The data is compiled into the library ([`procura::datasets::wine`]), so
+//! the command needs no file. The library does the work (the split and its
+//! standardisation, [`procura::round`]); this module draws the progress bar
+//! and renders the report.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{anyhow, bail, Context};
+use anyhow::anyhow;
+use procura::datasets;
 use procura::procurement::Auction;
 use procura::round::{self, Purchase, Reference, RoundConfig, RoundData, RoundReport};
 use procura::valuation::{Dataset, Progress};
@@ -16,16 +18,13 @@ use procura::valuation::{Dataset, Progress};
 use crate::plot::{self, Bar};
 use crate::{output, progress};
 
-/// The red-wine quality data (`data/winequality-red.csv`, CC BY 4.0, see
-/// `data/README.md`): 1,599 wines, 11 features and a quality score.
-const WINE: &str = include_str!("../../../data/winequality-red.csv");
-/// Wines held out to score the final models.
-pub const N_TEST: usize = 400;
+/// Wines held out to score the final models ([`datasets::WINE_TEST`]).
+pub(crate) const N_TEST: usize = datasets::WINE_TEST;
 /// Wines the buyer trusts: the quality reference and the valuation's
-/// utility set.
-pub const N_TRUSTED: usize = 200;
+/// utility set ([`datasets::WINE_TRUSTED`]).
+pub(crate) const N_TRUSTED: usize = datasets::WINE_TRUSTED;
 /// Wines split among the providers: the rest.
-const N_POOL: usize = 1599 - N_TEST - N_TRUSTED;
+const N_POOL: usize = datasets::WINE_ROWS - N_TEST - N_TRUSTED;
 
 /// Watch a whole procurement round on real data, in seconds.
 ///
@@ -41,7 +40,7 @@ const N_POOL: usize = 1599 - N_TEST - N_TRUSTED;
 /// what each bought is scored on the test wines. Prints a table; writes DIR/demo.csv and
 /// DIR/demo.svg (test accuracy per mechanism).
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Folder for demo.csv and demo.svg, created if missing.
     #[arg(long, value_name = "DIR", default_value = "demo-out")]
     out: PathBuf,
@@ -86,7 +85,7 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
 }
 
 /// Runs the round and returns the table and explanation it prints.
-pub fn run(args: Args) -> anyhow::Result<String> {
+pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
     let config = RoundConfig {
         n_providers: args.providers,
         budget_fraction: args.budget_fraction,
@@ -122,32 +121,9 @@ pub fn run(args: Args) -> anyhow::Result<String> {
     Ok(text)
 }
 
-/// The built-in wine data: label 1 when quality ≥ 6, the 11 features as
-/// measured (`RoundData::split` standardises them on the rows the buyer
-/// sees, not the test rows).
-pub fn wine() -> anyhow::Result<Dataset> {
-    let mut lines = WINE.lines();
-    let header = lines.next().context("built-in wine data: no header")?;
-    let n_columns = header.split(',').count();
-    let n_features = n_columns - 1;
-    let mut features = Vec::new();
-    let mut labels = Vec::new();
-    for (index, line) in lines.enumerate() {
-        let cells: Vec<f64> = line
-            .split(',')
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .with_context(|| format!("built-in wine data: line {}", index + 2))?;
-        if cells.len() != n_columns {
-            bail!(
-                "built-in wine data: line {}: not {n_columns} cells",
-                index + 2
-            );
-        }
-        features.extend_from_slice(&cells[..n_features]);
-        labels.push(usize::from(cells[n_features] >= 6.0));
-    }
-    Dataset::new(features, n_features, labels, 2).map_err(|e| anyhow!("built-in wine data: {e}"))
+/// The built-in wine data ([`datasets::wine`]), as `reproduce` reads it.
+pub(crate) fn wine() -> anyhow::Result<Dataset> {
+    Ok(datasets::wine()?)
 }
 
 /// How a mechanism's providers bid: "truthful" (DSIC, or dynamics that
@@ -393,11 +369,11 @@ fn wrap(text: &str, width: usize) -> String {
 
 /// The columns of one purchase in `demo.csv` (and in reproduce's
 /// `p2b-real-data.csv`, after its seed and budget).
-pub const PURCHASE_COLUMNS: &str =
+pub(crate) const PURCHASE_COLUMNS: &str =
     "mechanism,cash,tokens,cost,providers,rows,label_noise,value,test_accuracy,br_rounds,br_converged";
 
 /// One purchase as a CSV row of [`PURCHASE_COLUMNS`], without the newline.
-pub fn purchase_row(purchase: &Purchase) -> String {
+pub(crate) fn purchase_row(purchase: &Purchase) -> String {
     format!(
         "{},{},{},{},{},{},{},{},{},{},{}",
         purchase.mechanism.name(),

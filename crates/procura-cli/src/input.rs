@@ -13,7 +13,7 @@ use procura_format::read;
 
 /// Where an instance came from, for error messages.
 #[derive(Debug, Clone)]
-pub struct Source(String);
+pub(crate) struct Source(String);
 
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -22,7 +22,7 @@ impl fmt::Display for Source {
 }
 
 /// Reads the whole input: the file at `path`, or standard input for `-`.
-pub fn read(path: &Path) -> anyhow::Result<(Source, String)> {
+pub(crate) fn read(path: &Path) -> anyhow::Result<(Source, String)> {
     if path == Path::new("-") {
         let source = Source("<stdin>".to_owned());
         let mut text = String::new();
@@ -39,11 +39,11 @@ pub fn read(path: &Path) -> anyhow::Result<(Source, String)> {
 }
 
 /// Parses and validates a procurement instance (spec §A.1).
-pub fn procurement_instance(source: &Source, text: &str) -> anyhow::Result<Instance> {
+pub(crate) fn procurement_instance(source: &Source, text: &str) -> anyhow::Result<Instance> {
     read::procurement_instance(text).map_err(|error| anyhow!("{source}: {error}"))
 }
 
 /// Parses and validates a threshold instance (spec §B.1).
-pub fn threshold_instance(source: &Source, text: &str) -> anyhow::Result<ThresholdInstance> {
+pub(crate) fn threshold_instance(source: &Source, text: &str) -> anyhow::Result<ThresholdInstance> {
     read::threshold_instance(text).map_err(|error| anyhow!("{source}: {error}"))
 }

@@ -49,14 +49,14 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Clear(args) => clear::run(args),
-        Command::Audit(args) => audit::run(args),
-        Command::Value(args) => value::run(args),
-        Command::Quality(args) => quality::run(args),
-        Command::Experiment(args) => experiment::run(args),
-        Command::Merge(args) => experiment::merge(args),
-        Command::Reproduce(args) => reproduce::run(args),
-        Command::Demo(args) => demo::run(args),
+        Command::Clear(args) => clear::run(&args),
+        Command::Audit(args) => audit::run(&args),
+        Command::Value(args) => value::run(&args),
+        Command::Quality(args) => quality::run(&args),
+        Command::Experiment(args) => experiment::run(&args),
+        Command::Merge(args) => experiment::merge(&args),
+        Command::Reproduce(args) => reproduce::run(&args),
+        Command::Demo(args) => demo::run(&args),
     };
     let output = match result {
         Ok(output) => output,

@@ -10,7 +10,7 @@ use std::fmt;
 /// An error writing output, as opposed to bad input: `main` exits with
 /// code 1 for it, and 2 for everything else.
 #[derive(Debug)]
-pub struct WriteFailure(String);
+pub(crate) struct WriteFailure(String);
 
 impl fmt::Display for WriteFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -27,10 +27,10 @@ fn failure(message: String) -> anyhow::Error {
 /// A file written in full into a temporary file in its folder but not yet
 /// in place: output is written atomically, renamed over its path only once
 /// complete (see [`commit`]), so that a failure leaves no partial file.
-pub struct Staged(tempfile::NamedTempFile);
+pub(crate) struct Staged(tempfile::NamedTempFile);
 
 /// Writes `contents` to a temporary file next to `path`.
-pub fn stage(path: &Path, contents: &[u8]) -> anyhow::Result<Staged> {
+pub(crate) fn stage(path: &Path, contents: &[u8]) -> anyhow::Result<Staged> {
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -57,7 +57,7 @@ pub fn stage(path: &Path, contents: &[u8]) -> anyhow::Result<Staged> {
 }
 
 /// Moves a staged file to `path`.
-pub fn commit(staged: Staged, path: &Path) -> anyhow::Result<()> {
+pub(crate) fn commit(staged: Staged, path: &Path) -> anyhow::Result<()> {
     staged
         .0
         .persist(path)
@@ -69,7 +69,7 @@ pub fn commit(staged: Staged, path: &Path) -> anyhow::Result<()> {
 /// `folder`, creating it and its subfolders: every file is staged before
 /// any is moved into place, so a failure to write one leaves the others'
 /// old contents untouched.
-pub fn write_folder(folder: &Path, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
+pub(crate) fn write_folder(folder: &Path, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
     let mut staged = Vec::with_capacity(files.len());
     for (name, contents) in files {
         let path = folder.join(name);

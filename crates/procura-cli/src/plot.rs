@@ -71,7 +71,7 @@ const PALETTE: [RGBColor; 10] = [
 /// One line of a line chart: a mechanism's metric against the swept
 /// parameter.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Series {
+pub(crate) struct Series {
     /// Legend entry, e.g. `"qmia"`.
     pub label: String,
     /// The points of the line, sorted by `x` by the caller. Points with a
@@ -81,7 +81,7 @@ pub struct Series {
 
 /// One point of a [`Series`].
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Point {
+pub(crate) struct Point {
     /// The swept parameter.
     pub x: f64,
     /// The metric.
@@ -93,7 +93,7 @@ pub struct Point {
 
 /// One bar of a bar chart.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Bar {
+pub(crate) struct Bar {
     /// Label under the bar, on the x axis.
     pub label: String,
     /// Height of the bar, drawn from 0 (downwards when negative). A
@@ -381,7 +381,12 @@ fn legend_position(
 /// still has its title, axes and legend. Colours follow a fixed palette in
 /// series order (markers change shape past the tenth series); the legend
 /// goes to the corner with the least ink.
-pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Result<String> {
+pub(crate) fn line_chart(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<String> {
     let finite: Vec<Vec<Point>> = series
         .iter()
         .map(|s| {
@@ -679,7 +684,7 @@ impl BarLayout {
 /// are then shortened with an ellipsis). A non-finite value (or one beyond
 /// ±1e300) draws no bar but keeps its label and prints its value (`NaN`,
 /// `inf`) at 0; an empty list gives empty axes.
-pub fn bar_chart(title: &str, y_label: &str, bars: &[Bar]) -> Result<String> {
+pub(crate) fn bar_chart(title: &str, y_label: &str, bars: &[Bar]) -> Result<String> {
     let layout = BarLayout::new(bars);
     let count = bars.len().max(1);
 
@@ -1227,33 +1232,19 @@ mod tests {
         assert_eq!(format(&0.0), "0");
     }
 
-    /// Writes sample charts to /tmp to look at: `cargo test -p procura-cli
-    /// plot::tests::write_samples -- --ignored`.
+    /// Renders a set of sample charts (lines, bars, crowded, long labels,
+    /// nothing finite) and checks each is a complete SVG document. With
+    /// `PROCURA_CHART_SAMPLES=DIR` set, also writes them to DIR to look at:
+    /// `PROCURA_CHART_SAMPLES=/tmp cargo test -p procura-cli write_samples`.
     #[test]
-    #[ignore = "writes sample charts to /tmp for a visual check"]
     fn write_samples() {
-        let dir = std::env::temp_dir();
-        let line = line_chart(
-            "Revenue against the budget (95% CI)",
-            "budget B",
-            "revenue per round",
-            &sample_series(),
-        )
-        .expect("the chart renders");
-        std::fs::write(dir.join("procura-line.svg"), line).expect("the sample chart is written");
-        let bars = bar_chart("Mean welfare by mechanism", "welfare", &sample_bars())
-            .expect("the chart renders");
-        std::fs::write(dir.join("procura-bars.svg"), bars).expect("the sample chart is written");
         let many: Vec<Bar> = (0..14)
             .map(|i| Bar {
                 label: format!("mechanism {i}"),
                 value: f64::from(i * i) / 7.0,
             })
             .collect();
-        let bars = bar_chart("Many bars", "value", &many).expect("the chart renders");
-        std::fs::write(dir.join("procura-many-bars.svg"), bars)
-            .expect("the sample chart is written");
-        let crowded: Vec<Series> = (0..14)
+        let crowded_series: Vec<Series> = (0..14)
             .map(|i| Series {
                 label: format!("mechanism {i}"),
                 points: (0..5)
@@ -1261,24 +1252,60 @@ mod tests {
                     .collect(),
             })
             .collect();
-        let line = line_chart("Fourteen series", "population size", "loss", &crowded)
-            .expect("the chart renders");
-        std::fs::write(dir.join("procura-crowded.svg"), line).expect("the sample chart is written");
-        let crowded: Vec<Bar> = (0..30)
+        let crowded_bars: Vec<Bar> = (0..30)
             .map(|i| Bar {
                 label: format!("a rather long mechanism name number {i}"),
                 value: 1.0 / f64::from(i + 7) - 0.05,
             })
             .collect();
-        let bars =
-            bar_chart("Thirty bars, long labels", "value", &crowded).expect("the chart renders");
-        std::fs::write(dir.join("procura-crowded-bars.svg"), bars)
-            .expect("the sample chart is written");
         let empty = vec![Series {
             label: "nan".to_owned(),
             points: vec![point(f64::NAN, 1.0)],
         }];
-        let line = line_chart("Nothing finite", "x", "y", &empty).expect("the chart renders");
-        std::fs::write(dir.join("procura-empty.svg"), line).expect("the sample chart is written");
+        let samples = [
+            (
+                "procura-line.svg",
+                line_chart(
+                    "Revenue against the budget (95% CI)",
+                    "budget B",
+                    "revenue per round",
+                    &sample_series(),
+                ),
+            ),
+            (
+                "procura-bars.svg",
+                bar_chart("Mean welfare by mechanism", "welfare", &sample_bars()),
+            ),
+            (
+                "procura-many-bars.svg",
+                bar_chart("Many bars", "value", &many),
+            ),
+            (
+                "procura-crowded.svg",
+                line_chart(
+                    "Fourteen series",
+                    "population size",
+                    "loss",
+                    &crowded_series,
+                ),
+            ),
+            (
+                "procura-crowded-bars.svg",
+                bar_chart("Thirty bars, long labels", "value", &crowded_bars),
+            ),
+            (
+                "procura-empty.svg",
+                line_chart("Nothing finite", "x", "y", &empty),
+            ),
+        ];
+        let dir = std::env::var_os("PROCURA_CHART_SAMPLES").map(std::path::PathBuf::from);
+        for (name, chart) in samples {
+            let svg = chart.expect("the chart renders");
+            assert!(svg.starts_with("<svg"), "{name} starts as an SVG document");
+            assert!(svg.trim_end().ends_with("</svg>"), "{name} is complete");
+            if let Some(dir) = &dir {
+                std::fs::write(dir.join(name), svg).expect("the sample chart is written");
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// A bar of `len` steps, labelled `what` (say, "auditing"), with the count,
 /// elapsed time and estimated time left. `len` may be 0 and set later with
 /// [`ProgressBar::set_length`].
-pub fn bar(len: u64, what: &str) -> ProgressBar {
+pub(crate) fn bar(len: u64, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len);
     let template = format!(
         "{{spinner}} {what} {{pos}}/{{len}} [{{elapsed_precise}}, eta {{eta}}] {{wide_bar}}"

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use procura::valuation::quality_scores;
 
-use crate::dataset::{self, csv_field, Classes, Columns, ModelArgs, ModelName, Need};
+use crate::dataset::{self, csv_field, ModelArgs, ModelName, Need};
 
 /// Score each provider's labels against a model trained on trusted data.
 ///
@@ -15,7 +15,7 @@ use crate::dataset::{self, csv_field, Classes, Columns, ModelArgs, ModelName, Ne
 /// capped by the reference model's own accuracy and counts hard rows as
 /// disagreements: compare providers with one another, not with 1.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Trusted labelled data: CSV with a header.
     #[arg(long)]
     trusted: PathBuf,
@@ -37,20 +37,26 @@ pub struct Args {
 }
 
 /// Runs the command and returns the CSV it prints.
-pub fn run(args: Args) -> anyhow::Result<String> {
+pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
     let model = args.model_args.model(args.model)?;
-    let columns = Columns {
-        label: args.label.as_deref(),
-        provider: Some(&args.provider_column),
+    let read = |path, need| {
+        dataset::read(
+            path,
+            args.label.as_deref(),
+            Some(&args.provider_column),
+            need,
+        )
     };
-    let data_table = dataset::read(&args.data, columns, Need::Required)?;
-    let mut trusted_table = dataset::read(&args.trusted, columns, Need::Optional)?;
-    dataset::align_features(&data_table, &mut trusted_table)?;
-    let classes = Classes::of(&[&data_table, &trusted_table])?;
-    let data = classes.dataset(&data_table)?;
-    let trusted = classes.dataset(&trusted_table)?;
-    let (names, players) = dataset::providers(&data_table)
-        .ok_or_else(|| anyhow!("{}: no provider column", data_table.source))?;
+    let data_file = read(&args.data, Need::Required)?;
+    let mut trusted_file = read(&args.trusted, Need::Optional)?;
+    dataset::align_features(&data_file, &mut trusted_file)?;
+    let classes = dataset::classes(&[&data_file, &trusted_file])?;
+    let data = dataset::dataset(&classes, &data_file)?;
+    let trusted = dataset::dataset(&classes, &trusted_file)?;
+    let (names, players) = data_file
+        .table
+        .players()
+        .ok_or_else(|| anyhow!("{}: no provider column", data_file.source))?;
     let quality = quality_scores(&trusted, &data, &players, &model).map_err(|e| anyhow!("{e}"))?;
     let mut csv = String::from("provider,quality,rows\n");
     for (player, q) in quality.iter().enumerate() {

@@ -10,7 +10,7 @@ use procura::game::ReportGame;
 use procura::population::{instance_seed, PopulationReport};
 use procura::procurement::Auction;
 use procura_format::write::to_json;
-pub use procura_format::write::{
+pub(crate) use procura_format::write::{
     procurement_instance, procurement_outcome, subsidy_outcome, withdrawal_outcome,
 };
 use serde::Serialize;
@@ -50,7 +50,7 @@ fn named_report<M: ReportGame>(mechanism: &M, report: &[f64]) -> BTreeMap<&'stat
 /// achieve them (with ids and named report fields), IR and budget checks,
 /// the number of mechanism runs and, for single-parameter DSIC mechanisms,
 /// the Myerson certificate.
-pub fn audit_report<M: ReportGame>(
+pub(crate) fn audit_report<M: ReportGame>(
     mechanism: &M,
     instance: &M::Instance,
     report: &AuditReport,
@@ -68,7 +68,13 @@ pub fn audit_report<M: ReportGame>(
         evaluations: u64,
         certificate: Option<CertificateJson>,
     }
-    let id = |participant: usize| mechanism.participant_id(instance, participant);
+    // The audit's participants are the instance's own, so every id exists;
+    // an empty id would only mark a game that breaks its own contract.
+    let id = |participant: usize| {
+        mechanism
+            .participant_id(instance, participant)
+            .unwrap_or_default()
+    };
     let json = AuditJson {
         mechanism: mechanism.name(),
         max_unilateral_gain: report.max_unilateral_gain,
@@ -102,7 +108,7 @@ pub fn audit_report<M: ReportGame>(
 }
 
 /// A population audit's summary as JSON.
-pub fn population_report(
+pub(crate) fn population_report(
     mechanism: Auction,
     seed: u64,
     report: &PopulationReport,
@@ -161,10 +167,15 @@ pub fn population_report(
                 audit_seed: instance_seed(seed, *index),
                 file: worst_file.map(|path| path.display().to_string()),
                 max_unilateral_gain: audit.max_unilateral_gain,
-                deviation: audit.deviation.as_ref().map(|deviation| UnilateralJson {
-                    id: instance.providers()[deviation.participants[0]].id(),
-                    report: named_report(&mechanism, &deviation.reports[0]),
-                    gain: deviation.gain,
+                deviation: audit.deviation.as_ref().and_then(|deviation| {
+                    Some(UnilateralJson {
+                        id: instance
+                            .providers()
+                            .get(*deviation.participants.first()?)?
+                            .id(),
+                        report: named_report(&mechanism, deviation.reports.first()?),
+                        gain: deviation.gain,
+                    })
                 }),
                 max_coalition_gain: audit.max_coalition_gain,
             }),

@@ -6,7 +6,7 @@
 use anyhow::{bail, Context};
 
 /// Runs `work` on `threads` worker threads (`None`: the global pool).
-pub fn with_threads<T: Send>(
+pub(crate) fn with_threads<T: Send>(
     threads: Option<usize>,
     work: impl FnOnce() -> anyhow::Result<T> + Send,
 ) -> anyhow::Result<T> {

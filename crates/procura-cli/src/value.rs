@@ -10,13 +10,14 @@ use procura::valuation::{
     banzhaf_msr, knn_shapley, leave_one_out, quality_scores, tmc_shapley, Dataset, Estimate,
     LearningGame, Model, Players, Progress, SamplingConfig,
 };
+use procura_format::write;
 
-use crate::dataset::{self, csv_field, Bids, Classes, Columns, ModelArgs, ModelName, Need};
+use crate::dataset::{self, csv_field, Bids, ModelArgs, ModelName, Need};
 use crate::{output, progress};
 
 /// Valuation method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Method {
+pub(crate) enum Method {
     /// Exact KNN-Shapley (Jia et al. 2019) of the KNN soft-vote utility.
     KnnShapley,
     /// Leave-one-out: U(N) − U(N ∖ i).
@@ -35,7 +36,7 @@ pub enum Method {
 /// set scores the test set's majority-class rate; a single-class S predicts
 /// its class); knn-shapley uses the KNN soft-vote utility of Jia et al.
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Valuation method.
     #[arg(long, value_enum)]
     method: Method,
@@ -76,9 +77,10 @@ pub struct Args {
     /// Worker threads (default: one per core). Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
-    /// Also write a procurement instance (JSON) for `procura clear`:
-    /// utility = max(0, provider value), quality = agreement with a reference
-    /// model trained on --trusted. Needs --provider-column, --bids, --budget.
+    /// Also write a procurement instance (JSON, spec §A.1, every default
+    /// written out) for `procura clear`: utility = max(0, provider value),
+    /// quality = agreement with a reference model trained on --trusted.
+    /// Needs --provider-column, --bids, --budget.
     #[arg(long, requires_all = ["bids", "budget", "provider_column"])]
     emit_instance: Option<PathBuf>,
     /// Bids: CSV with columns provider, bid and optional volume (default: the
@@ -88,14 +90,26 @@ pub struct Args {
     /// Cash budget B of the emitted instance.
     #[arg(long, requires = "emit_instance")]
     budget: Option<f64>,
+    /// Token budget R of the emitted instance (default: none, that is 0;
+    /// `mut` needs it).
+    #[arg(long, requires = "emit_instance")]
+    token_budget: Option<f64>,
+    /// Liquidity λ of the emitted instance, Mixed-MIA's cash share
+    /// (default 1).
+    #[arg(long, requires = "emit_instance")]
+    liquidity: Option<f64>,
+    /// Token pool Π of the emitted instance, the tokens MUT divides
+    /// (default 1).
+    #[arg(long, requires = "emit_instance")]
+    token_pool: Option<f64>,
     /// Trusted data for the quality score (default: the test set).
     #[arg(long, requires = "emit_instance")]
     trusted: Option<PathBuf>,
 }
 
 /// Runs the command and returns its one-line summary.
-pub fn run(args: Args) -> anyhow::Result<String> {
-    crate::threads::with_threads(args.threads, || value(&args))
+pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
+    crate::threads::with_threads(args.threads, || value(args))
 }
 
 fn value(args: &Args) -> anyhow::Result<String> {
@@ -106,27 +120,31 @@ fn value(args: &Args) -> anyhow::Result<String> {
         (Method::KnnShapley, _) => Model::Knn(args.model_args.knn()?),
         (_, name) => args.model_args.model(name.unwrap_or(ModelName::Logreg))?,
     };
-    let columns = Columns {
-        label: args.label.as_deref(),
-        provider: args.provider_column.as_deref(),
+    let read = |path: &PathBuf, need| {
+        dataset::read(
+            path,
+            args.label.as_deref(),
+            args.provider_column.as_deref(),
+            need,
+        )
     };
-    let train_table = dataset::read(&args.train, columns, Need::Required)?;
-    let mut test_table = dataset::read(&args.test, columns, Need::Optional)?;
-    dataset::align_features(&train_table, &mut test_table)?;
-    let trusted_table = match (&args.emit_instance, &args.trusted) {
+    let train_file = read(&args.train, Need::Required)?;
+    let mut test_file = read(&args.test, Need::Optional)?;
+    dataset::align_features(&train_file, &mut test_file)?;
+    let trusted_file = match (&args.emit_instance, &args.trusted) {
         (Some(_), Some(path)) => {
-            let mut table = dataset::read(path, columns, Need::Optional)?;
-            dataset::align_features(&train_table, &mut table)?;
-            Some(table)
+            let mut file = read(path, Need::Optional)?;
+            dataset::align_features(&train_file, &mut file)?;
+            Some(file)
         }
         _ => None,
     };
-    let mut tables = vec![&train_table, &test_table];
-    tables.extend(trusted_table.as_ref());
-    let classes = Classes::of(&tables)?;
-    let train = classes.dataset(&train_table)?;
-    let test = classes.dataset(&test_table)?;
-    let (names, players) = match dataset::providers(&train_table) {
+    let mut files = vec![&train_file, &test_file];
+    files.extend(trusted_file.as_ref());
+    let classes = dataset::classes(&files)?;
+    let train = dataset::dataset(&classes, &train_file)?;
+    let test = dataset::dataset(&classes, &test_file)?;
+    let (names, players) = match train_file.table.players() {
         Some((names, players)) => (Some(names), players),
         None => (None, Players::points(train.n_rows())),
     };
@@ -136,11 +154,10 @@ fn value(args: &Args) -> anyhow::Result<String> {
     let offer = match (&args.emit_instance, &args.bids, &names) {
         (Some(path), Some(bids), Some(names)) => {
             let bids = dataset::read_bids(bids)?;
-            let budget = args.budget.unwrap_or_default();
             let ones = vec![1.0; names.len()];
-            instance(names, &players, &ones, &ones, &bids, budget)
+            instance(args, names, &players, &ones, &ones, &bids)
                 .with_context(|| format!("{}: cannot build the instance", path.display()))?;
-            Some((path, bids, budget))
+            Some((path, bids))
         }
         _ => None,
     };
@@ -160,15 +177,19 @@ fn value(args: &Args) -> anyhow::Result<String> {
     }
 
     let mut staged = vec![(output::stage(&args.out, csv.as_bytes())?, args.out.clone())];
-    if let (Some((path, bids, budget)), Some(names)) = (&offer, &names) {
-        let trusted = match &trusted_table {
-            Some(table) => classes.dataset(table)?,
-            None => test.clone(),
+    if let (Some((path, bids)), Some(names)) = (&offer, &names) {
+        let loaded;
+        let trusted = match &trusted_file {
+            Some(file) => {
+                loaded = dataset::dataset(&classes, file)?;
+                &loaded
+            }
+            None => &test,
         };
-        let quality = quality_scores(&trusted, &train, &players, &model)
+        let quality = quality_scores(trusted, &train, &players, &model)
             .map_err(|e| anyhow!("quality score: {e}"))?;
-        let json = instance(names, &players, &estimate.values, &quality, bids, *budget)
-            .and_then(|spec| instance_json(&spec))
+        let json = instance(args, names, &players, &estimate.values, &quality, bids)
+            .map(|instance| write::procurement_instance(&instance))
             .with_context(|| format!("{}: cannot build the instance", path.display()))?;
         staged.push((output::stage(path, json.as_bytes())?, (*path).clone()));
     }
@@ -240,16 +261,18 @@ fn estimate(
 }
 
 /// The procurement instance of the bids, with each provider's quality and
-/// utility (max(0, value)), validated by the library. Every provider with
-/// rows must bid, once, and no one else.
+/// utility (max(0, value)) and the market of `--budget`, `--token-budget`,
+/// `--liquidity` and `--token-pool`, validated by the library (whose errors
+/// name the field). Every provider with rows must bid, once, and no one
+/// else.
 fn instance(
+    args: &Args,
     names: &[String],
     players: &Players,
     values: &[f64],
     quality: &[f64],
     bids: &Bids,
-    budget: f64,
-) -> anyhow::Result<InstanceSpec> {
+) -> anyhow::Result<Instance> {
     let source = &bids.source;
     let mut seen = vec![false; names.len()];
     let mut providers = Vec::new();
@@ -287,35 +310,11 @@ fn instance(
         );
     }
     let spec = InstanceSpec {
-        budget,
+        budget: args.budget.unwrap_or_default(),
+        token_budget: args.token_budget,
+        liquidity: args.liquidity,
+        token_pool: args.token_pool,
         providers,
-        ..InstanceSpec::default()
     };
-    Instance::new(spec.clone()).map_err(|e| anyhow!("{e}"))?;
-    Ok(spec)
-}
-
-/// The instance as JSON.
-fn instance_json(spec: &InstanceSpec) -> anyhow::Result<String> {
-    let providers: Vec<serde_json::Value> = spec
-        .providers
-        .iter()
-        .map(|p| {
-            let mut object = serde_json::json!({
-                "id": p.id,
-                "bid": p.bid,
-                "quality": p.quality,
-                "utility": p.utility,
-                "volume": p.volume,
-            });
-            if let (Some(claimed), Some(map)) = (p.claimed_quality, object.as_object_mut()) {
-                map.insert("claimed_quality".to_owned(), claimed.into());
-            }
-            object
-        })
-        .collect();
-    let json = serde_json::json!({ "budget": spec.budget, "providers": providers });
-    let mut text = serde_json::to_string_pretty(&json).context("cannot serialise")?;
-    text.push('\n');
-    Ok(text)
+    Instance::new(spec).map_err(|e| anyhow!("{e}"))
 }

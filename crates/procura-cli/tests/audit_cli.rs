@@ -239,3 +239,47 @@ fn an_instance_and_a_population_conflict() {
     assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty());
 }
+
+#[test]
+fn search_sizes_are_bounded_and_named() {
+    for (flag, value, message) in [
+        ("--grid", "0", "--grid: 0 is not between 1 and 10000"),
+        (
+            "--grid",
+            "1000000000000",
+            "--grid: 1000000000000 is not between 1 and 10000",
+        ),
+        (
+            "--coalition-size",
+            "0",
+            "--coalition-size: 0 is not between 1 and 8",
+        ),
+        (
+            "--coalition-size",
+            "30",
+            "--coalition-size: 30 is not between 1 and 8",
+        ),
+        (
+            "--max-coalitions",
+            "18446744073709551615",
+            "--max-coalitions: 18446744073709551615 is not between 1 and 100000",
+        ),
+        (
+            "--max-participants",
+            "0",
+            "--max-participants: 0 is not between 1 and",
+        ),
+    ] {
+        let output = run(
+            &["audit", &market(), "--mechanism", "qmia", flag, value],
+            "1",
+        );
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}");
+        assert!(
+            output.stdout.is_empty(),
+            "{flag} {value}: no partial output"
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{flag} {value}: {stderr}");
+    }
+}

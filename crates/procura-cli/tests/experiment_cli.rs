@@ -286,7 +286,7 @@ fn refused(contents: &str) -> String {
 
 #[test]
 fn bad_experiment_files_are_refused_naming_the_key() {
-    let cases: [(&str, &str, &str); 12] = [
+    let cases: [(&str, &str, &str); 13] = [
         ("replicates = 6", "replicate = 6", "replicate"),
         ("replicates = 6", "replicates = 0", "replicates"),
         (
@@ -331,6 +331,12 @@ fn bad_experiment_files_are_refused_naming_the_key() {
             "procurement.providers = 0",
         ),
         ("max_rounds = 5", "max_rounds = 0", "strategic.max_rounds"),
+        // Sizes are bounded before anything is allocated.
+        (
+            "max_rounds = 5",
+            "max_rounds = 5\nclaim_steps = 100000000000",
+            "strategic.claim_steps: 100000000000 is more than 10000",
+        ),
     ];
     for (from, to, key) in cases {
         assert!(PROCUREMENT.contains(from), "{from}");
@@ -339,6 +345,13 @@ fn bad_experiment_files_are_refused_naming_the_key() {
     }
     let message = refused("name = ");
     assert!(message.contains("bad.toml"), "{message}");
+}
+
+/// `text` with field `index` of its line `row` replaced by `value`.
+fn tamper_field(text: &str, row: &str, index: usize, value: &str) -> String {
+    let mut fields: Vec<&str> = row.split(',').collect();
+    fields[index] = value;
+    text.replacen(row, &fields.join(","), 1)
 }
 
 #[test]
@@ -410,6 +423,16 @@ fn merge_refuses_incomplete_repeated_or_mixed_shards() {
                 original.replacen(row, &format!("{},inf", &row[..last]), 1)
             },
             "not a finite number",
+        ),
+        // Fields read back into typed records: a flag must be 0 or 1, and
+        // a field that applies to every record must be there.
+        (
+            tamper_field(&original, lines[1], 4, "0.5"),
+            "row 2: feasible: 0.5 is not a flag (0 or 1)",
+        ),
+        (
+            tamper_field(&original, lines[1], 6, ""),
+            "row 2: collected: empty, but it applies to every record",
         ),
         (lines[..lines.len() - 1].join("\n"), "incomplete"),
         (

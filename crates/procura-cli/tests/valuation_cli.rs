@@ -524,11 +524,16 @@ fn emitted_instance_clears() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&instance).expect("instance")).expect("json");
     assert_eq!(json["budget"], 3.0);
+    // Every default is written out (spec §A.1); no token budget was given.
+    assert_eq!(json["liquidity"], 1.0);
+    assert_eq!(json["token_pool"], 1.0);
+    assert!(json.get("token_budget").is_none());
     let providers = json["providers"].as_array().expect("providers");
     assert_eq!(providers.len(), 3);
-    // b has no volume in the bids file: its row count, 8, is used.
+    // b has no volume in the bids file: its row count, 8, is used; and no
+    // claimed quality: its quality.
     assert_eq!(providers[1]["volume"], 8.0);
-    assert!(providers[1].get("claimed_quality").is_none());
+    assert_eq!(providers[1]["claimed_quality"], providers[1]["quality"]);
     let (_, values) = parse_values(&out);
     for (provider, (_, value)) in providers.iter().zip(&values) {
         assert_eq!(provider["utility"].as_f64(), Some(value.max(0.0)));
@@ -542,6 +547,106 @@ fn emitted_instance_clears() {
         .output()
         .expect("procura runs");
     assert_eq!(cleared.status.code(), Some(0), "{}", text(&cleared.stderr));
+}
+
+/// `--token-budget`, `--liquidity` and `--token-pool` complete the market,
+/// so that the emitted instance clears with `mut` and `mixed`; the instance
+/// is written in the spec's key order (§A.1), `id` first; a bad value is
+/// refused naming the field, and nothing is written.
+#[test]
+fn emitted_instance_with_tokens_clears_with_mut() {
+    let folder = scratch("instance-tokens");
+    let out = folder.join("values.csv");
+    let instance = folder.join("instance.json");
+    let bids = data("bids.csv");
+    let emit = |extra: &[&str]| {
+        let mut args = vec![
+            "--method",
+            "knn-shapley",
+            "--provider-column",
+            "owner",
+            "--emit-instance",
+            instance.to_str().expect("utf-8 path"),
+            "--bids",
+            bids.to_str().expect("utf-8 path"),
+            "--budget",
+            "3",
+        ];
+        args.extend_from_slice(extra);
+        value(&args, &data("train.csv"), &data("test.csv"), &out)
+    };
+    let output = emit(&[
+        "--token-budget",
+        "2",
+        "--liquidity",
+        "0.5",
+        "--token-pool",
+        "100",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let written = std::fs::read_to_string(&instance).expect("instance");
+    let position = |key: &str| {
+        written
+            .find(&format!("\"{key}\""))
+            .unwrap_or_else(|| panic!("no {key}: {written}"))
+    };
+    let order = [
+        "budget",
+        "token_budget",
+        "liquidity",
+        "token_pool",
+        "providers",
+        "id",
+        "bid",
+        "quality",
+        "utility",
+        "volume",
+        "claimed_quality",
+    ];
+    for pair in order.windows(2) {
+        assert!(position(pair[0]) < position(pair[1]), "{pair:?}: {written}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&written).expect("json");
+    assert_eq!(json["token_budget"], 2.0);
+    assert_eq!(json["liquidity"], 0.5);
+    assert_eq!(json["token_pool"], 100.0);
+    for mechanism in ["mut", "mixed", "qmia"] {
+        let cleared = procura()
+            .arg("clear")
+            .arg(&instance)
+            .args(["--mechanism", mechanism])
+            .output()
+            .expect("procura runs");
+        assert_eq!(
+            cleared.status.code(),
+            Some(0),
+            "{mechanism}: {}",
+            text(&cleared.stderr)
+        );
+        assert!(text(&cleared.stdout).contains(&format!("\"mechanism\": \"{mechanism}\"")));
+    }
+
+    let cases: &[(&[&str], &str)] = &[
+        (&["--token-budget=-1"], "token_budget"),
+        (&["--token-budget", "inf"], "token_budget"),
+        (&["--liquidity", "1.5"], "liquidity"),
+        (&["--token-pool", "0"], "token_pool"),
+    ];
+    for (extra, field) in cases {
+        // Left by the good run above, or not at all.
+        let _ = std::fs::remove_file(&instance);
+        let _ = std::fs::remove_file(&out);
+        let output = emit(extra);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{extra:?}: {stderr}");
+        assert!(
+            stderr.contains("cannot build the instance") && stderr.contains(field),
+            "{extra:?}: {stderr}"
+        );
+        assert!(output.stdout.is_empty(), "{extra:?}");
+        assert!(!instance.exists(), "{extra:?}: instance written");
+        assert!(!out.exists(), "{extra:?}: values written");
+    }
 }
 
 #[test]

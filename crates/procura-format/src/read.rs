@@ -39,6 +39,7 @@ pub fn threshold_instance(text: &str) -> Result<ThresholdInstance, ReadError> {
 /// The market of the instance in `text`, by its top-level fields: `None`
 /// when it is not a JSON object or has both or neither of `providers` and
 /// `users`.
+#[must_use]
 pub fn market(text: &str) -> Option<Market> {
     #[derive(serde::Deserialize)]
     struct Records {

@@ -31,6 +31,7 @@ struct PaymentJson<'a> {
 }
 
 /// The outcome as pretty-printed JSON, ending in a newline.
+#[must_use]
 pub fn procurement_outcome(instance: &Instance, outcome: &Outcome) -> String {
     let providers = instance.providers();
     let json = ProcurementJson {
@@ -68,6 +69,7 @@ pub fn to_json(value: &impl Serialize) -> String {
 
 /// A procurement instance as the JSON of §A.1, with every default written
 /// out, so that it can be replayed with `procura clear` or `procura audit`.
+#[must_use]
 pub fn procurement_instance(instance: &Instance) -> String {
     #[derive(Serialize)]
     struct InstanceJson<'a> {
@@ -131,6 +133,7 @@ fn assignments<'a>(
 
 /// A subsidy outcome (§B.2) as JSON. `null` is always false: the subsidy
 /// always runs; the field is there so every outcome has it.
+#[must_use]
 pub fn subsidy_outcome(instance: &ThresholdInstance, outcome: &SubsidyOutcome) -> String {
     #[derive(Serialize)]
     struct SubsidyJson<'a> {
@@ -155,6 +158,7 @@ pub fn subsidy_outcome(instance: &ThresholdInstance, outcome: &SubsidyOutcome) -
 
 /// A withdrawal-rights outcome (§B.3, §B.4) as JSON; `protocol` is null
 /// when the outcome is null.
+#[must_use]
 pub fn withdrawal_outcome(instance: &ThresholdInstance, outcome: &WithdrawalOutcome) -> String {
     #[derive(Serialize)]
     struct ProtocolJson {

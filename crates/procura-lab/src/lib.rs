@@ -7,8 +7,12 @@
 //!   distributions (ChaCha8, one stream per instance), and population
 //!   audits ([`population::audit_population`]);
 //! - [`synthetic`]: seeded synthetic procurement markets for benchmarks;
-//! - [`experiment`]: the Monte-Carlo engine (cells, replicates, records,
-//!   summaries) and the judges of the claims ([`experiment::claims`]);
+//! - [`experiment`]: the Monte-Carlo engine (cells, replicates, typed
+//!   records, statistics), the judges of the claims
+//!   ([`experiment::claims`]) and, with the `serde` feature, experiment
+//!   files (`experiment::design`) and the reproduction of the claims
+//!   (`experiment::reproduce`);
+//! - [`seed`]: how one master seed becomes the seeds of cells and audits;
 //! - [`round`]: one procurement round on real data, from valuation to the
 //!   accuracy of the model trained on what each mechanism bought.
 //!
@@ -26,8 +30,10 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod datasets;
 pub mod experiment;
 pub mod population;
 pub mod round;
+pub mod seed;
 pub mod synthetic;
 pub mod threshold_population;

@@ -248,6 +248,7 @@ impl Population {
     }
 
     /// The specification.
+    #[must_use]
     pub fn spec(&self) -> &PopulationSpec {
         &self.spec
     }
@@ -256,6 +257,7 @@ impl Population {
     ///
     /// Fields are drawn provider by provider in a fixed order (cost,
     /// quality, utility, volume, claimed quality). Ids are `p000`, `p001`, …
+    #[must_use]
     pub fn draw(&self, seed: u64, index: u64) -> Instance {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(index);
@@ -305,7 +307,7 @@ impl Population {
                     volume: numbers.volume,
                     claimed_quality: numbers.claimed_quality,
                     ..ProviderSpec::new(
-                        id.to_string(),
+                        id.to_owned(),
                         numbers.bid,
                         numbers.quality,
                         numbers.utility,
@@ -377,10 +379,9 @@ fn clamp_spec(mut spec: InstanceSpec) -> InstanceSpec {
 }
 
 /// The seed of instance `index`'s audit (its participant and coalition
-/// samples), mixed from the population audit's seed.
-pub fn instance_seed(seed: u64, index: u64) -> u64 {
-    seed ^ index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
+/// samples), mixed from the population audit's seed: see
+/// [`crate::seed::instance_seed`].
+pub use crate::seed::instance_seed;
 
 /// What a population audit found.
 #[derive(Debug, Clone, PartialEq)]
@@ -425,10 +426,9 @@ pub fn audit_population(
         .map(|index| {
             let instance = population.draw(seed, index);
             // Each instance samples its own participants and coalitions.
-            let config = AuditConfig {
-                seed: instance_seed(config.seed, index),
-                ..config.clone()
-            };
+            let config = config
+                .clone()
+                .with_seed(instance_seed(config.seed(), index));
             let report = audit(&mechanism, &instance, &config);
             progress();
             report

@@ -76,18 +76,18 @@ use procura_mechanisms::procurement::{
 };
 use procura_valuation::{
     accuracy, knn_shapley, quality_scores, split_among_providers, Dataset, Knn, Logistic, Model,
-    Progress, ProviderSplit, SplitConfig, ValuationError,
+    Progress, ProviderSplit, SplitConfig, Standardizer, ValuationError,
 };
 
 /// ChaCha8 streams of a round's seed, one per use, so that no two draws
 /// share a stream.
 mod stream {
     /// The test/trusted/pool shuffle.
-    pub const HOLDOUT: u64 = 0;
+    pub(super) const HOLDOUT: u64 = 0;
     /// The seed of the providers' split.
-    pub const SPLIT: u64 = 1;
+    pub(super) const SPLIT: u64 = 1;
     /// The providers' unit costs.
-    pub const COSTS: u64 = 2;
+    pub(super) const COSTS: u64 = 2;
 }
 
 /// The three datasets of a round: the rows the providers share, the buyer's
@@ -112,10 +112,12 @@ impl RoundData {
     /// Then every feature is standardised to mean 0 and (population)
     /// standard deviation 1 over the pool and the trusted rows, the data
     /// the buyer sees before training, and the test rows are scaled the
-    /// same way: nothing about the test set, not even its features, enters
-    /// the round before the final scoring. (KNN distances and the logistic
-    /// penalty would otherwise be dominated by the largest-valued columns.)
-    /// A constant column becomes 0.
+    /// same way ([`Standardizer`], fitted on the pool's rows, then the
+    /// trusted rows): nothing about the test set, not even its features,
+    /// enters the round before the final scoring. (KNN distances and the
+    /// logistic penalty would otherwise be dominated by the largest-valued
+    /// columns.) A column constant over the pool and the trusted rows
+    /// becomes 0.
     ///
     /// ```
     /// use procura_lab::round::RoundData;
@@ -153,73 +155,13 @@ impl RoundData {
             part(&order[n_test..held])?,
             part(&order[held..])?,
         );
-        let scaling = Scaling::fit(&[&pool, &trusted]);
+        let scaler = Standardizer::fit(&[&pool, &trusted]).map_err(ValuationError::from)?;
+        let standardize = |part: &Dataset| scaler.apply(part).map_err(ValuationError::from);
         Ok(RoundData {
-            test: scaling.apply(&test)?,
-            trusted: scaling.apply(&trusted)?,
-            pool: scaling.apply(&pool)?,
+            test: standardize(&test)?,
+            trusted: standardize(&trusted)?,
+            pool: standardize(&pool)?,
         })
-    }
-}
-
-/// Per-feature standardisation: x ↦ (x − mean) / sd, or 0 for a constant
-/// feature.
-struct Scaling {
-    mean: Vec<f64>,
-    /// 1 / sd, or 0 where sd = 0.
-    inverse_sd: Vec<f64>,
-}
-
-impl Scaling {
-    /// Means and population standard deviations over the rows of `parts`,
-    /// as left folds in row order.
-    fn fit(parts: &[&Dataset]) -> Scaling {
-        let n_features = parts.first().map_or(0, |part| part.n_features());
-        let rows = || {
-            parts
-                .iter()
-                .flat_map(|part| (0..part.n_rows()).map(move |row| part.row(row)))
-        };
-        let n_rows = parts.iter().map(|part| part.n_rows()).sum::<usize>() as f64;
-        let mean: Vec<f64> = (0..n_features)
-            .map(|column| rows().fold(0.0, |sum, row| sum + row[column]) / n_rows)
-            .collect();
-        let inverse_sd = (0..n_features)
-            .map(|column| {
-                let m = mean[column];
-                let variance = rows()
-                    .fold(0.0, |sum, row| sum + (row[column] - m) * (row[column] - m))
-                    / n_rows;
-                let sd = variance.sqrt();
-                if sd > 0.0 {
-                    1.0 / sd
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        Scaling { mean, inverse_sd }
-    }
-
-    /// `data` with every feature scaled.
-    fn apply(&self, data: &Dataset) -> Result<Dataset, RoundError> {
-        let n_features = data.n_features();
-        let features: Vec<f64> = data
-            .features()
-            .iter()
-            .enumerate()
-            .map(|(i, x)| {
-                let column = i % n_features;
-                (x - self.mean[column]) * self.inverse_sd[column]
-            })
-            .collect();
-        Dataset::new(
-            features,
-            n_features,
-            data.labels().to_vec(),
-            data.n_classes(),
-        )
-        .map_err(|e| RoundError::Valuation(e.into()))
     }
 }
 
@@ -256,6 +198,7 @@ impl RoundConfig {
     /// duplicates up to half a provider's rows, per-row costs LogNormal(0, 0.5),
     /// a budget of 30% of the total cost, λ = 0.5, Π = 1000, 5-NN valuation and
     /// logistic regression with λ₂ = 1.
+    #[must_use]
     pub fn demo() -> RoundConfig {
         RoundConfig {
             n_providers: 30,
@@ -270,10 +213,9 @@ impl RoundConfig {
             // The default grid, plus underbids down to half the cost:
             // MUT's manipulation (pay-as-bid never pays below cost, and the
             // DSIC mechanisms never move).
-            best_response: BestResponseConfig {
-                markups: (5..=30u32).map(|k| f64::from(k) / 10.0).collect(),
-                ..BestResponseConfig::default_grid()
-            },
+            best_response: BestResponseConfig::default_grid()
+                .with_markups((5..=30u32).map(|k| f64::from(k) / 10.0).collect())
+                .unwrap_or_else(|e| unreachable!("markups 0.5 to 3.0: {e}")),
         }
     }
 
@@ -313,6 +255,7 @@ impl RoundConfig {
 
 /// Why a round could not run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RoundError {
     /// A configuration number breaks its rule.
     #[error("{field}: {value} {rule}")]
@@ -386,18 +329,22 @@ pub struct Purchase {
 
 impl Purchase {
     /// Providers bought.
+    #[must_use]
     pub fn n_providers(&self) -> usize {
         self.outcome.awards().len()
     }
     /// Rows bought, duplicates included.
+    #[must_use]
     pub fn n_rows(&self) -> usize {
         self.rows.len()
     }
     /// Quality-weighted utility bought, Σ q_i·μ_i over the winners (§A.2).
+    #[must_use]
     pub fn value(&self) -> f64 {
         self.outcome.value()
     }
     /// Cash plus cash-equivalent tokens.
+    #[must_use]
     pub fn spend(&self) -> f64 {
         self.cash + self.tokens
     }
@@ -443,6 +390,7 @@ pub struct RoundReport {
 
 impl RoundReport {
     /// The purchase of `mechanism`.
+    #[must_use]
     pub fn purchase(&self, mechanism: Auction) -> Option<&Purchase> {
         self.purchases
             .iter()

@@ -26,6 +26,7 @@ use procura_mechanisms::procurement::{Instance, InstanceSpec, ProviderSpec};
 /// assert_eq!(market.providers().len(), 100);
 /// assert_eq!(market, procura_lab::synthetic::market(100, 7));
 /// ```
+#[must_use]
 pub fn market(n_providers: usize, seed: u64) -> Instance {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let providers: Vec<ProviderSpec> = (0..n_providers)

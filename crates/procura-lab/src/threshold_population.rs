@@ -161,6 +161,7 @@ impl ThresholdPopulation {
     }
 
     /// The specification.
+    #[must_use]
     pub fn spec(&self) -> &ThresholdPopulationSpec {
         &self.spec
     }
@@ -170,6 +171,7 @@ impl ThresholdPopulation {
     /// Fields are drawn user by user in a fixed order (cost, capacity,
     /// benefit). Ids are `u000`, `u001`, … Then T = `threshold_fraction` ·
     /// Σ cap_i.
+    #[must_use]
     pub fn draw(&self, seed: u64, index: u64) -> ThresholdInstance {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         rng.set_stream(index);

@@ -8,7 +8,10 @@
 //! reports that the auditor probes; [`Mechanism`] names every mechanism once,
 //! for the command line, experiments and every other edge.
 //!
-//! The crate does no IO and depends on no numerical or random library.
+//! The crate does no IO and depends on no numerical or random library. The
+//! `test-support` feature, for dev-dependencies only, adds
+//! `test_support`: the proptest strategies every procura crate's tests
+//! draw instances from.
 //! Every mechanism is a pure function from a validated instance to an
 //! outcome, and the same input always gives the same bytes.
 //!
@@ -40,6 +43,8 @@
 pub mod game;
 mod mechanism;
 pub mod procurement;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 pub mod threshold;
 pub mod tolerance;
 pub mod validate;

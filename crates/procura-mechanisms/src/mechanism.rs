@@ -18,6 +18,7 @@ pub enum Market {
 
 impl Market {
     /// `procurement` or `threshold`.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Market::Procurement => "procurement",
@@ -26,6 +27,7 @@ impl Market {
     }
 
     /// The instance field that holds the records: `providers` or `users`.
+    #[must_use]
     pub fn records(self) -> &'static str {
         match self {
             Market::Procurement => "providers",
@@ -65,6 +67,7 @@ pub enum Mechanism {
 
 impl Mechanism {
     /// The market whose instances the mechanism clears.
+    #[must_use]
     pub fn market(self) -> Market {
         match self {
             Mechanism::Auction(_) => Market::Procurement,
@@ -75,6 +78,7 @@ impl Mechanism {
     /// The name without the protocol: `withdrawal` for withdrawal rights
     /// under any protocol, the full name otherwise. Outcomes carry it in
     /// their `mechanism` field (§A.2, §B.3).
+    #[must_use]
     pub fn family(self) -> &'static str {
         match self {
             Mechanism::Auction(auction) => auction.name(),
@@ -84,6 +88,7 @@ impl Mechanism {
     }
 
     /// One line on what the mechanism does and which properties it keeps.
+    #[must_use]
     pub fn summary(self) -> &'static str {
         match self {
             Mechanism::Auction(auction) => auction.summary(),

@@ -1,4 +1,6 @@
-//! Numerical tolerances of the mechanisms, in one place for this crate.
+//! Numerical tolerances of the mechanisms, in one place for this crate:
+//! every tolerance, stopping rule and margin that the mechanisms or their
+//! tests compare against is defined here and nowhere else.
 //!
 //! Mechanisms compute in IEEE doubles exactly as the specification's
 //! "Numerics" section prescribes. The constants here say how far two correct
@@ -23,6 +25,7 @@ pub const ROUNDING_RELATIVE: f64 = 1e-12;
 /// assert!(!approx_eq(1.1, 1.0, 1e-9));
 /// assert!(approx_eq(0.0, 1e-12, 1e-9));
 /// ```
+#[must_use]
 pub fn approx_eq(actual: f64, expected: f64, relative: f64) -> bool {
     if actual == expected {
         return true;
@@ -39,6 +42,7 @@ pub fn approx_eq(actual: f64, expected: f64, relative: f64) -> bool {
 /// assert!(at_most(1.0 + 1e-14, 1.0, 1e-12));
 /// assert!(!at_most(1.01, 1.0, 1e-12));
 /// ```
+#[must_use]
 pub fn at_most(value: f64, bound: f64, relative: f64) -> bool {
     value <= bound + relative * bound.abs().max(1.0)
 }
@@ -62,3 +66,15 @@ pub const PROTOCOL_GOLDEN: f64 = 1e-6;
 /// mechanisms. Measured against the largest truthful utility or reported
 /// number of the instance.
 pub const GAIN_RELATIVE: f64 = 1e-9;
+
+/// The simultaneous protocol's fixed point (§B.4) stops when no stay
+/// probability changes by this much in a round (absolute: probabilities
+/// lie in [0, 1]). The round limit is
+/// [`FIXED_POINT_ROUNDS`](crate::threshold::protocol::FIXED_POINT_ROUNDS).
+pub const FIXED_POINT_TOLERANCE: f64 = 1e-13;
+
+/// The exact sequential protocol solver (§B.4) stops exploring a branch
+/// when even the all-stay path falls short of T by more than this relative
+/// margin, which is far above the rounding of a sum of at most 20 amounts;
+/// closer calls are explored to the leaves.
+pub const SEQUENTIAL_DEAD_MARGIN: f64 = 1e-12;

@@ -4,69 +4,14 @@
 //! bisection of the allocation rule, and no bid on a fine grid improves any
 //! provider's utility.
 
-use procura_mechanisms::procurement::{
-    clear, Auction, Instance, InstanceSpec, Outcome, ProviderSpec,
-};
+use procura_mechanisms::procurement::{clear, Auction, Instance, Outcome};
+use procura_mechanisms::test_support::{extreme_procurement_spec, procurement_instance};
 use procura_mechanisms::tolerance::{approx_eq, at_most, GOLDEN_RELATIVE, ROUNDING_RELATIVE};
 use proptest::prelude::*;
 
-// ---------------------------------------------------------------------------
-// Random instances.
-
-/// Numbers drawn from a small set half of the time, so that ties in ratio,
-/// zero scores, zero bids and boundary qualities actually occur.
-fn mostly_continuous(low: f64, high: f64, specials: &'static [f64]) -> BoxedStrategy<f64> {
-    prop_oneof![
-        3 => low..=high,
-        1 => proptest::sample::select(specials),
-    ]
-    .boxed()
-}
-
-fn provider(index: usize) -> impl Strategy<Value = ProviderSpec> {
-    (
-        mostly_continuous(0.0, 5.0, &[0.0, 1.0, 2.0, 2.5]),
-        mostly_continuous(0.0, 1.0, &[0.0, 0.5, 1.0]),
-        mostly_continuous(0.0, 3.0, &[0.0, 1.0, 2.0]),
-        mostly_continuous(0.0, 2000.0, &[0.0, 100.0, 1000.0]),
-        proptest::option::of(mostly_continuous(0.0, 1.0, &[0.0, 1.0])),
-    )
-        .prop_map(
-            move |(bid, quality, utility, volume, claimed_quality)| ProviderSpec {
-                // Ids out of input order, so ranking ties exercise the id rule.
-                id: format!("p{:02}", (index * 7) % 11),
-                bid,
-                quality,
-                utility,
-                volume: Some(volume),
-                claimed_quality,
-            },
-        )
-}
-
+/// Random instances of the shared suite: up to 7 providers.
 fn instance() -> impl Strategy<Value = Instance> {
-    (1usize..=7)
-        .prop_flat_map(|n| {
-            (
-                mostly_continuous(0.1, 12.0, &[1.0, 5.0]),
-                proptest::option::weighted(0.85, mostly_continuous(0.0, 6.0, &[0.0, 1.0])),
-                proptest::option::weighted(0.85, mostly_continuous(0.0, 1.0, &[0.0, 0.5, 1.0])),
-                proptest::option::weighted(0.85, mostly_continuous(0.5, 1000.0, &[1.0, 1000.0])),
-                (0..n).map(provider).collect::<Vec<_>>(),
-            )
-        })
-        .prop_map(|(budget, token_budget, liquidity, token_pool, providers)| {
-            // Leave the optional fields out now and then, so their defaults
-            // (R = 0, λ = 1, Π = 1) are exercised too; MUT then refuses.
-            let spec = InstanceSpec {
-                budget,
-                token_budget,
-                liquidity,
-                token_pool,
-                providers,
-            };
-            Instance::new(spec).expect("generated instances are valid")
-        })
+    procurement_instance(7)
 }
 
 // ---------------------------------------------------------------------------
@@ -340,41 +285,13 @@ fn config() -> ProptestConfig {
     }
 }
 
-/// Numbers spread over the whole range of doubles: log-uniform magnitudes
-/// from 1e-300 to 1e300, plus zero.
-fn any_magnitude() -> impl Strategy<Value = f64> {
-    prop_oneof![
-        9 => (-300.0f64..300.0).prop_map(|exponent| 10f64.powf(exponent)),
-        1 => Just(0.0),
-    ]
-}
-
 proptest! {
     #![proptest_config(config())]
 
     /// No valid instance, however extreme its magnitudes, yields a NaN or
     /// infinite payment, total or value (the output would print `null`).
     #[test]
-    fn outcomes_are_finite_at_any_magnitude(
-        budget in any_magnitude().prop_filter("budget > 0", |b| *b > 0.0),
-        token_budget in any_magnitude(),
-        liquidity in 0.0f64..=1.0,
-        providers in proptest::collection::vec((any_magnitude(), 0.0f64..=1.0, any_magnitude(), any_magnitude()), 1..6),
-    ) {
-        let spec = InstanceSpec {
-            budget,
-            token_budget: Some(token_budget),
-            liquidity: Some(liquidity),
-            token_pool: Some(1000.0),
-            providers: providers
-                .into_iter()
-                .enumerate()
-                .map(|(i, (bid, quality, utility, volume))| ProviderSpec {
-                    volume: Some(volume),
-                    ..ProviderSpec::new(format!("p{i}"), bid, quality, utility)
-                })
-                .collect(),
-        };
+    fn outcomes_are_finite_at_any_magnitude(spec in extreme_procurement_spec()) {
         // Instances whose products overflow are refused; the rest must clear.
         if let Ok(instance) = Instance::new(spec) {
             for mechanism in Auction::ALL {

@@ -21,13 +21,13 @@ fn market(
     threshold: f64,
     reserve: f64,
     users: Vec<UserSpec>,
-    rest: ThresholdSpec,
+    rest: &ThresholdSpec,
 ) -> ThresholdInstance {
     ThresholdInstance::new(ThresholdSpec {
         threshold,
         reserve_price: Some(reserve),
         users,
-        ..rest
+        ..*rest
     })
     .expect("hand-written instance is valid")
 }
@@ -86,7 +86,7 @@ fn two_users_fill_the_threshold_cheapest_first() {
     //      leaves 0.5: t_1 = 1·1.5 + 1.5·(2 − 1) + 0.5·(3 − 2) = 3.5.
     // t_2: x_2(z) = 0.5 up to r: t_2 = 2·0.5 + 0.5·(3 − 2) = 1.5.
     let users = vec![user("u1", 1.0, 1.5, 0.0), user("u2", 2.0, 1.5, 0.0)];
-    let instance = market(2.0, 3.0, users, ThresholdSpec::default());
+    let instance = market(2.0, 3.0, users, &ThresholdSpec::default());
     check_allocation(&instance, &[("u1", 1.5, 3.5), ("u2", 0.5, 1.5)]);
     // No shocks, no slack, belief 1: both stay in every protocol, so
     // training is sure and pays 3.5 + 1.5 = 5 for 2 units.
@@ -104,7 +104,7 @@ fn a_budget_lowers_the_reserve() {
         budget: Some(4.0),
         ..ThresholdSpec::default()
     };
-    let instance = market(2.0, 3.0, users, rest);
+    let instance = market(2.0, 3.0, users, &rest);
     check_allocation(&instance, &[("u1", 1.5, 3.0), ("u2", 0.5, 1.0)]);
     let allocation = withdrawal::assign(&instance).expect("reserve_price");
     assert_eq!(allocation.reserve(), 2.0);
@@ -119,7 +119,7 @@ fn equal_costs_are_ordered_by_id() {
     //      t_a = 1·1 + 0.5·(2 − 1) = 1.5.
     // t_b: b is behind a for every z ≥ 1: t_b = 1·0.5 + 0.5·(2 − 1) = 1.
     let users = vec![user("b", 1.0, 1.0, 0.0), user("a", 1.0, 1.0, 0.0)];
-    let instance = market(1.5, 2.0, users, ThresholdSpec::default());
+    let instance = market(1.5, 2.0, users, &ThresholdSpec::default());
     check_allocation(&instance, &[("a", 1.0, 1.5), ("b", 0.5, 1.0)]);
 }
 
@@ -140,7 +140,7 @@ fn slack_and_shocks_without_benefits() {
         shock_mean: Some(1.0),
         ..ThresholdSpec::default()
     };
-    let instance = market(1.0, 2.0, users, rest);
+    let instance = market(1.0, 2.0, users, &rest);
     check_allocation(&instance, &[("u1", 1.0, 1.5), ("u2", 0.5, 1.0)]);
     let (s1, s2) = (g(1.5, 1.0), g(1.0, 1.0));
     let expected = [s1, s1 * (1.5 + s2), s1 * (1.0 + s2), s1 * (1.0 + 0.5 * s2)];
@@ -161,7 +161,7 @@ fn free_riding_on_a_benefit() {
         shock_mean: Some(1.0),
         ..ThresholdSpec::default()
     };
-    let instance = market(1.0, 1.0, users, rest);
+    let instance = market(1.0, 1.0, users, &rest);
     check_allocation(&instance, &[("u1", 1.0, 1.0), ("u2", 1.0, 1.0)]);
 
     // Simultaneous: π⁺ = 1 and π⁻ = s (the other stays), so
@@ -210,7 +210,7 @@ fn coordination_failure_needs_a_pessimistic_belief() {
         belief: Some(0.0),
         ..ThresholdSpec::default()
     };
-    let instance = market(2.0, 3.0, users, rest);
+    let instance = market(2.0, 3.0, users, &rest);
     check_protocol(&instance, Protocol::Simultaneous, [0.0, 0.0, 0.0, 0.0]);
     check_protocol(&instance, Protocol::SmallFirst, [1.0, 5.0, 2.0, 2.0]);
     check_protocol(&instance, Protocol::LargeFirst, [1.0, 5.0, 2.0, 2.0]);
@@ -227,7 +227,7 @@ fn a_single_user_stays_by_its_own_cutoff() {
         shock_mean: Some(2.0),
         ..ThresholdSpec::default()
     };
-    let instance = market(1.0, 2.0, users, rest);
+    let instance = market(1.0, 2.0, users, &rest);
     check_allocation(&instance, &[("u1", 1.0, 2.0)]);
     let s = g(2.0, 2.0);
     for protocol in Protocol::ALL {
@@ -250,7 +250,7 @@ fn the_subsidy_leaks_where_floors_fall_short_and_withdrawal_rights_do_not() {
         floor: Some(1.0),
         ..ThresholdSpec::default()
     };
-    let instance = market(3.0, 2.0, users, rest);
+    let instance = market(3.0, 2.0, users, &rest);
     let outcome = subsidy::clear(&instance).expect("payment and floor");
     assert!(!outcome.improved());
     assert_eq!(outcome.collected(), 1.0);
@@ -283,7 +283,7 @@ fn the_subsidy_does_not_leak_when_it_succeeds() {
         floor: Some(1.0),
         ..ThresholdSpec::default()
     };
-    let instance = market(2.0, 2.0, users, rest);
+    let instance = market(2.0, 2.0, users, &rest);
     let outcome = subsidy::clear(&instance).expect("payment and floor");
     assert!(outcome.improved());
     assert_eq!(outcome.total_payment(), 3.0);
@@ -489,7 +489,7 @@ fn a_budget_lowered_reserve_never_overspends_by_rounding() {
         11.0,
         50.0,
         vec![user("a", 0.0, 11.0, 0.0)],
-        ThresholdSpec {
+        &ThresholdSpec {
             budget: Some(100.0),
             ..ThresholdSpec::default()
         },
@@ -521,7 +521,7 @@ fn a_huge_benefit_does_not_round_the_margin_away() {
         shock_mean: Some(1.0),
         ..ThresholdSpec::default()
     };
-    let instance = market(1.0, 1.0, users, rest);
+    let instance = market(1.0, 1.0, users, &rest);
     let outcome = withdrawal::clear(&instance, Protocol::SmallFirst).expect("reserve_price given");
     let report = outcome.protocol().expect("not null");
     let stay = 1.0 - (-1.0f64).exp();

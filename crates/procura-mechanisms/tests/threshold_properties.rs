@@ -15,6 +15,7 @@
 //! - the σ = 0, slack = 0 claims about `belief`;
 //! - the subsidy leaks exactly when it fails and someone was paid.
 
+use procura_mechanisms::test_support::threshold_instance;
 use procura_mechanisms::threshold::protocol::{self, evaluate_with, Solver};
 use procura_mechanisms::threshold::{
     reaches, subsidy, withdrawal, Allocation, Protocol, ProtocolReport, ThresholdInstance,
@@ -41,82 +42,9 @@ fn config(cases: u32, seed: u64) -> Config {
     }
 }
 
-/// Numbers drawn from a small set a quarter of the time, so that ties in
-/// cost, equal capacities and boundary values actually occur.
-fn mostly_continuous(low: f64, high: f64, specials: &'static [f64]) -> BoxedStrategy<f64> {
-    prop_oneof![
-        3 => low..=high,
-        1 => proptest::sample::select(specials),
-    ]
-    .boxed()
-}
-
-fn user(index: usize) -> impl Strategy<Value = UserSpec> {
-    (
-        mostly_continuous(0.0, 3.0, &[0.0, 1.0, 2.0]),
-        mostly_continuous(0.05, 3.0, &[0.5, 1.0]),
-        mostly_continuous(0.0, 1.0, &[0.0, 0.5]),
-    )
-        .prop_map(move |(cost, capacity, benefit)| UserSpec {
-            // Ids out of input order, so that cost ties exercise the id rule.
-            id: format!("u{:02}", (index * 7) % 11),
-            cost,
-            capacity,
-            benefit: Some(benefit),
-        })
-}
-
-/// A random instance with 1 to `max_users` users. The threshold is a share
-/// of the users' total capacity (so that both null and busy instances
-/// occur); the budget, when there is one, is a multiple of r·T', so that it
-/// binds about half the time.
+/// A random instance with 1 to `max_users` users (the shared strategy).
 fn instance(max_users: usize) -> impl Strategy<Value = ThresholdInstance> {
-    (1..=max_users)
-        .prop_flat_map(|n| {
-            (
-                (
-                    mostly_continuous(0.05, 0.9, &[0.5, 1.0]),
-                    mostly_continuous(0.5, 5.0, &[1.0, 2.0]),
-                    proptest::option::of(mostly_continuous(0.3, 1.5, &[0.5, 1.0])),
-                    mostly_continuous(0.0, 1.0, &[0.0, 0.5]),
-                    mostly_continuous(0.0, 1.0, &[0.0, 1.0]),
-                    mostly_continuous(0.0, 2.0, &[0.0]),
-                ),
-                (
-                    mostly_continuous(0.0, 1.0, &[0.0, 1.0]),
-                    proptest::sample::select(Protocol::ALL.to_vec()),
-                    mostly_continuous(0.0, 5.0, &[0.0, 2.0]),
-                    mostly_continuous(0.1, 2.0, &[1.0]),
-                ),
-                (0..n).map(user).collect::<Vec<_>>(),
-            )
-        })
-        .prop_map(
-            |(
-                (share, reserve_price, budget_factor, slack, reversibility, shock_mean),
-                (belief, protocol, payment, floor),
-                users,
-            )| {
-                let capacity: f64 = users.iter().map(|user| user.capacity).sum();
-                let threshold = share * capacity;
-                let budget =
-                    budget_factor.map(|factor| factor * reserve_price * threshold * (1.0 + slack));
-                let spec = ThresholdSpec {
-                    threshold,
-                    reserve_price: Some(reserve_price),
-                    budget,
-                    slack: Some(slack),
-                    reversibility: Some(reversibility),
-                    shock_mean: Some(shock_mean),
-                    payment: Some(payment),
-                    floor: Some(floor),
-                    protocol: Some(protocol),
-                    belief: Some(belief),
-                    users,
-                };
-                ThresholdInstance::new(spec).expect("generated instances are valid")
-            },
-        )
+    threshold_instance(max_users)
 }
 
 // ---------------------------------------------------------------------------
@@ -326,7 +254,7 @@ fn brute_simultaneous(
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max);
         stays = next;
-        if change < protocol::FIXED_POINT_TOLERANCE {
+        if change < procura_mechanisms::tolerance::FIXED_POINT_TOLERANCE {
             break;
         }
     }
@@ -630,7 +558,7 @@ proptest! {
             .map(|(index, _)| index)
             .collect();
         let listed: Vec<usize> = outcome.assignments().iter().map(|a| a.user).collect();
-        prop_assert_eq!(listed, contributors.clone());
+        prop_assert_eq!(&listed, &contributors);
         let collected = floor * contributors.len() as f64;
         let spend = payment * contributors.len() as f64;
         prop_assert!(approx_eq(outcome.collected(), collected, ROUNDING_RELATIVE));

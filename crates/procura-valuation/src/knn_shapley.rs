@@ -45,6 +45,7 @@ const CHUNKS: usize = 32;
 
 /// The KNN utility `U(S)` of rows `rows` of `train`, averaged over `test`
 /// (see the module documentation). `U(∅) = 0`.
+#[must_use]
 pub fn knn_utility(train: &Dataset, test: &Dataset, knn: &Knn, rows: &[usize]) -> f64 {
     let k = knn.k();
     let mut keys: Vec<(u64, usize)> = Vec::with_capacity(rows.len());

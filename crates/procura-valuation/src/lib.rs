@@ -16,6 +16,9 @@
 //! - a provider's *quality* is how often its labels agree with a reference
 //!   model trained on a trusted set ([`quality_scores`]).
 //!
+//! Datasets are read from CSV text ([`table`]: columns by name, errors by
+//! line and column, labels numbered as classes across files) and
+//! standardised by [`Standardizer`], fitted on the rows a model may see.
 //! Players are rows ([`Players::points`]) or providers ([`Players::groups`]).
 //! Everything is in memory and deterministic: sampling methods run in
 //! parallel and give the same bits for a given seed on any number of
@@ -47,9 +50,10 @@ pub mod model;
 mod quality;
 mod sampling;
 mod synthetic;
+pub mod table;
 pub mod tolerance;
 
-pub use dataset::{Dataset, DatasetError, Players};
+pub use dataset::{Dataset, DatasetError, Players, Standardizer};
 pub use game::{CooperativeGame, LearningGame};
 pub use knn_shapley::{knn_shapley, knn_utility};
 pub use logistic::{fit_logistic, LogisticModel};
@@ -59,9 +63,11 @@ pub use sampling::{
     banzhaf_msr, leave_one_out, no_progress, tmc_shapley, Estimate, Progress, SamplingConfig, BATCH,
 };
 pub use synthetic::{split_among_providers, ProviderSplit, SplitConfig};
+pub use table::{Table, TableError};
 
 /// Why a valuation could not run.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ValuationError {
     /// A dataset or the players are invalid.
     #[error(transparent)]

@@ -65,16 +65,19 @@ pub struct LogisticModel {
 
 impl LogisticModel {
     /// The classes the model chooses between, in increasing order.
+    #[must_use]
     pub fn classes(&self) -> &[usize] {
         &self.classes
     }
     /// Coefficient vectors, each `n_features` weights followed by the
     /// intercept: one vector (for `classes()[1]` against `classes()[0]`)
     /// in the binary model, one per class in the multinomial one.
+    #[must_use]
     pub fn coefficients(&self) -> &[f64] {
         &self.coefficients
     }
     /// Newton iterations taken.
+    #[must_use]
     pub fn iterations(&self) -> usize {
         self.iterations
     }
@@ -82,12 +85,14 @@ impl LogisticModel {
     /// the iteration limit. False when the iteration limit ran out, when no
     /// Newton step could be computed, or when the line search found no step
     /// that decreases the loss; the model then keeps its last iterate.
+    #[must_use]
     pub fn converged(&self) -> bool {
         self.converged
     }
 
     /// The predicted class of a feature vector: the class of largest score,
     /// the smaller class on a tie (`classes()[0]` when the binary score is 0).
+    #[must_use]
     pub fn predict(&self, x: &[f64]) -> usize {
         let width = self.n_features + 1;
         let score = |vector: &[f64]| -> f64 {
@@ -130,6 +135,7 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// assert_eq!(model.predict(&[1.5]), 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use]
 pub fn fit_logistic(data: &Dataset, rows: &[usize], penalty: &Logistic) -> Option<LogisticModel> {
     let counts = class_counts(
         &rows.iter().map(|&row| data.label(row)).collect::<Vec<_>>(),

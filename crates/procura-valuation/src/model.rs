@@ -36,6 +36,7 @@ impl Knn {
         }
     }
     /// Number of neighbours.
+    #[must_use]
     pub fn k(&self) -> usize {
         self.k
     }
@@ -58,6 +59,7 @@ impl Logistic {
         }
     }
     /// Penalty strength λ.
+    #[must_use]
     pub fn l2(&self) -> f64 {
         self.l2
     }
@@ -74,6 +76,7 @@ pub enum Model {
 
 /// Why a model configuration is invalid.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ModelError {
     /// k must be at least 1.
     #[error("k must be at least 1")]
@@ -103,6 +106,7 @@ pub enum Classifier<'a> {
 
 impl Classifier<'_> {
     /// The predicted class of `x`.
+    #[must_use]
     pub fn predict(&self, x: &[f64]) -> usize {
         match self {
             Classifier::Constant(class) => *class,
@@ -117,6 +121,7 @@ impl Classifier<'_> {
 
 /// Trains `model` on rows `rows` of `train`: a constant classifier when the
 /// rows hold a single class, `None` when there are no rows.
+#[must_use]
 pub fn fit<'a>(model: &Model, train: &'a Dataset, rows: &[usize]) -> Option<Classifier<'a>> {
     let first = train.label(*rows.first()?);
     if rows.iter().all(|&row| train.label(row) == first) {
@@ -152,6 +157,7 @@ pub fn fit<'a>(model: &Model, train: &'a Dataset, rows: &[usize]) -> Option<Clas
 /// assert_eq!(accuracy(&knn, &train, &[0], &test), 1.0 / 3.0);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[must_use]
 pub fn accuracy(model: &Model, train: &Dataset, rows: &[usize], test: &Dataset) -> f64 {
     let Some(classifier) = fit(model, train, rows) else {
         return test.majority_rate();

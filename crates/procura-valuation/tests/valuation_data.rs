@@ -93,7 +93,7 @@ fn derive() -> Vec<(&'static str, String)> {
         let bid = (volume as f64 * rng.random_range(0.5..1.5) / 100.0 * 100.0).round() / 100.0;
         let claimed =
             (1.0 - split.noise_rates[provider] / 2.0 + rng.random_range(0.0..0.1)).min(1.0);
-        bids.push_str(&format!("p{provider:02},{bid},{volume},{:.3}\n", claimed));
+        bids.push_str(&format!("p{provider:02},{bid},{volume},{claimed:.3}\n"));
     }
     vec![
         ("train.csv", csv(&split.data, Some(&split.players))),

@@ -11,7 +11,7 @@
 //! | [`procurement`], [`threshold`], [`game`], [`tolerance`], [`Mechanism`] | `procura-mechanisms` | the rules of both markets |
 //! | [`audit`] | `procura-audit` | the auditor, certificates, best responses |
 //! | [`valuation`] | `procura-valuation` | data valuation with real models |
-//! | [`experiment`], [`population`], [`round`], [`synthetic`] | `procura-lab` | populations, experiments, claims, rounds on real data |
+//! | [`datasets`], [`experiment`], [`population`], [`round`], [`seed`], [`synthetic`] | `procura-lab` | built-in data, populations, experiments, claims, rounds on real data |
 //!
 //! ```
 //! use procura::procurement::{clear, Auction, Instance, InstanceSpec, ProviderSpec};
@@ -28,7 +28,9 @@
 #![deny(missing_docs)]
 
 pub use procura_audit as audit;
-pub use procura_lab::{experiment, population, round, synthetic, threshold_population};
+pub use procura_lab::{
+    datasets, experiment, population, round, seed, synthetic, threshold_population,
+};
 pub use procura_mechanisms::{
     game, procurement, threshold, tolerance, validate, Market, Mechanism, UnknownMechanism,
 };

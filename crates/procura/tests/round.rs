@@ -146,6 +146,31 @@ fn the_holdout_split_deals_every_row_once_and_scales_on_what_the_buyer_sees() {
     assert_ne!(parts, data(6), "the shuffle depends on the seed");
 }
 
+/// A feature constant over the rows the buyer sees carries nothing: it is 0
+/// in every part, the test rows included (valuation's `Standardizer`).
+#[test]
+fn a_constant_feature_becomes_zero_in_every_part() {
+    let blobs = blobs(99, 500);
+    let features: Vec<f64> = (0..blobs.n_rows())
+        .flat_map(|row| [blobs.row(row)[0], 0.1, blobs.row(row)[1]])
+        .collect();
+    let with_constant = Dataset::new(features, 3, blobs.labels().to_vec(), 2).expect("valid");
+    let parts = RoundData::split(&with_constant, 150, 60, 5).expect("split");
+    let plain = data(5);
+    for (part, plain) in [
+        (&parts.test, &plain.test),
+        (&parts.trusted, &plain.trusted),
+        (&parts.pool, &plain.pool),
+    ] {
+        for row in 0..part.n_rows() {
+            let x = part.row(row);
+            assert_eq!(x[1].to_bits(), 0.0_f64.to_bits());
+            // The other features are scaled exactly as without the column.
+            assert_eq!([x[0], x[2]], plain.row(row));
+        }
+    }
+}
+
 #[test]
 fn every_mechanism_runs_and_stays_within_its_share_of_the_budget() {
     for seed in 0..4 {
@@ -356,86 +381,84 @@ fn progress_counts_the_valuation_and_every_mechanism() {
 /// One line per invalid configuration: the error names the field.
 #[test]
 fn invalid_configurations_name_their_field() {
-    fn check(config: RoundConfig, expected: &str) {
-        let error = run(&data(0), &config, 0, &no_progress).expect_err("invalid config");
+    fn check(config: &RoundConfig, expected: &str) {
+        let error = run(&data(0), config, 0, &no_progress).expect_err("invalid config");
         assert_eq!(error.to_string(), expected);
     }
     let base = config();
     check(
-        RoundConfig {
+        &RoundConfig {
             budget_fraction: 0.0,
             ..base.clone()
         },
         "budget_fraction: 0 is not in (0, 1]",
     );
     check(
-        RoundConfig {
+        &RoundConfig {
             budget_fraction: -1.0,
             ..base.clone()
         },
         "budget_fraction: -1 is not in (0, 1]",
     );
     check(
-        RoundConfig {
+        &RoundConfig {
             budget_fraction: f64::NAN,
             ..base.clone()
         },
         "budget_fraction: NaN is not in (0, 1]",
     );
     check(
-        RoundConfig {
+        &RoundConfig {
             budget_fraction: 1.5,
             ..base.clone()
         },
         "budget_fraction: 1.5 is not in (0, 1]",
     );
     check(
-        RoundConfig {
+        &RoundConfig {
             liquidity: 0.0,
             ..base.clone()
         },
         "liquidity: 0 is not in (0, 1]",
     );
     check(
-        RoundConfig {
+        &RoundConfig {
             token_pool: f64::INFINITY,
             ..base.clone()
         },
         "token_pool: inf is not finite and > 0",
     );
     check(
-        RoundConfig {
+        &RoundConfig {
             unit_cost_sigma: -0.5,
             ..base.clone()
         },
         "unit_cost_sigma: -0.5 is not finite and ≥ 0",
     );
     check(
-        RoundConfig {
+        &RoundConfig {
             max_noise: 2.0,
             ..base.clone()
         },
         "max_noise: 2 is not in [0, 1]",
     );
     check(
-        RoundConfig {
+        &RoundConfig {
             n_providers: 0,
             ..base.clone()
         },
         "n_providers: cannot split 290 rows among 0 providers",
     );
-    check(
-        RoundConfig {
-            best_response: BestResponseConfig {
-                markups: Vec::new(),
-                ..BestResponseConfig::default_grid()
-            },
-            ..base.clone()
-        },
-        "best_response: markups is empty: list at least one bid multiplier",
+    // An empty strategy grid cannot even be built into a config.
+    assert_eq!(
+        BestResponseConfig::default_grid()
+            .with_markups(Vec::new())
+            .expect_err("refused")
+            .to_string(),
+        "markups is empty: list at least one bid multiplier",
     );
     check(
-        RoundConfig {
+        &RoundConfig {
             n_providers: 291,
             ..base.clone()
         },
@@ -446,7 +469,7 @@ fn invalid_configurations_name_their_field() {
             &data(0),
             &RoundConfig {
                 n_providers: 0,
-                ..base.clone()
+                ..base
             },
             0,
             &no_progress

@@ -10,6 +10,7 @@ use procura::audit::strategic::{
 use procura::procurement::{clear, Auction, Instance, InstanceSpec, ProviderSpec};
 use procura::synthetic;
 use procura::tolerance::ROUNDING_RELATIVE;
+use procura_mechanisms::test_support::{mostly_continuous, procurement_instance};
 use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------
@@ -32,60 +33,32 @@ fn market(budget: f64, providers: Vec<ProviderSpec>) -> Instance {
 }
 
 fn config(markups: &[f64], claim_steps: usize, max_rounds: usize) -> BestResponseConfig {
-    BestResponseConfig {
-        markups: markups.to_vec(),
-        claim_steps,
-        max_rounds,
-    }
+    BestResponseConfig::new(markups.to_vec(), claim_steps, max_rounds).expect("a valid grid")
 }
 
-/// Half the time from a small set, so that ties in keys, zero costs, zero
-/// volumes and boundary qualities occur.
-fn number(low: f64, high: f64, specials: &'static [f64]) -> BoxedStrategy<f64> {
-    prop_oneof![2 => low..high, 1 => proptest::sample::select(specials)].boxed()
-}
-
-/// Claimed quality is left to its default (the verified quality), so the
-/// truthful profile is the instance itself.
-fn provider(index: usize) -> impl Strategy<Value = ProviderSpec> {
-    (
-        number(0.0, 4.0, &[0.0, 1.0, 2.0]),
-        number(0.0, 1.0, &[0.0, 0.5, 1.0]),
-        number(0.0, 3.0, &[0.0, 1.0]),
-        number(0.0, 100.0, &[0.0, 1.0, 10.0]),
-    )
-        .prop_map(move |(bid, quality, utility, volume)| ProviderSpec {
-            // Ids out of index order, so ties exercise the id rule.
-            volume: Some(volume),
-            ..ProviderSpec::new(format!("p{}", (index * 5) % 8), bid, quality, utility)
-        })
-}
-
+/// Shared random instances ([`procurement_instance`]) with up to
+/// `max_providers` providers.
 fn instance(max_providers: usize) -> impl Strategy<Value = Instance> {
-    (1..=max_providers)
-        .prop_flat_map(|n| {
-            (
-                number(0.5, 12.0, &[1.0, 4.0]),
-                proptest::option::of(number(0.0, 8.0, &[0.0, 2.0])),
-                proptest::option::of(number(0.0, 1.0, &[0.0, 0.5, 1.0])),
-                (0..n).map(provider).collect::<Vec<_>>(),
-            )
-        })
-        .prop_map(|(budget, token_budget, liquidity, providers)| {
-            Instance::new(InstanceSpec {
-                budget,
-                token_budget,
-                liquidity,
-                providers,
-                ..InstanceSpec::default()
-            })
-            .expect("generated instances are valid")
-        })
+    procurement_instance(max_providers)
+}
+
+/// `truth` with every claimed quality at the verified quality: the
+/// truthful profile that best-response dynamics start from.
+fn truthful_profile(truth: &Instance) -> Instance {
+    let reports: Vec<(usize, f64, Option<f64>)> = truth
+        .providers()
+        .iter()
+        .enumerate()
+        .map(|(index, provider)| (index, provider.bid(), Some(provider.quality())))
+        .collect();
+    truth
+        .with_reports(&reports)
+        .expect("truthful reports are valid")
 }
 
 fn grid() -> impl Strategy<Value = BestResponseConfig> {
     (
-        proptest::collection::vec(number(1.0, 3.0, &[1.0, 1.5, 2.0]), 1..8),
+        proptest::collection::vec(mostly_continuous(1.0, 3.0, &[1.0, 1.5, 2.0]), 1..8),
         1usize..5,
         1usize..10,
     )
@@ -95,7 +68,7 @@ fn grid() -> impl Strategy<Value = BestResponseConfig> {
 /// Grids that may also underbid (markups from 0.5).
 fn grid_with_underbids() -> impl Strategy<Value = BestResponseConfig> {
     (
-        proptest::collection::vec(number(0.5, 3.0, &[0.5, 0.9, 1.0, 2.0]), 1..8),
+        proptest::collection::vec(mostly_continuous(0.5, 3.0, &[0.5, 0.9, 1.0, 2.0]), 1..8),
         1usize..5,
         1usize..10,
     )
@@ -131,8 +104,8 @@ fn grid_reports(
     let claims: Vec<Option<f64>> = match mechanism {
         Auction::Trust => {
             let quality = provider.quality();
-            let last = config.claim_steps - 1;
-            (0..config.claim_steps)
+            let last = config.claim_steps() - 1;
+            (0..config.claim_steps())
                 .map(|k| match k {
                     0 => Some(quality),
                     k if k == last => Some(1.0),
@@ -143,7 +116,7 @@ fn grid_reports(
         _ => vec![None],
     };
     config
-        .markups
+        .markups()
         .iter()
         .flat_map(|markup| {
             let bid = provider.bid() * markup;
@@ -189,16 +162,18 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     /// Truth is a best response under the DSIC mechanisms, so nobody moves
-    /// and play stops after one round at the truthful profile.
+    /// and play stops after one round at the truthful profile (the truth
+    /// with claimed qualities at the verified ones).
     #[test]
     fn dsic_mechanisms_stay_at_the_truth(truth in instance(8), markups in grid_with_underbids()) {
-        let config = BestResponseConfig { max_rounds: 25, ..markups };
+        let config = markups.with_max_rounds(25).expect("25 rounds");
         for mechanism in [Auction::Qmia, Auction::Mixed] {
             let played = best_response_dynamics(&truth, mechanism, &config).expect("plays");
             prop_assert!(played.converged);
             prop_assert_eq!(played.rounds, 1);
-            prop_assert_eq!(&played.reports, &truth);
-            prop_assert_eq!(&played.outcome, &clear(&truth, mechanism).expect("clears"));
+            let truthful = truthful_profile(&truth);
+            prop_assert_eq!(&played.reports, &truthful);
+            prop_assert_eq!(&played.outcome, &clear(&truthful, mechanism).expect("clears"));
         }
     }
 
@@ -211,8 +186,8 @@ proptest! {
                 continue;
             }
             let played = best_response_dynamics(&truth, mechanism, &config).expect("plays");
-            prop_assert!(played.rounds <= config.max_rounds);
-            prop_assert!(played.converged || played.rounds == config.max_rounds);
+            prop_assert!(played.rounds <= config.max_rounds());
+            prop_assert!(played.converged || played.rounds == config.max_rounds());
             if played.converged {
                 check_grid_nash(&truth, mechanism, &config, &played)?;
             }
@@ -310,7 +285,7 @@ fn trust_provider_inflates_its_claim_when_it_pays() {
     // Without claims to inflate, `a` cannot win and keeps its true quality;
     // `b` overbids instead, up to the largest grid bid that stays ahead of
     // `a` (key 2) and within the budget: 1.55 × 1.2.
-    let truthful_claims = config(&BestResponseConfig::default_grid().markups, 1, 25);
+    let truthful_claims = config(BestResponseConfig::default_grid().markups(), 1, 25);
     let played = best_response_dynamics(&truth, Auction::Trust, &truthful_claims).expect("plays");
     assert!(played.converged);
     assert_eq!(played.reports.providers()[0].claimed_quality(), 0.5);
@@ -349,38 +324,71 @@ fn clearing_errors_are_passed_on() {
 
 #[test]
 fn config_errors_name_the_field() {
-    let check = |config: BestResponseConfig, expected: &str| {
-        let truth = market(2.0, vec![spec("a", 1.0, 0.5, 1.0)]);
-        for mechanism in [Auction::Qmia, Auction::Volume, Auction::Trust] {
-            let error =
-                best_response_dynamics(&truth, mechanism, &config).expect_err("invalid config");
-            assert_eq!(error.to_string(), expected);
-        }
+    let check = |markups: &[f64], claim_steps: usize, max_rounds: usize, expected: &str| {
+        let error = BestResponseConfig::new(markups.to_vec(), claim_steps, max_rounds)
+            .expect_err("invalid config");
+        assert_eq!(error.to_string(), expected);
     };
     check(
-        config(&[], 5, 25),
+        &[],
+        5,
+        25,
         "markups is empty: list at least one bid multiplier",
     );
     check(
-        config(&[1.0, 0.0], 5, 25),
+        &[1.0, 0.0],
+        5,
+        25,
         "markups[1] 0 is not a finite number > 0",
     );
     check(
-        config(&[f64::NAN], 5, 25),
+        &[f64::NAN],
+        5,
+        25,
         "markups[0] NaN is not a finite number > 0",
     );
     check(
-        config(&[1.0, f64::INFINITY], 5, 25),
+        &[1.0, f64::INFINITY],
+        5,
+        25,
         "markups[1] inf is not a finite number > 0",
     );
     check(
-        config(&[1.0], 0, 25),
+        &[1.0],
+        0,
+        25,
         "claim_steps is 0: the claim grid needs at least 1 point",
     );
     check(
-        config(&[1.0], 5, 0),
+        &[1.0],
+        5,
+        0,
         "max_rounds is 0: at least 1 round must be played",
     );
+    // Every grid is bounded before it is allocated.
+    check(
+        &[1.0],
+        100_000_000_000,
+        25,
+        "claim_steps: 100000000000 is more than 10000",
+    );
+    check(
+        &vec![1.0; 10_001],
+        5,
+        25,
+        "markups: 10001 is more than 10000",
+    );
+    check(
+        &[1.0],
+        5,
+        usize::MAX,
+        &format!("max_rounds: {} is more than 100000", usize::MAX),
+    );
+    // The setters check the same rules.
+    let grid = BestResponseConfig::default_grid();
+    assert!(grid.clone().with_claim_steps(0).is_err());
+    assert!(grid.clone().with_max_rounds(0).is_err());
+    assert!(grid.with_markups(vec![-1.0]).is_err());
 }
 
 /// Zero-cost providers can only bid 0: they never move.

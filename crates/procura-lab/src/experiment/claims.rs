@@ -1,13 +1,14 @@
 //! Judges of the claims of spec §B.5: pure functions from an experiment's
-//! records, and the swept values of its cells, to a [`Verdict`].
+//! typed records, and the swept values of its cells, to a [`Verdict`].
 //!
-//! Each judge states its decision rule in its doc comment and in
-//! [`Verdict::rule`], and returns the numbers the rule read as structured
-//! [`Evidence`] (per-cell means with 95% confidence intervals, counts,
-//! largest gains, paired differences), so that a reader can check the
-//! verdict without re-running anything. `procura reproduce` runs the
-//! shipped experiments (`experiments/*.toml`) and serializes the verdicts
-//! to `claims.json`.
+//! Each claim's decision rule is written once, in words ([`Claim::rule`]):
+//! the judges' documentation shows it and every [`Verdict`] carries it.
+//! A judge returns the numbers the rule read as structured [`Evidence`]
+//! (per-cell means with 95% confidence intervals, counts, largest gains,
+//! paired differences, computed by [`super::statistics`]), so that a
+//! reader can check the verdict without re-running anything. `procura
+//! reproduce` runs the shipped experiments (`experiments/*.toml`) and
+//! serializes the verdicts to `claims.json`.
 //!
 //! The rules are deliberately strict: a claim holds only if every cell of
 //! its experiment agrees, and comparisons between mechanisms are paired
@@ -18,19 +19,26 @@
 //!
 //! ```
 //! use procura_lab::experiment::claims::{self, Observed};
-//! use procura_lab::experiment::CellResult;
-//! use procura_lab::experiment::PROCUREMENT_METRICS;
+//! use procura_lab::experiment::{CellResult, ProcurementRecord, Record};
+//! use procura_mechanisms::{procurement::Auction, Market, Mechanism};
 //!
 //! // Two audited Q-MIA instances: no profitable misreport, IR, in budget.
-//! let record = |gain: f64| vec![vec![
-//!     2.0, 1.0, 0.0, 2.0, 2.0, 0.0, 1.0, f64::NAN, f64::NAN, gain, 0.0, 3.0,
-//! ]];
-//! let results = [CellResult::new(
-//!     0,
-//!     &PROCUREMENT_METRICS,
-//!     vec!["qmia".to_owned()],
-//!     vec![record(0.0), record(0.0)],
-//! )?];
+//! let record = Record::Procurement(ProcurementRecord {
+//!     value: 2.0,
+//!     cash: 1.0,
+//!     tokens: 0.0,
+//!     winners: 2,
+//!     volume: 2.0,
+//!     ir_violations: 0,
+//!     budget_ok: true,
+//!     br_rounds: None,
+//!     br_converged: None,
+//!     unilateral_gain: Some(0.0),
+//!     coalition_gain: Some(0.0),
+//!     budget: 3.0,
+//! });
+//! let qmia = vec![Mechanism::Auction(Auction::Qmia)];
+//! let results = [CellResult::new(0, Market::Procurement, qmia, vec![vec![record]; 2])?];
 //! let observed = Observed { keys: &[], points: &[vec![]], results: &results };
 //! let verdict = claims::p2a(&observed)?;
 //! assert!(verdict.holds);
@@ -40,8 +48,64 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::summary::t_975;
-use super::{summarize, CellResult, Summary};
+use procura_mechanisms::procurement::Auction;
+use procura_mechanisms::threshold::Protocol;
+use procura_mechanisms::Mechanism;
+
+use super::statistics::{max, missing_as_nan, paired_difference, summarize, welch_difference};
+use super::{CellResult, ProcurementRecord, Summary, ThresholdRecord};
+
+/// The decision rule of each claim, in words: written once, here, and read
+/// by [`Claim::rule`], [`Verdict::rule`] and the judges' documentation.
+macro_rules! rule {
+    (P1a) => {
+        "holds iff (1) every subsidy record that failed (success = 0) with at least \
+one contributor (collected > 0) leaked (leakage > 0); (2) every cell whose estimated P(X < T) (its \
+share of failed subsidy records) is > 0 has mean subsidy leakage > 0; (3) every record of every \
+withdrawal mechanism has leakage exactly 0; and (4) the data can test it: some subsidy record \
+failed with a contributor. A record whose numbers are missing (NaN) counts against the claim."
+    };
+    (P1b) => {
+        "holds iff in every record of every withdrawal mechanism null = 1 exactly \
+when feasible = 0, and collected > 0 exactly when feasible = 1 (feasible: the users with cost at \
+most the effective reserve can reach T); and the records include at least one feasible and one \
+infeasible instance. A record with a NaN counts against the claim."
+    };
+    (P1c) => {
+        "holds iff the experiment has a cell with slack > 0 and in every such cell \
+the paired per-replicate differences (same assignments under both protocols) satisfy: success \
+(small-first − simultaneous) has a 95% CI above 0, expected_data (small-first − simultaneous) has \
+a 95% CI above 0, and spend (simultaneous − small-first) has a 95% CI below 0. Participants are \
+reported, not judged. Cells with slack 0 are reported, not judged."
+    };
+    (P2a) => {
+        "holds iff every Q-MIA record was audited and records no profitable \
+unilateral misreport (unilateral_gain = 0: the auditor keeps a gain only when it exceeds 1e-9 \
+times the instance's scale), no IR violation (ir_violations = 0) and keeps the budget \
+(budget_ok = 1), over at least one instance."
+    };
+    (P2b) => {
+        "holds iff (1) in every cell, for each baseline (volume, trust), whose \
+providers best-respond (br_rounds recorded in every record), the paired per-instance difference \
+value(qmia) − value(baseline) has a 95% CI above 0; and (2) on the real data (procura::round over \
+several seeds), the paired per-seed difference of test accuracy qmia − baseline has a 95% CI \
+above 0 for each baseline. Without the real-data runs the claim is not established."
+    };
+    (P2c) => {
+        "measured, with this rule: holds iff (1) Q-MIA records no profitable \
+unilateral misreport in any audited instance; and (2) in every cell, for every non-DSIC mechanism \
+in the experiment (mut, volume, trust; at least one), the paired per-instance difference of the \
+largest coalition gain relative to the budget, gain(m)/B − gain(qmia)/B, has a 95% CI above 0. \
+Q-MIA is not assumed coalition-proof: its coalition gains are reported as they are."
+    };
+    (P2d) => {
+        "holds iff, for every setting of the other swept keys, with at least two \
+liquidity values: (1) Mixed-MIA's mean cash rises at every step of λ, with Welch's 95% CI of \
+mean cash(λ_next) − mean cash(λ) above 0 (cells are independent draws); and (2) at every λ the \
+paired difference value(mixed) − value(qmia) on the same instances does not fall significantly \
+(its 95% CI reaches 0 or above)."
+    };
+}
 
 /// A claim of spec §B.5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -78,6 +142,7 @@ impl Claim {
     ];
 
     /// The id of §B.5: `P1-a`, …, `P2-d`.
+    #[must_use]
     pub fn id(self) -> &'static str {
         match self {
             Claim::P1a => "P1-a",
@@ -91,6 +156,7 @@ impl Claim {
     }
 
     /// The claim as §B.5 states it.
+    #[must_use]
     pub fn statement(self) -> &'static str {
         match self {
             Claim::P1a => {
@@ -115,6 +181,21 @@ impl Claim {
             Claim::P2d => {
                 "Mixed-MIA's cash outlay scales with λ while the allocation's value does not fall"
             }
+        }
+    }
+
+    /// The rule by which the claim's judge decides, in words (the same
+    /// text as [`Verdict::rule`] and the judge's documentation).
+    #[must_use]
+    pub fn rule(self) -> &'static str {
+        match self {
+            Claim::P1a => rule!(P1a),
+            Claim::P1b => rule!(P1b),
+            Claim::P1c => rule!(P1c),
+            Claim::P2a => rule!(P2a),
+            Claim::P2b => rule!(P2b),
+            Claim::P2c => rule!(P2c),
+            Claim::P2d => rule!(P2d),
         }
     }
 }
@@ -161,7 +242,7 @@ pub struct Verdict {
     pub holds: bool,
     /// One line with the numbers that decided it.
     pub headline: String,
-    /// The decision rule, in words.
+    /// The decision rule, in words ([`Claim::rule`]).
     pub rule: &'static str,
     /// The numbers the rule read, by name.
     pub evidence: Vec<(String, Evidence)>,
@@ -192,15 +273,15 @@ pub enum Evidence {
 /// `procura::round`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Accuracies {
-    /// Mechanism names, in column order.
-    pub mechanisms: Vec<String>,
+    /// The auctions, in column order.
+    pub mechanisms: Vec<Auction>,
     /// `runs[seed][mechanism]`: test accuracy in [0, 1].
     pub runs: Vec<Vec<f64>>,
 }
 
 /// Why an experiment cannot be judged against a claim at all: its shape is
-/// wrong (a missing mechanism, metric or swept key), as opposed to a claim
-/// that does not hold.
+/// wrong (a missing mechanism or swept key), as opposed to a claim that
+/// does not hold.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClaimError {
@@ -209,16 +290,8 @@ pub enum ClaimError {
     MissingMechanism {
         /// The claim.
         claim: Claim,
-        /// The mechanism's name.
+        /// The mechanism's name (or the names it may have).
         mechanism: String,
-    },
-    /// The records lack a metric (the experiment is of the wrong market).
-    #[error("{claim}: the records have no metric {metric:?} (is it the right market?)")]
-    MissingMetric {
-        /// The claim.
-        claim: Claim,
-        /// The metric's name.
-        metric: String,
     },
     /// The experiment does not sweep a key the claim needs.
     #[error("{claim}: the experiment does not sweep {key:?}")]
@@ -238,6 +311,12 @@ pub enum ClaimError {
         problem: String,
     },
 }
+
+const QMIA: Mechanism = Mechanism::Auction(Auction::Qmia);
+const MIXED: Mechanism = Mechanism::Auction(Auction::Mixed);
+const SUBSIDY: Mechanism = Mechanism::Subsidy;
+const SIMULTANEOUS: Mechanism = Mechanism::Withdrawal(Protocol::Simultaneous);
+const SMALL_FIRST: Mechanism = Mechanism::Withdrawal(Protocol::SmallFirst);
 
 /// The records of an experiment, checked against a claim.
 struct Records<'a> {
@@ -281,35 +360,40 @@ impl<'a> Records<'a> {
             .zip(observed.results)
     }
 
-    /// Every replicate's `metric` under `mechanism` in `result`.
-    fn column(
-        &self,
-        result: &CellResult,
-        mechanism: &str,
-        metric: &str,
-    ) -> Result<Vec<f64>, ClaimError> {
-        if !result.metrics().contains(&metric) {
-            return Err(ClaimError::MissingMetric {
-                claim: self.claim,
-                metric: metric.to_owned(),
-            });
+    fn missing(&self, mechanism: Mechanism) -> ClaimError {
+        ClaimError::MissingMechanism {
+            claim: self.claim,
+            mechanism: mechanism.to_string(),
         }
+    }
+
+    /// Every replicate's record of the auction `mechanism` in `result`.
+    fn procurement(
+        &self,
+        result: &'a CellResult,
+        mechanism: Mechanism,
+    ) -> Result<Vec<&'a ProcurementRecord>, ClaimError> {
         result
-            .metric_of(mechanism, metric)
-            .ok_or_else(|| ClaimError::MissingMechanism {
-                claim: self.claim,
-                mechanism: mechanism.to_owned(),
-            })
+            .procurement(mechanism)
+            .ok_or_else(|| self.missing(mechanism))
+    }
+
+    /// Every replicate's record of the threshold `mechanism` in `result`.
+    fn threshold(
+        &self,
+        result: &'a CellResult,
+        mechanism: Mechanism,
+    ) -> Result<Vec<&'a ThresholdRecord>, ClaimError> {
+        result
+            .threshold(mechanism)
+            .ok_or_else(|| self.missing(mechanism))
     }
 
     /// Fails unless every cell runs `mechanism`.
-    fn require(&self, mechanism: &str) -> Result<(), ClaimError> {
+    fn require(&self, mechanism: Mechanism) -> Result<(), ClaimError> {
         for (_, result) in self.cells() {
-            if !result.mechanisms().iter().any(|m| m == mechanism) {
-                return Err(ClaimError::MissingMechanism {
-                    claim: self.claim,
-                    mechanism: mechanism.to_owned(),
-                });
+            if !result.mechanisms().contains(&mechanism) {
+                return Err(self.missing(mechanism));
             }
         }
         Ok(())
@@ -337,61 +421,14 @@ impl<'a> Records<'a> {
     }
 }
 
-/// The mean difference a − b over the replicates where both apply, with
-/// its paired 95% confidence interval.
-pub fn paired_difference(a: &[f64], b: &[f64]) -> Summary {
-    let differences: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
-    summarize(&differences)
+/// One field of every record, as a sample.
+fn sample<R>(records: &[&R], field: impl Fn(&R) -> f64) -> Vec<f64> {
+    records.iter().map(|record| field(record)).collect()
 }
 
-/// The difference of the means of two independent samples, mean(a) −
-/// mean(b), with Welch's 95% confidence interval (NaNs skipped):
-///
-/// ```text
-/// se² = s_a²/n_a + s_b²/n_b
-/// ν   = se⁴ / ( (s_a²/n_a)²/(n_a − 1) + (s_b²/n_b)²/(n_b − 1) )
-/// CI  = mean(a) − mean(b) ± t_{0.975, ν} · se
-/// ```
-///
-/// Both samples constant gives a zero-width interval; fewer than 2 values
-/// in either gives NaN ends. In the returned [`Summary`], `n` is n_a + n_b
-/// and `sd` is the standard error se.
-pub fn welch_difference(a: &[f64], b: &[f64]) -> Summary {
-    let (sa, sb) = (summarize(a), summarize(b));
-    let mean = sa.mean - sb.mean;
-    let n = sa.n + sb.n;
-    if sa.n < 2 || sb.n < 2 {
-        return Summary {
-            n,
-            mean,
-            sd: f64::NAN,
-            ci_low: f64::NAN,
-            ci_high: f64::NAN,
-        };
-    }
-    let va = sa.sd * sa.sd / sa.n as f64;
-    let vb = sb.sd * sb.sd / sb.n as f64;
-    let se = (va + vb).sqrt();
-    if se == 0.0 {
-        return Summary {
-            n,
-            mean,
-            sd: 0.0,
-            ci_low: mean,
-            ci_high: mean,
-        };
-    }
-    let df = (va + vb).powi(2) / (va * va / (sa.n - 1) as f64 + vb * vb / (sb.n - 1) as f64);
-    // Rounding (variances near the underflow) can make ν huge or ∞:
-    // `t_975` answers for any ν.
-    let t = t_975(df);
-    Summary {
-        n,
-        mean,
-        sd: se,
-        ci_low: mean - t * se,
-        ci_high: mean + t * se,
-    }
+/// A flag that may not apply, as a sample value: 1, 0, or NaN (missing).
+fn flag(value: Option<bool>) -> f64 {
+    missing_as_nan(value.map(f64::from))
 }
 
 fn count(n: usize) -> Evidence {
@@ -414,50 +451,28 @@ fn named(parts: Vec<(&str, Evidence)>) -> Vec<(String, Evidence)> {
         .collect()
 }
 
-/// The largest of `values`, NaNs skipped; NaN when there is none.
-fn max(values: impl IntoIterator<Item = f64>) -> f64 {
-    values
-        .into_iter()
-        .filter(|x| !x.is_nan())
-        .fold(f64::NAN, f64::max)
-}
-
-/// The names of the withdrawal mechanisms of a cell.
-fn withdrawal_mechanisms(result: &CellResult) -> Vec<&str> {
+/// The withdrawal mechanisms of a cell, in record order.
+fn withdrawal_mechanisms(result: &CellResult) -> Vec<Mechanism> {
     result
         .mechanisms()
         .iter()
-        .map(String::as_str)
-        .filter(|m| m.starts_with("withdrawal-"))
+        .copied()
+        .filter(|m| matches!(m, Mechanism::Withdrawal(_)))
         .collect()
 }
-
-const P1A_RULE: &str =
-    "holds iff (1) every subsidy record that failed (success = 0) with at least \
-one contributor (collected > 0) leaked (leakage > 0); (2) every cell whose estimated P(X < T) (its \
-share of failed subsidy records) is > 0 has mean subsidy leakage > 0; (3) every record of every \
-withdrawal mechanism has leakage exactly 0; and (4) the data can test it: some subsidy record \
-failed with a contributor. A record whose numbers are missing (NaN) counts against the claim.";
 
 /// P1-a: subsidies leak wherever the threshold can fail; withdrawal rights
 /// never leak (§B.2, §B.3).
 ///
-/// **Rule.** Holds iff
+/// A subsidy record *failed with a contributor* when `success` = 0 and
+/// `collected` > 0 (the threshold failed and at least one user
+/// contributed the floor); a cell's estimated P(X < T) is the share of
+/// its `subsidy` records with `success` = 0.
 ///
-/// 1. every `subsidy` record with `success` = 0 and `collected` > 0 (the
-///    threshold failed and at least one user contributed the floor) has
-///    `leakage` > 0;
-/// 2. every cell whose estimated P(X < T), the share of its `subsidy`
-///    records with `success` = 0, is > 0 has mean subsidy `leakage` > 0;
-/// 3. every record of every `withdrawal-*` mechanism has `leakage` = 0
-///    exactly;
-/// 4. at least one subsidy record failed with a contributor (otherwise the
-///    experiment cannot test the claim).
-///
-/// A record with a NaN where the rule reads a number counts against it.
+#[doc = concat!("**Rule** ([`Claim::rule`]): ", rule!(P1a))]
 pub fn p1a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     let records = Records::new(Claim::P1a, *observed)?;
-    records.require("subsidy")?;
+    records.require(SUBSIDY)?;
     let mut cells = Vec::new();
     let (mut failures, mut leaked, mut invalid) = (0usize, 0usize, 0usize);
     let (mut withdrawal_records, mut withdrawal_leaks) = (0usize, 0usize);
@@ -466,25 +481,23 @@ pub fn p1a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     let mut failing_cells = 0usize;
     let (mut p_min, mut p_max) = (f64::INFINITY, f64::NEG_INFINITY);
     for (point, result) in records.cells() {
-        let success = records.column(result, "subsidy", "success")?;
-        let collected = records.column(result, "subsidy", "collected")?;
-        let leakage = records.column(result, "subsidy", "leakage")?;
+        let subsidy = records.threshold(result, SUBSIDY)?;
         let (mut cell_failures, mut cell_leaked) = (0usize, 0usize);
-        for ((s, c), l) in success.iter().zip(&collected).zip(&leakage) {
+        for record in &subsidy {
+            let (s, c, l) = (record.success, record.collected, record.leakage);
             if s.is_nan() || c.is_nan() || l.is_nan() {
                 invalid += 1;
-            } else if *s == 0.0 && *c > 0.0 {
+            } else if s == 0.0 && c > 0.0 {
                 cell_failures += 1;
-                if *l > 0.0 {
+                if l > 0.0 {
                     cell_leaked += 1;
                 }
             }
         }
         failures += cell_failures;
         leaked += cell_leaked;
-        let failed: Vec<f64> = success.iter().map(|s| 1.0 - s).collect();
-        let p_fail = summarize(&failed);
-        let mean_leakage = summarize(&leakage);
+        let p_fail = summarize(&sample(&subsidy, |r| 1.0 - r.success));
+        let mean_leakage = summarize(&sample(&subsidy, |r| r.leakage));
         p_min = p_min.min(p_fail.mean);
         p_max = p_max.max(p_fail.mean);
         let can_fail = p_fail.mean > 0.0;
@@ -495,7 +508,8 @@ pub fn p1a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
         cells_ok &= cell_ok;
         let mut cell_withdrawal_max = f64::NAN;
         for mechanism in withdrawal_mechanisms(result) {
-            for l in records.column(result, mechanism, "leakage")? {
+            for record in records.threshold(result, mechanism)? {
+                let l = record.leakage;
                 withdrawal_records += 1;
                 if l.is_nan() || l != 0.0 {
                     withdrawal_leaks += 1;
@@ -536,7 +550,7 @@ pub fn p1a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
         claim: Claim::P1a,
         holds,
         headline,
-        rule: P1A_RULE,
+        rule: Claim::P1a.rule(),
         evidence: named(vec![
             ("subsidy_failures_with_contributors", count(failures)),
             ("subsidy_leaking_failures", count(leaked)),
@@ -552,18 +566,13 @@ pub fn p1a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     })
 }
 
-const P1B_RULE: &str = "holds iff in every record of every withdrawal mechanism null = 1 exactly \
-when feasible = 0, and collected > 0 exactly when feasible = 1 (feasible: the users with cost at \
-most the effective reserve can reach T); and the records include at least one feasible and one \
-infeasible instance. A record with a NaN counts against the claim.";
-
 /// P1-b: withdrawal rights collect iff the instance is feasible, and are
 /// null otherwise (§B.3 step 3).
 ///
-/// **Rule.** Holds iff, in every record of every `withdrawal-*` mechanism,
-/// `null` = 1 ⇔ `feasible` = 0 and `collected` > 0 ⇔ `feasible` = 1, and
-/// the records include at least one feasible and one infeasible instance.
-/// A record with a NaN counts against the claim.
+/// A record whose `feasible` or `null` does not apply (no reserve price)
+/// counts against the claim, as one whose numbers are NaN.
+///
+#[doc = concat!("**Rule** ([`Claim::rule`]): ", rule!(P1b))]
 pub fn p1b(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     let records = Records::new(Claim::P1b, *observed)?;
     let mut cells = Vec::new();
@@ -580,34 +589,30 @@ pub fn p1b(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
             });
         }
         let mut cell_violations = 0usize;
-        let mut feasible_share = Summary {
-            n: 0,
-            mean: f64::NAN,
-            sd: f64::NAN,
-            ci_low: f64::NAN,
-            ci_high: f64::NAN,
-        };
+        let mut feasible_share = summarize(&[]);
         for mechanism in mechanisms {
-            let f = records.column(result, mechanism, "feasible")?;
-            let null = records.column(result, mechanism, "null")?;
-            let collected = records.column(result, mechanism, "collected")?;
-            feasible_share = summarize(&f);
-            for ((f, null), collected) in f.iter().zip(&null).zip(&collected) {
+            let withdrawal = records.threshold(result, mechanism)?;
+            feasible_share = summarize(&sample(&withdrawal, |r| flag(r.feasible)));
+            for record in withdrawal {
                 total += 1;
-                if f.is_nan() || null.is_nan() || collected.is_nan() {
+                let (Some(is_feasible), Some(is_null)) = (record.feasible, record.null) else {
+                    invalid += 1;
+                    bad += 1;
+                    cell_violations += 1;
+                    continue;
+                };
+                if record.collected.is_nan() {
                     invalid += 1;
                     bad += 1;
                     cell_violations += 1;
                     continue;
                 }
-                let is_feasible = *f == 1.0;
                 if is_feasible {
                     feasible += 1;
                 } else {
                     infeasible += 1;
                 }
-                let is_null = *null == 1.0;
-                let collects = *collected > 0.0;
+                let collects = record.collected > 0.0;
                 match (is_feasible, is_null, collects) {
                     (true, false, true) | (false, true, false) => {}
                     _ => {
@@ -638,7 +643,7 @@ pub fn p1b(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
         claim: Claim::P1b,
         holds,
         headline,
-        rule: P1B_RULE,
+        rule: Claim::P1b.rule(),
         evidence: named(vec![
             ("records", count(total)),
             ("violating_records", count(bad)),
@@ -660,50 +665,37 @@ pub fn p1b(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     })
 }
 
-const P1C_RULE: &str = "holds iff the experiment has a cell with slack > 0 and in every such cell \
-the paired per-replicate differences (same assignments under both protocols) satisfy: success \
-(small-first − simultaneous) has a 95% CI above 0, expected_data (small-first − simultaneous) has \
-a 95% CI above 0, and spend (simultaneous − small-first) has a 95% CI below 0. Participants are \
-reported, not judged. Cells with slack 0 are reported, not judged.";
-
 /// P1-c: with slack, simultaneous withdrawal costs less, and small-first
 /// withdrawal succeeds more often and keeps more data (§B.4,
 /// reconstruction).
 ///
-/// **Rule.** Over the cells with `threshold.slack` > 0 (at least one
-/// needed), with paired per-replicate differences of
-/// `withdrawal-small-first` (sf) and `withdrawal-simultaneous` (sim) on
-/// the same assignments, holds iff in every such cell
+/// The cells judged are those with `threshold.slack` > 0; the differences
+/// are paired per replicate, `withdrawal-small-first` against
+/// `withdrawal-simultaneous` on the same assignments. Ties fail: a cell
+/// where both protocols behave identically does not show that one beats
+/// the other.
 ///
-/// ```text
-/// success(sf) − success(sim)              95% CI entirely above 0
-/// expected_data(sf) − expected_data(sim)  95% CI entirely above 0
-/// spend(sim) − spend(sf)                  95% CI entirely below 0
-/// ```
-///
-/// Ties fail: a cell where both protocols behave identically does not
-/// show that one beats the other. `participants` is reported, not judged.
+#[doc = concat!("**Rule** ([`Claim::rule`]): ", rule!(P1c))]
 pub fn p1c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
-    const SIM: &str = "withdrawal-simultaneous";
-    const SF: &str = "withdrawal-small-first";
     let records = Records::new(Claim::P1c, *observed)?;
     let slack_key = records.key("threshold.slack")?;
-    records.require(SIM)?;
-    records.require(SF)?;
+    records.require(SIMULTANEOUS)?;
+    records.require(SMALL_FIRST)?;
     let mut cells = Vec::new();
     let (mut judged, mut passed) = (0usize, 0usize);
     let (mut success_up, mut data_up, mut cheaper) = (0usize, 0usize, 0usize);
     for (point, result) in records.cells() {
-        let diff = |metric: &str, first: &str, second: &str| -> Result<Summary, ClaimError> {
-            Ok(paired_difference(
-                &records.column(result, first, metric)?,
-                &records.column(result, second, metric)?,
-            ))
+        let sf = records.threshold(result, SMALL_FIRST)?;
+        let sim = records.threshold(result, SIMULTANEOUS)?;
+        let diff = |first: &[&ThresholdRecord],
+                    second: &[&ThresholdRecord],
+                    field: fn(&ThresholdRecord) -> f64| {
+            paired_difference(&sample(first, field), &sample(second, field))
         };
-        let success = diff("success", SF, SIM)?;
-        let data = diff("expected_data", SF, SIM)?;
-        let spend = diff("spend", SIM, SF)?;
-        let participants = diff("participants", SF, SIM)?;
+        let success = diff(&sf, &sim, |r| r.success);
+        let data = diff(&sf, &sim, |r| r.expected_data);
+        let spend = diff(&sim, &sf, |r| r.spend);
+        let participants = diff(&sf, &sim, |r| r.participants);
         let judged_here = point[slack_key] > 0.0;
         let (s_ok, d_ok, p_ok) = (success.ci_low > 0.0, data.ci_low > 0.0, spend.ci_high < 0.0);
         if judged_here {
@@ -718,11 +710,11 @@ pub fn p1c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
             ("judged", Evidence::Flag(judged_here)),
             (
                 "success_small_first",
-                Evidence::Mean(summarize(&records.column(result, SF, "success")?)),
+                Evidence::Mean(summarize(&sample(&sf, |r| r.success))),
             ),
             (
                 "success_simultaneous",
-                Evidence::Mean(summarize(&records.column(result, SIM, "success")?)),
+                Evidence::Mean(summarize(&sample(&sim, |r| r.success))),
             ),
             (
                 "success_small_first_minus_simultaneous",
@@ -756,7 +748,7 @@ pub fn p1c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
         claim: Claim::P1c,
         holds,
         headline,
-        rule: P1C_RULE,
+        rule: Claim::P1c.rule(),
         evidence: named(vec![
             ("judged_cells", count(judged)),
             ("passing_cells", count(passed)),
@@ -768,59 +760,55 @@ pub fn p1c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     })
 }
 
-const P2A_RULE: &str = "holds iff every Q-MIA record was audited and records no profitable \
-unilateral misreport (unilateral_gain = 0: the auditor keeps a gain only when it exceeds 1e-9 \
-times the instance's scale), no IR violation (ir_violations = 0) and keeps the budget \
-(budget_ok = 1), over at least one instance.";
-
 /// P2-a: Q-MIA has no profitable unilateral misreport, is IR and pays at
 /// most B, on every instance (§A.3).
 ///
-/// **Rule.** Holds iff there is at least one `qmia` record and every one
-/// was audited (`unilateral_gain` is not NaN) and has `unilateral_gain` =
-/// 0, `ir_violations` = 0 and `budget_ok` = 1. The experiment records a
-/// gain only when the auditor finds it profitable
-/// ([`procura_audit::is_profitable`]: above 10⁻⁹ times the instance's
+/// A record is audited when its `unilateral_gain` is recorded. The
+/// experiment records a gain only when the auditor finds it profitable
+/// ([`procura_audit::is_profitable`]: above
+/// [`procura_mechanisms::tolerance::GAIN_RELATIVE`] times the instance's
 /// largest utility or report), so rounding does not count.
+///
+#[doc = concat!("**Rule** ([`Claim::rule`]): ", rule!(P2a))]
 pub fn p2a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     let records = Records::new(Claim::P2a, *observed)?;
-    records.require("qmia")?;
+    records.require(QMIA)?;
     let mut cells = Vec::new();
     let (mut instances, mut unaudited, mut profitable, mut ir, mut breaches) =
         (0usize, 0usize, 0usize, 0usize, 0usize);
     let mut max_gain = f64::NAN;
     for (point, result) in records.cells() {
-        let gain = records.column(result, "qmia", "unilateral_gain")?;
-        let violations = records.column(result, "qmia", "ir_violations")?;
-        let budget_ok = records.column(result, "qmia", "budget_ok")?;
-        let winners = records.column(result, "qmia", "winners")?;
-        let cash = records.column(result, "qmia", "cash")?;
-        let budget = records.column(result, "qmia", "budget")?;
+        let qmia = records.procurement(result, QMIA)?;
         let (mut cell_profitable, mut cell_ir, mut cell_breaches) = (0usize, 0usize, 0usize);
-        for ((g, v), b) in gain.iter().zip(&violations).zip(&budget_ok) {
+        for record in &qmia {
             instances += 1;
-            unaudited += usize::from(g.is_nan());
-            cell_profitable += usize::from(*g > 0.0);
-            // Saturating: a count of violations can be any f64 (`as`
-            // saturates too), and the tally must not overflow.
-            cell_ir = cell_ir.saturating_add(if v.is_nan() { 1 } else { *v as usize });
-            cell_breaches += usize::from(*b != 1.0);
+            unaudited += usize::from(record.unilateral_gain.is_none());
+            cell_profitable += usize::from(record.unilateral_gain.is_some_and(|g| g > 0.0));
+            // Saturating: the tally must not overflow.
+            let violations = usize::try_from(record.ir_violations).unwrap_or(usize::MAX);
+            cell_ir = cell_ir.saturating_add(violations);
+            cell_breaches += usize::from(!record.budget_ok);
         }
         profitable += cell_profitable;
         ir = ir.saturating_add(cell_ir);
         breaches += cell_breaches;
-        let cell_max = max(gain.iter().copied());
+        let cell_max = max(qmia.iter().map(|r| missing_as_nan(r.unilateral_gain)));
         max_gain = max([max_gain, cell_max]);
-        let spent: Vec<f64> = cash.iter().zip(&budget).map(|(c, b)| c / b).collect();
         let mut parts = records.point(point);
         parts.extend(named(vec![
-            ("instances", count(gain.len())),
+            ("instances", count(qmia.len())),
             ("profitable_misreports", count(cell_profitable)),
             ("max_unilateral_gain", Evidence::Number(cell_max)),
             ("ir_violations", count(cell_ir)),
             ("budget_breaches", count(cell_breaches)),
-            ("winners", Evidence::Mean(summarize(&winners))),
-            ("cash_over_budget", Evidence::Mean(summarize(&spent))),
+            (
+                "winners",
+                Evidence::Mean(summarize(&sample(&qmia, |r| r.winners as f64))),
+            ),
+            (
+                "cash_over_budget",
+                Evidence::Mean(summarize(&sample(&qmia, |r| r.cash / r.budget))),
+            ),
         ]));
         cells.push(Evidence::Group(parts));
     }
@@ -834,7 +822,7 @@ pub fn p2a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
         claim: Claim::P2a,
         holds,
         headline,
-        rule: P2A_RULE,
+        rule: Claim::P2a.rule(),
         evidence: named(vec![
             ("instances", count(instances)),
             ("unaudited_instances", count(unaudited)),
@@ -847,50 +835,36 @@ pub fn p2a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     })
 }
 
-const P2B_RULE: &str = "holds iff (1) in every cell, for each baseline (volume, trust), whose \
-providers best-respond (br_rounds recorded in every record), the paired per-instance difference \
-value(qmia) − value(baseline) has a 95% CI above 0; and (2) on the real data (procura::round over \
-several seeds), the paired per-seed difference of test accuracy qmia − baseline has a 95% CI \
-above 0 for each baseline. Without the real-data runs the claim is not established.";
-
 /// The baselines of claim P2-b.
-const BASELINES: [&str; 2] = ["volume", "trust"];
+const BASELINES: [Auction; 2] = [Auction::Volume, Auction::Trust];
 
 /// P2-b: at equal budget, Q-MIA buys more quality-weighted utility, and a
 /// better trained model, than the volume- and trust-based baselines when
 /// providers best-respond (§A.3, §A.6).
 ///
-/// **Rule.** Holds iff
+/// A baseline's providers best-respond in a cell when every one of its
+/// records has `br_rounds`. `accuracy` is the real-data half: without it
+/// the claim does not hold, since half of it is untested.
 ///
-/// 1. in every cell, for each baseline b ∈ {`volume`, `trust`}: b's
-///    providers best-respond (`br_rounds` is recorded in every record),
-///    and the paired difference value(`qmia`) − value(b) over the cell's
-///    instances has a 95% CI entirely above 0;
-/// 2. `accuracy` is given and, for each baseline b, the paired per-seed
-///    difference of test accuracy, qmia − b, has a 95% CI entirely above
-///    0.
-///
-/// Without `accuracy` (the real-data runs) the claim does not hold: half
-/// of it is untested.
+#[doc = concat!("**Rule** ([`Claim::rule`]): ", rule!(P2b))]
 pub fn p2b(observed: &Observed<'_>, accuracy: Option<&Accuracies>) -> Result<Verdict, ClaimError> {
     let records = Records::new(Claim::P2b, *observed)?;
-    records.require("qmia")?;
+    records.require(QMIA)?;
     for baseline in BASELINES {
-        records.require(baseline)?;
+        records.require(Mechanism::Auction(baseline))?;
     }
     let mut cells = Vec::new();
     let (mut comparisons, mut ahead) = (0usize, 0usize);
     let mut strategic = true;
     let mut min_ratio = f64::INFINITY;
     for (point, result) in records.cells() {
-        let qmia = records.column(result, "qmia", "value")?;
+        let qmia = sample(&records.procurement(result, QMIA)?, |r| r.value);
         let mut parts = records.point(point);
         parts.push(("qmia_value".to_owned(), Evidence::Mean(summarize(&qmia))));
         for baseline in BASELINES {
-            let value = records.column(result, baseline, "value")?;
-            let rounds = records.column(result, baseline, "br_rounds")?;
-            let converged = records.column(result, baseline, "br_converged")?;
-            let best_responding = rounds.iter().all(|r| !r.is_nan());
+            let other = records.procurement(result, Mechanism::Auction(baseline))?;
+            let value = sample(&other, |r| r.value);
+            let best_responding = other.iter().all(|r| r.br_rounds.is_some());
             strategic &= best_responding;
             let difference = paired_difference(&qmia, &value);
             let wins = best_responding && difference.ci_low > 0.0;
@@ -899,8 +873,9 @@ pub fn p2b(observed: &Observed<'_>, accuracy: Option<&Accuracies>) -> Result<Ver
             let mean = summarize(&value);
             let ratio = summarize(&qmia).mean / mean.mean;
             min_ratio = min_ratio.min(ratio);
+            let converged = sample(&other, |r| flag(r.br_converged));
             parts.push((
-                baseline.to_owned(),
+                baseline.name().to_owned(),
                 group(vec![
                     ("value", Evidence::Mean(mean)),
                     ("qmia_minus_baseline", Evidence::Mean(difference)),
@@ -932,7 +907,7 @@ pub fn p2b(observed: &Observed<'_>, accuracy: Option<&Accuracies>) -> Result<Ver
         claim: Claim::P2b,
         holds,
         headline,
-        rule: P2B_RULE,
+        rule: Claim::P2b.rule(),
         evidence: named(vec![
             ("value_holds", Evidence::Flag(value_holds)),
             ("comparisons", count(comparisons)),
@@ -949,11 +924,11 @@ pub fn p2b(observed: &Observed<'_>, accuracy: Option<&Accuracies>) -> Result<Ver
 /// The real-data half of P2-b: whether, and by how much, Q-MIA's model
 /// beats each baseline's over the seeds.
 fn judge_accuracy(accuracy: &Accuracies) -> Result<(bool, Evidence, String), ClaimError> {
-    let column = |mechanism: &str| -> Result<Vec<f64>, ClaimError> {
+    let column = |mechanism: Auction| -> Result<Vec<f64>, ClaimError> {
         let index = accuracy
             .mechanisms
             .iter()
-            .position(|m| m == mechanism)
+            .position(|m| *m == mechanism)
             .ok_or_else(|| ClaimError::MissingMechanism {
                 claim: Claim::P2b,
                 mechanism: format!("{mechanism} (in the real-data runs)"),
@@ -973,13 +948,13 @@ fn judge_accuracy(accuracy: &Accuracies) -> Result<(bool, Evidence, String), Cla
             })
             .collect()
     };
-    let qmia = column("qmia")?;
+    let qmia = column(Auction::Qmia)?;
     let mut holds = !accuracy.runs.is_empty();
     let mut means = Vec::new();
     for mechanism in &accuracy.mechanisms {
         means.push((
-            mechanism.clone(),
-            Evidence::Mean(summarize(&column(mechanism)?)),
+            mechanism.name().to_owned(),
+            Evidence::Mean(summarize(&column(*mechanism)?)),
         ));
     }
     let mut differences = Vec::new();
@@ -1016,14 +991,8 @@ fn judge_accuracy(accuracy: &Accuracies) -> Result<(bool, Evidence, String), Cla
     Ok((holds, evidence, text))
 }
 
-const P2C_RULE: &str = "measured, with this rule: holds iff (1) Q-MIA records no profitable \
-unilateral misreport in any audited instance; and (2) in every cell, for every non-DSIC mechanism \
-in the experiment (mut, volume, trust; at least one), the paired per-instance difference of the \
-largest coalition gain relative to the budget, gain(m)/B − gain(qmia)/B, has a 95% CI above 0. \
-Q-MIA is not assumed coalition-proof: its coalition gains are reported as they are.";
-
 /// The mechanisms of Part A that are not DSIC (§A.4, §A.6).
-const NOT_DSIC: [&str; 3] = ["mut", "volume", "trust"];
+const NOT_DSIC: [Auction; 3] = [Auction::Mut, Auction::Volume, Auction::Trust];
 
 /// P2-c: Q-MIA is robust to misreporting and collusion. Measured, not
 /// assumed: Q-MIA is not coalition-proof (a loser that sets a winner's
@@ -1031,29 +1000,23 @@ const NOT_DSIC: [&str; 3] = ["mut", "volume", "trust"];
 /// gain), so the rule compares its coalition gains with those of the
 /// mechanisms that are not DSIC.
 ///
-/// **Rule.** Holds iff
+/// B is each instance's `budget`, the same for every mechanism of a
+/// replicate. The evidence reports, for every mechanism, how often a
+/// profitable misreport and a profitable coalition were found, and the
+/// mean and largest gains relative to B.
 ///
-/// 1. every `qmia` record was audited with `unilateral_gain` = 0 (no
-///    profitable misreport);
-/// 2. in every cell, for every non-DSIC mechanism m of the experiment
-///    (`mut`, `volume`, `trust`; at least one needed), the paired
-///    per-instance difference coalition_gain(m)/B − coalition_gain(qmia)/B
-///    has a 95% CI entirely above 0 (B: the instance's `budget`, the same
-///    for every mechanism of a replicate).
-///
-/// The evidence reports, for every mechanism, how often a profitable
-/// misreport and a profitable coalition were found, and the mean and
-/// largest gains relative to B.
+#[doc = concat!("**Rule** ([`Claim::rule`]): ", rule!(P2c))]
 pub fn p2c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     let records = Records::new(Claim::P2c, *observed)?;
-    records.require("qmia")?;
+    records.require(QMIA)?;
     let mechanisms = observed.results[0].mechanisms().to_vec();
     for mechanism in &mechanisms {
-        records.require(mechanism)?;
+        records.require(*mechanism)?;
     }
-    let others: Vec<&str> = NOT_DSIC
+    let others: Vec<Mechanism> = NOT_DSIC
         .into_iter()
-        .filter(|m| mechanisms.iter().any(|name| name == m))
+        .map(Mechanism::Auction)
+        .filter(|m| mechanisms.contains(m))
         .collect();
     if others.is_empty() {
         return Err(ClaimError::MissingMechanism {
@@ -1062,27 +1025,31 @@ pub fn p2c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
         });
     }
     // Per mechanism, over every record: unilateral and coalition gains
-    // relative to the budget.
+    // relative to the budget (NaN where the cell does not audit).
     let mut unilateral: Vec<Vec<f64>> = vec![Vec::new(); mechanisms.len()];
     let mut coalition: Vec<Vec<f64>> = vec![Vec::new(); mechanisms.len()];
     let mut cells = Vec::new();
     let (mut comparisons, mut below) = (0usize, 0usize);
     for (point, result) in records.cells() {
-        let budget = records.column(result, "qmia", "budget")?;
-        let relative = |mechanism: &str, metric: &str| -> Result<Vec<f64>, ClaimError> {
+        let budget = sample(&records.procurement(result, QMIA)?, |r| r.budget);
+        let relative = |mechanism: Mechanism,
+                        gain: fn(&ProcurementRecord) -> Option<f64>|
+         -> Result<Vec<f64>, ClaimError> {
             Ok(records
-                .column(result, mechanism, metric)?
+                .procurement(result, mechanism)?
                 .iter()
                 .zip(&budget)
-                .map(|(gain, b)| gain / b)
+                .map(|(record, b)| missing_as_nan(gain(record)) / b)
                 .collect())
         };
+        let unilateral_gain: fn(&ProcurementRecord) -> Option<f64> = |r| r.unilateral_gain;
+        let coalition_gain: fn(&ProcurementRecord) -> Option<f64> = |r| r.coalition_gain;
         let mut parts = records.point(point);
         for (index, mechanism) in mechanisms.iter().enumerate() {
-            let u = relative(mechanism, "unilateral_gain")?;
-            let c = relative(mechanism, "coalition_gain")?;
+            let u = relative(*mechanism, unilateral_gain)?;
+            let c = relative(*mechanism, coalition_gain)?;
             parts.push((
-                mechanism.clone(),
+                mechanism.to_string(),
                 group(vec![
                     ("unilateral_gain_over_budget", Evidence::Mean(summarize(&u))),
                     ("coalition_gain_over_budget", Evidence::Mean(summarize(&c))),
@@ -1091,9 +1058,9 @@ pub fn p2c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
             unilateral[index].extend(u);
             coalition[index].extend(c);
         }
-        let qmia = relative("qmia", "coalition_gain")?;
+        let qmia = relative(QMIA, coalition_gain)?;
         for other in &others {
-            let difference = paired_difference(&relative(other, "coalition_gain")?, &qmia);
+            let difference = paired_difference(&relative(*other, coalition_gain)?, &qmia);
             let ok = difference.ci_low > 0.0;
             comparisons += 1;
             below += usize::from(ok);
@@ -1116,7 +1083,7 @@ pub fn p2c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     let mut text = Vec::new();
     for (index, mechanism) in mechanisms.iter().enumerate() {
         let (u, c) = (&unilateral[index], &coalition[index]);
-        if mechanism == "qmia" {
+        if *mechanism == QMIA {
             qmia_unilateral_ok = !u.is_empty() && u.iter().all(|g| *g == 0.0);
         }
         text.push(format!(
@@ -1125,7 +1092,7 @@ pub fn p2c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
             100.0 * summarize(c).mean
         ));
         by_mechanism.push((
-            mechanism.clone(),
+            mechanism.to_string(),
             group(vec![
                 ("instances", count(u.len())),
                 ("profitable_misreport_share", Evidence::Number(share(u))),
@@ -1154,7 +1121,7 @@ pub fn p2c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
         claim: Claim::P2c,
         holds,
         headline,
-        rule: P2C_RULE,
+        rule: Claim::P2c.rule(),
         evidence: named(vec![
             (
                 "qmia_no_profitable_misreport",
@@ -1168,12 +1135,6 @@ pub fn p2c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     })
 }
 
-const P2D_RULE: &str = "holds iff, for every setting of the other swept keys, with at least two \
-liquidity values: (1) Mixed-MIA's mean cash rises at every step of λ, with Welch's 95% CI of \
-mean cash(λ_next) − mean cash(λ) above 0 (cells are independent draws); and (2) at every λ the \
-paired difference value(mixed) − value(qmia) on the same instances does not fall significantly \
-(its 95% CI reaches 0 or above).";
-
 /// The cells of one setting of the other swept keys (their values), with
 /// their liquidity λ.
 type Series<'a> = (Vec<f64>, Vec<(f64, &'a CellResult)>);
@@ -1181,24 +1142,19 @@ type Series<'a> = (Vec<f64>, Vec<(f64, &'a CellResult)>);
 /// P2-d: Mixed-MIA's cash outlay scales with λ while the allocation's
 /// value does not fall (§A.5, reconstruction).
 ///
-/// **Rule.** The experiment sweeps `procurement.liquidity` and runs `qmia`
-/// and `mixed` in every cell. For every setting of the other swept keys
-/// (at least two λ values each), holds iff
+/// The experiment sweeps `procurement.liquidity` and runs `qmia` and
+/// `mixed` in every cell; the cells of each setting of the other swept
+/// keys form a series, ordered by λ. Cells draw independent instances, so
+/// the cash steps are compared unpaired ([`welch_difference`]); the value
+/// comparison within a cell is paired. The evidence includes cash as a
+/// share of the budget B, which shows where the cash budget binds.
 ///
-/// 1. *cash scales with λ*: for consecutive λ_k < λ_{k+1}, the difference
-///    of mean `cash` of `mixed`, cash(λ_{k+1}) − cash(λ_k), has a Welch 95%
-///    CI entirely above 0 (cells draw independent instances, so the
-///    comparison is unpaired; see [`welch_difference`]);
-/// 2. *value does not fall*: in every cell, the paired difference
-///    value(mixed) − value(qmia) has a 95% CI whose upper end is ≥ 0.
-///
-/// The evidence includes cash as a share of the budget B, which shows
-/// where the cash budget binds.
+#[doc = concat!("**Rule** ([`Claim::rule`]): ", rule!(P2d))]
 pub fn p2d(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     let records = Records::new(Claim::P2d, *observed)?;
     let liquidity = records.key("procurement.liquidity")?;
-    records.require("qmia")?;
-    records.require("mixed")?;
+    records.require(QMIA)?;
+    records.require(MIXED)?;
     // Group the cells by the other swept values, each sorted by λ.
     let mut series: Vec<Series<'_>> = Vec::new();
     for (point, result) in records.cells() {
@@ -1239,11 +1195,11 @@ pub fn p2d(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
         let mut previous: Option<Vec<f64>> = None;
         let mut shares = Vec::new();
         for (lambda, result) in cells.iter() {
-            let cash = records.column(result, "mixed", "cash")?;
-            let budget = records.column(result, "mixed", "budget")?;
-            let share: Vec<f64> = cash.iter().zip(&budget).map(|(c, b)| c / b).collect();
-            let mixed_value = records.column(result, "mixed", "value")?;
-            let qmia_value = records.column(result, "qmia", "value")?;
+            let mixed = records.procurement(result, MIXED)?;
+            let cash = sample(&mixed, |r| r.cash);
+            let share = sample(&mixed, |r| r.cash / r.budget);
+            let mixed_value = sample(&mixed, |r| r.value);
+            let qmia_value = sample(&records.procurement(result, QMIA)?, |r| r.value);
             let value_difference = paired_difference(&mixed_value, &qmia_value);
             let value_ok = value_difference.ci_high >= 0.0;
             cells_judged += 1;
@@ -1259,7 +1215,7 @@ pub fn p2d(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
                 ("cash_over_budget", Evidence::Mean(summarize(&share))),
                 (
                     "tokens",
-                    Evidence::Mean(summarize(&records.column(result, "mixed", "tokens")?)),
+                    Evidence::Mean(summarize(&sample(&mixed, |r| r.tokens))),
                 ),
                 ("mixed_value", Evidence::Mean(summarize(&mixed_value))),
                 ("qmia_value", Evidence::Mean(summarize(&qmia_value))),
@@ -1298,7 +1254,7 @@ pub fn p2d(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
         claim: Claim::P2d,
         holds,
         headline,
-        rule: P2D_RULE,
+        rule: Claim::P2d.rule(),
         evidence: named(vec![
             ("cash_steps", count(steps)),
             ("cash_steps_rising", count(rising)),
@@ -1312,42 +1268,82 @@ pub fn p2d(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::{ExperimentError, PROCUREMENT_METRICS, THRESHOLD_METRICS};
-    use statrs::distribution::{ContinuousCDF, StudentsT};
+    use crate::experiment::{Record, ThresholdRecord};
+    use procura_mechanisms::Market;
 
-    /// A cell of `mechanisms` whose replicate r has, for each mechanism,
-    /// the metrics `row(r, mechanism)` (unnamed metrics NaN).
+    fn procurement() -> ProcurementRecord {
+        ProcurementRecord {
+            value: 0.0,
+            cash: 0.0,
+            tokens: 0.0,
+            winners: 0,
+            volume: 0.0,
+            ir_violations: 0,
+            budget_ok: true,
+            br_rounds: None,
+            br_converged: None,
+            unilateral_gain: None,
+            coalition_gain: None,
+            budget: 1.0,
+        }
+    }
+
+    fn threshold() -> ThresholdRecord {
+        ThresholdRecord {
+            feasible: None,
+            null: None,
+            collected: 0.0,
+            success: 0.0,
+            expected_data: 0.0,
+            participants: 0.0,
+            spend: 0.0,
+            leakage: 0.0,
+        }
+    }
+
+    fn mechanisms(names: &[&str]) -> Vec<Mechanism> {
+        names.iter().map(|m| m.parse().expect("known")).collect()
+    }
+
+    /// A cell of `names` whose replicate r has, for each mechanism m, the
+    /// record `record(r, m)`.
     fn cell(
-        metrics: &'static [&'static str],
-        mechanisms: &[&str],
+        market: Market,
+        names: &[&str],
         replicates: usize,
-        row: impl Fn(usize, &str) -> Vec<(&'static str, f64)>,
+        record: impl Fn(usize, Mechanism) -> Record,
     ) -> CellResult {
+        let mechanisms = mechanisms(names);
         let records = (0..replicates)
-            .map(|r| {
-                mechanisms
-                    .iter()
-                    .map(|m| {
-                        let mut record = vec![f64::NAN; metrics.len()];
-                        for (name, value) in row(r, m) {
-                            let column = metrics
-                                .iter()
-                                .position(|metric| *metric == name)
-                                .expect("a metric of the market");
-                            record[column] = value;
-                        }
-                        record
-                    })
-                    .collect()
-            })
+            .map(|r| mechanisms.iter().map(|m| record(r, *m)).collect())
             .collect();
-        CellResult::new(
-            0,
-            metrics,
-            mechanisms.iter().map(|m| (*m).to_owned()).collect(),
-            records,
-        )
-        .expect("a row per mechanism, a value per metric")
+        CellResult::new(0, market, mechanisms, records).expect("a record per mechanism")
+    }
+
+    /// A procurement cell; `record(r, m)` edits a default record.
+    fn procurement_cell(
+        names: &[&str],
+        replicates: usize,
+        edit: impl Fn(usize, Mechanism, &mut ProcurementRecord),
+    ) -> CellResult {
+        cell(Market::Procurement, names, replicates, |r, m| {
+            let mut record = procurement();
+            edit(r, m, &mut record);
+            Record::Procurement(record)
+        })
+    }
+
+    /// A threshold cell; `record(r, m)` edits a default record.
+    fn threshold_cell(
+        names: &[&str],
+        replicates: usize,
+        edit: impl Fn(usize, Mechanism, &mut ThresholdRecord),
+    ) -> CellResult {
+        cell(Market::Threshold, names, replicates, |r, m| {
+            let mut record = threshold();
+            edit(r, m, &mut record);
+            Record::Threshold(record)
+        })
     }
 
     fn judge(
@@ -1365,25 +1361,26 @@ mod tests {
         .expect("a well-formed experiment")
     }
 
+    fn flag(condition: bool) -> f64 {
+        f64::from(condition)
+    }
+
     // P1-a ------------------------------------------------------------
 
     /// A threshold cell: the subsidy fails on odd replicates with
     /// `contributors`, leaking `leak`; withdrawal leaks `withdrawal_leak`.
     fn p1a_cell(contributors: f64, leak: f64, withdrawal_leak: f64) -> CellResult {
-        cell(
-            &THRESHOLD_METRICS,
+        threshold_cell(
             &["subsidy", "withdrawal-simultaneous"],
             6,
-            move |r, m| {
+            move |r, m, record| {
                 let failed = r % 2 == 1;
-                if m == "subsidy" {
-                    vec![
-                        ("success", if failed { 0.0 } else { 1.0 }),
-                        ("collected", contributors),
-                        ("leakage", if failed { leak } else { 0.0 }),
-                    ]
+                if m == Mechanism::Subsidy {
+                    record.success = flag(!failed);
+                    record.collected = contributors;
+                    record.leakage = if failed { leak } else { 0.0 };
                 } else {
-                    vec![("leakage", withdrawal_leak)]
+                    record.leakage = withdrawal_leak;
                 }
             },
         )
@@ -1393,6 +1390,7 @@ mod tests {
     fn p1a_holds_when_failures_leak_and_withdrawal_never_does() {
         let verdict = judge(p1a, &["t"], vec![(vec![0.2], p1a_cell(3.0, 3.0, 0.0))]);
         assert!(verdict.holds, "{}", verdict.headline);
+        assert_eq!(verdict.rule, Claim::P1a.rule());
     }
 
     #[test]
@@ -1416,10 +1414,9 @@ mod tests {
 
     #[test]
     fn p1a_needs_a_withdrawal_mechanism() {
-        let only = cell(&THRESHOLD_METRICS, &["subsidy"], 2, |_, _| vec![]);
-        let keys = [];
+        let only = threshold_cell(&["subsidy"], 2, |_, _, _| {});
         let error = p1a(&Observed {
-            keys: &keys,
+            keys: &[],
             points: &[vec![]],
             results: &[only],
         })
@@ -1430,20 +1427,13 @@ mod tests {
     // P1-b ------------------------------------------------------------
 
     fn p1b_cell(null_on_feasible: bool) -> CellResult {
-        cell(
-            &THRESHOLD_METRICS,
-            &["withdrawal-small-first"],
-            4,
-            move |r, _| {
-                let feasible = r < 2;
-                let null = if feasible { null_on_feasible } else { true };
-                vec![
-                    ("feasible", if feasible { 1.0 } else { 0.0 }),
-                    ("null", if null { 1.0 } else { 0.0 }),
-                    ("collected", if null { 0.0 } else { 4.0 }),
-                ]
-            },
-        )
+        threshold_cell(&["withdrawal-small-first"], 4, move |r, _, record| {
+            let feasible = r < 2;
+            let null = if feasible { null_on_feasible } else { true };
+            record.feasible = Some(feasible);
+            record.null = Some(null);
+            record.collected = if null { 0.0 } else { 4.0 };
+        })
     }
 
     #[test]
@@ -1458,14 +1448,25 @@ mod tests {
     }
 
     #[test]
-    fn p1b_needs_both_kinds_of_instance() {
-        let feasible_only = cell(
-            &THRESHOLD_METRICS,
-            &["withdrawal-small-first"],
-            3,
-            |_, _| vec![("feasible", 1.0), ("null", 0.0), ("collected", 2.0)],
-        );
+    fn p1b_needs_both_kinds_of_instance_and_a_reserve_price() {
+        let feasible_only = threshold_cell(&["withdrawal-small-first"], 3, |_, _, record| {
+            record.feasible = Some(true);
+            record.null = Some(false);
+            record.collected = 2.0;
+        });
         assert!(!judge(p1b, &[], vec![(vec![], feasible_only)]).holds);
+        // Without a reserve price, feasibility does not apply: invalid.
+        let unknown = threshold_cell(&["withdrawal-small-first"], 4, |r, _, record| {
+            record.feasible = (r > 0).then_some(r < 2);
+            record.null = Some(r >= 2);
+            record.collected = if r >= 2 { 0.0 } else { 4.0 };
+        });
+        let verdict = judge(p1b, &[], vec![(vec![], unknown)]);
+        assert!(!verdict.holds);
+        assert_eq!(
+            verdict.evidence[8],
+            ("invalid_records".to_owned(), Evidence::Count(1))
+        );
     }
 
     // P1-c ------------------------------------------------------------
@@ -1473,20 +1474,17 @@ mod tests {
     /// Small-first beats simultaneous by `success`, `data` and costs
     /// `extra` more, with some replicate noise.
     fn p1c_cell(success: f64, data: f64, extra: f64) -> CellResult {
-        cell(
-            &THRESHOLD_METRICS,
+        threshold_cell(
             &["withdrawal-simultaneous", "withdrawal-small-first"],
             8,
-            move |r, m| {
+            move |r, m, record| {
                 let noise = 0.01 * (r % 3) as f64;
-                let small_first = m == "withdrawal-small-first";
+                let small_first = m == SMALL_FIRST;
                 let bump = |delta: f64| if small_first { delta + noise } else { 0.0 };
-                vec![
-                    ("success", 0.5 + bump(success)),
-                    ("expected_data", 3.0 + bump(data)),
-                    ("spend", 2.0 + bump(extra)),
-                    ("participants", 3.0),
-                ]
+                record.success = 0.5 + bump(success);
+                record.expected_data = 3.0 + bump(data);
+                record.spend = 2.0 + bump(extra);
+                record.participants = 3.0;
             },
         )
     }
@@ -1523,53 +1521,69 @@ mod tests {
 
     // P2-a ------------------------------------------------------------
 
-    fn p2a_cell(gain: f64, ir: f64, budget_ok: f64) -> CellResult {
-        cell(&PROCUREMENT_METRICS, &["qmia"], 3, move |r, _| {
-            vec![
-                ("unilateral_gain", if r == 2 { gain } else { 0.0 }),
-                ("ir_violations", if r == 1 { ir } else { 0.0 }),
-                ("budget_ok", if r == 0 { budget_ok } else { 1.0 }),
-                ("winners", 2.0),
-                ("cash", 1.0),
-                ("budget", 2.0),
-            ]
+    fn p2a_cell(gain: Option<f64>, ir: u64, budget_ok: bool) -> CellResult {
+        procurement_cell(&["qmia"], 3, move |r, _, record| {
+            record.unilateral_gain = if r == 2 { gain } else { Some(0.0) };
+            record.ir_violations = if r == 1 { ir } else { 0 };
+            record.budget_ok = r != 0 || budget_ok;
+            record.winners = 2;
+            record.cash = 1.0;
+            record.budget = 2.0;
         })
     }
 
     #[test]
     fn p2a_fails_on_any_gain_ir_violation_or_breach() {
-        assert!(judge(p2a, &[], vec![(vec![], p2a_cell(0.0, 0.0, 1.0))]).holds);
-        assert!(!judge(p2a, &[], vec![(vec![], p2a_cell(0.01, 0.0, 1.0))]).holds);
-        assert!(!judge(p2a, &[], vec![(vec![], p2a_cell(0.0, 1.0, 1.0))]).holds);
-        assert!(!judge(p2a, &[], vec![(vec![], p2a_cell(0.0, 0.0, 0.0))]).holds);
+        let verdict = |cell: CellResult| judge(p2a, &[], vec![(vec![], cell)]);
+        assert!(verdict(p2a_cell(Some(0.0), 0, true)).holds);
+        assert!(!verdict(p2a_cell(Some(0.01), 0, true)).holds);
+        assert!(!verdict(p2a_cell(Some(0.0), 1, true)).holds);
+        assert!(!verdict(p2a_cell(Some(0.0), 0, false)).holds);
         // Unaudited records cannot show the claim.
-        assert!(!judge(p2a, &[], vec![(vec![], p2a_cell(f64::NAN, 0.0, 1.0))]).holds);
+        let unaudited = verdict(p2a_cell(None, 0, true));
+        assert!(!unaudited.holds);
+        assert_eq!(
+            unaudited.evidence[1],
+            ("unaudited_instances".to_owned(), Evidence::Count(1))
+        );
+    }
+
+    #[test]
+    fn p2a_on_a_threshold_experiment_is_an_error_not_a_panic() {
+        let threshold = threshold_cell(&["subsidy"], 3, |_, _, _| {});
+        let error = p2a(&Observed {
+            keys: &[],
+            points: &[vec![]],
+            results: &[threshold],
+        })
+        .expect_err("the wrong market");
+        assert_eq!(
+            error,
+            ClaimError::MissingMechanism {
+                claim: Claim::P2a,
+                mechanism: "qmia".to_owned()
+            }
+        );
     }
 
     // P2-b ------------------------------------------------------------
 
     fn p2b_cell(baseline_value: f64, strategic: bool) -> CellResult {
-        cell(
-            &PROCUREMENT_METRICS,
-            &["qmia", "volume", "trust"],
-            6,
-            move |r, m| {
-                let noise = 0.1 * (r % 2) as f64;
-                match m {
-                    "qmia" => vec![("value", 2.0 + noise)],
-                    _ => vec![
-                        ("value", baseline_value + noise * 0.5),
-                        ("br_rounds", if strategic { 3.0 } else { f64::NAN }),
-                        ("br_converged", 1.0),
-                    ],
-                }
-            },
-        )
+        procurement_cell(&["qmia", "volume", "trust"], 6, move |r, m, record| {
+            let noise = 0.1 * (r % 2) as f64;
+            if m == QMIA {
+                record.value = 2.0 + noise;
+            } else {
+                record.value = baseline_value + noise * 0.5;
+                record.br_rounds = strategic.then_some(3);
+                record.br_converged = strategic.then_some(true);
+            }
+        })
     }
 
     fn accuracies(margin: f64) -> Accuracies {
         Accuracies {
-            mechanisms: ["qmia", "volume", "trust"].map(str::to_owned).to_vec(),
+            mechanisms: vec![Auction::Qmia, Auction::Volume, Auction::Trust],
             runs: (0..4)
                 .map(|s| {
                     let noise = 0.01 * f64::from(s);
@@ -1608,24 +1622,17 @@ mod tests {
     // P2-c ------------------------------------------------------------
 
     fn p2c_cell(qmia_unilateral: f64, qmia_coalition: f64) -> CellResult {
-        cell(
-            &PROCUREMENT_METRICS,
-            &["qmia", "mixed", "volume"],
-            5,
-            move |r, m| {
-                let noise = 0.01 * (r % 2) as f64;
-                let (u, c) = match m {
-                    "qmia" => (qmia_unilateral, qmia_coalition + noise),
-                    "mixed" => (0.0, 0.2 + noise),
-                    _ => (0.5 + noise, 0.6 + noise * 2.0),
-                };
-                vec![
-                    ("unilateral_gain", u),
-                    ("coalition_gain", c),
-                    ("budget", 10.0),
-                ]
-            },
-        )
+        procurement_cell(&["qmia", "mixed", "volume"], 5, move |r, m, record| {
+            let noise = 0.01 * (r % 2) as f64;
+            let (u, c) = match m {
+                QMIA => (qmia_unilateral, qmia_coalition + noise),
+                MIXED => (0.0, 0.2 + noise),
+                _ => (0.5 + noise, 0.6 + noise * 2.0),
+            };
+            record.unilateral_gain = Some(u);
+            record.coalition_gain = Some(c);
+            record.budget = 10.0;
+        })
     }
 
     #[test]
@@ -1641,16 +1648,16 @@ mod tests {
     // P2-d ------------------------------------------------------------
 
     fn p2d_cell(cash: f64, value_drop: f64) -> CellResult {
-        cell(&PROCUREMENT_METRICS, &["qmia", "mixed"], 6, move |r, m| {
+        procurement_cell(&["qmia", "mixed"], 6, move |r, m, record| {
             let noise = 0.05 * (r % 3) as f64;
-            match m {
-                "qmia" => vec![("value", 3.0 + noise), ("cash", 10.0), ("budget", 10.0)],
-                _ => vec![
-                    ("value", 3.0 + noise - value_drop),
-                    ("cash", cash + noise),
-                    ("tokens", 1.0),
-                    ("budget", 10.0),
-                ],
+            record.budget = 10.0;
+            if m == QMIA {
+                record.value = 3.0 + noise;
+                record.cash = 10.0;
+            } else {
+                record.value = 3.0 + noise - value_drop;
+                record.cash = cash + noise;
+                record.tokens = 1.0;
             }
         })
     }
@@ -1695,86 +1702,21 @@ mod tests {
         );
     }
 
-    // Malformed and mismatched records ---------------------------------
-
-    fn names(mechanisms: &[&str]) -> Vec<String> {
-        mechanisms.iter().map(|m| (*m).to_owned()).collect()
-    }
+    // Rules and malformed experiments -----------------------------------
 
     #[test]
-    fn cell_results_refuse_records_of_the_wrong_shape() {
-        let row = |n: usize| vec![0.0; n];
-        let full = PROCUREMENT_METRICS.len();
-        // Replicate 1's second row is a threshold row: too short.
-        let short = CellResult::new(
-            0,
-            &PROCUREMENT_METRICS,
-            names(&["qmia", "volume"]),
-            vec![
-                vec![row(full), row(full)],
-                vec![row(full), row(THRESHOLD_METRICS.len())],
-            ],
-        )
-        .expect_err("a short row");
-        assert!(
-            matches!(&short, ExperimentError::Records { record: 1, problem } if problem.contains("volume")),
-            "{short:?}"
-        );
-        assert_eq!(
-            short.to_string(),
-            "records[1]: the row of volume has 8 values for 12 metrics"
-        );
-        // Replicate 2 lacks a mechanism's row.
-        let missing = CellResult::new(
-            0,
-            &PROCUREMENT_METRICS,
-            names(&["qmia", "volume"]),
-            vec![vec![row(full), row(full)]; 2]
-                .into_iter()
-                .chain([vec![row(full)]])
-                .collect(),
-        )
-        .expect_err("a missing row");
-        assert_eq!(
-            missing.to_string(),
-            "records[2]: 1 mechanism rows for 2 mechanisms"
-        );
-        // A row too long is refused too; no replicate at all is fine.
-        assert!(matches!(
-            CellResult::new(
-                0,
-                &THRESHOLD_METRICS,
-                names(&["subsidy"]),
-                vec![vec![row(9)]]
-            ),
-            Err(ExperimentError::Records { record: 0, .. })
-        ));
-        let empty = CellResult::new(7, &THRESHOLD_METRICS, names(&["subsidy"]), vec![])
-            .expect("no replicates");
-        assert_eq!((empty.cell(), empty.records().len()), (7, 0));
-        assert_eq!(empty.metric_of("subsidy", "leakage"), Some(vec![]));
-    }
-
-    #[test]
-    fn p2a_on_threshold_records_is_an_error_not_a_panic() {
-        // "qmia" over the threshold market's columns: a well-formed cell,
-        // of the wrong market.
-        let threshold = cell(&THRESHOLD_METRICS, &["qmia"], 3, |_, _| {
-            vec![("success", 1.0), ("leakage", 0.0)]
-        });
-        let error = p2a(&Observed {
-            keys: &[],
-            points: &[vec![]],
-            results: &[threshold],
-        })
-        .expect_err("the wrong market");
-        assert_eq!(
-            error,
-            ClaimError::MissingMetric {
-                claim: Claim::P2a,
-                metric: "unilateral_gain".to_owned()
-            }
-        );
+    fn rules_name_the_mechanisms_and_tolerances_the_judges_use() {
+        for baseline in BASELINES {
+            assert!(Claim::P2b.rule().contains(baseline.name()), "{baseline}");
+        }
+        for mechanism in NOT_DSIC {
+            assert!(Claim::P2c.rule().contains(mechanism.name()), "{mechanism}");
+        }
+        let gain = format!("{:e}", procura_mechanisms::tolerance::GAIN_RELATIVE);
+        assert!(Claim::P2a.rule().contains(&gain), "{gain}");
+        for claim in Claim::ALL {
+            assert!(claim.rule().contains("holds iff"), "{claim}");
+        }
     }
 
     /// Every judge on every cell given: a verdict or a typed error, never
@@ -1790,7 +1732,7 @@ mod tests {
         };
         let accuracy = accuracies(0.05);
         let ragged = Accuracies {
-            mechanisms: names(&["qmia", "volume", "trust"]),
+            mechanisms: vec![Auction::Qmia, Auction::Volume, Auction::Trust],
             runs: vec![vec![0.5], vec![]],
         };
         let _ = p1a(&observed);
@@ -1804,36 +1746,64 @@ mod tests {
         let _ = p2d(&observed);
     }
 
+    /// A record whose every number is `x`, every count `n` and every
+    /// field that may not apply present (`Some`) or not.
+    fn extreme(market: Market, x: f64, n: u64, some: bool) -> Record {
+        match market {
+            Market::Procurement => Record::Procurement(ProcurementRecord {
+                value: x,
+                cash: x,
+                tokens: x,
+                winners: n,
+                volume: x,
+                ir_violations: n,
+                budget_ok: some,
+                br_rounds: some.then_some(n),
+                br_converged: some.then_some(some),
+                unilateral_gain: some.then_some(x),
+                coalition_gain: some.then_some(x),
+                budget: x,
+            }),
+            Market::Threshold => Record::Threshold(ThresholdRecord {
+                feasible: some.then_some(some),
+                null: some.then_some(some),
+                collected: x,
+                success: x,
+                expected_data: x,
+                participants: x,
+                spend: x,
+                leakage: x,
+            }),
+        }
+    }
+
     #[test]
     fn judges_never_panic_on_well_formed_cells() {
-        let every = [
-            "qmia",
-            "mixed",
-            "mut",
-            "volume",
-            "trust",
+        let procurement = ["qmia", "mixed", "mut", "volume", "trust"];
+        let threshold = [
             "subsidy",
             "withdrawal-simultaneous",
             "withdrawal-small-first",
         ];
         let keys = ["threshold.slack", "procurement.liquidity"];
         let mut shapes = Vec::new();
-        for metrics in [&PROCUREMENT_METRICS[..], &THRESHOLD_METRICS[..]] {
+        for (market, every) in [
+            (Market::Procurement, &procurement[..]),
+            (Market::Threshold, &threshold[..]),
+        ] {
             for replicates in [0, 1, 3, 4] {
-                for mechanisms in [&every[..], &every[..1], &every[5..], &[][..]] {
-                    let nan = vec![f64::NAN; metrics.len()];
-                    let records = vec![vec![nan; mechanisms.len()]; replicates];
-                    let all_nan = CellResult::new(0, metrics, names(mechanisms), records);
-                    shapes.push(all_nan.expect("well-formed"));
-                    // Extreme numbers: huge counts and infinities; values
-                    // whose variances underflow (Welch's ν is ∞).
-                    let huge = [1e300, f64::INFINITY, -1e300];
+                for names in [every, &every[..1], &[][..]] {
+                    // Extreme numbers: huge counts, infinities and NaNs;
+                    // values whose variances underflow (Welch's ν is ∞).
+                    let huge = [1e300, f64::INFINITY, -1e300, f64::NAN];
                     let tiny = [0.0, 5e-81, 0.0, 5e-81];
                     for values in [&huge[..], &tiny[..]] {
-                        shapes.push(cell(metrics, mechanisms, replicates, |r, _| {
-                            let x = values[r % values.len()];
-                            metrics.iter().map(|m| (*m, x)).collect()
-                        }));
+                        for some in [true, false] {
+                            shapes.push(cell(market, names, replicates, |r, _| {
+                                let n = if r % 2 == 0 { u64::MAX } else { 0 };
+                                extreme(market, values[r % values.len()], n, some)
+                            }));
+                        }
                     }
                 }
             }
@@ -1861,40 +1831,6 @@ mod tests {
         })
         .expect_err("a point without a key");
         assert!(matches!(error, ClaimError::Shape { .. }));
-    }
-
-    #[test]
-    fn welch_answers_when_the_variances_underflow() {
-        // ν = (v_a + v_b)² / (v_a²/3 + v_b²/3) is ∞ in floating point.
-        let tiny = [0.0, 5e-81, 0.0, 5e-81];
-        let d = welch_difference(&tiny, &tiny);
-        assert_eq!(d.mean, 0.0);
-        assert!(d.ci_low < 0.0 && d.ci_high > 0.0, "{d:?}");
-    }
-
-    // Statistics --------------------------------------------------------
-
-    #[test]
-    fn welch_matches_a_hand_computation() {
-        // a = {1, 2, 3}: mean 2, s² = 1; b = {0, 0, 0, 4}: mean 1, s² = 4.
-        let d = welch_difference(&[1.0, 2.0, 3.0], &[0.0, 0.0, 0.0, 4.0]);
-        let (va, vb) = (1.0 / 3.0, 4.0 / 4.0);
-        let se: f64 = f64::sqrt(va + vb);
-        let df = (va + vb) * (va + vb) / (va * va / 2.0 + vb * vb / 3.0);
-        let t = StudentsT::new(0.0, 1.0, df)
-            .expect("df > 0")
-            .inverse_cdf(0.975);
-        assert_eq!(d.mean, 1.0);
-        assert!((d.ci_high - (1.0 + t * se)).abs() < 1e-12);
-        let constant = welch_difference(&[2.0; 3], &[1.0; 4]);
-        assert_eq!((constant.ci_low, constant.ci_high), (1.0, 1.0));
-        assert!(welch_difference(&[1.0], &[1.0, 2.0]).ci_low.is_nan());
-    }
-
-    #[test]
-    fn paired_differences_skip_replicates_where_either_side_is_missing() {
-        let d = paired_difference(&[3.0, f64::NAN, 5.0], &[1.0, 1.0, 2.0]);
-        assert_eq!((d.n, d.mean), (2, 2.5));
     }
 
     #[test]

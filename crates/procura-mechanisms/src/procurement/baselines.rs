@@ -12,12 +12,14 @@ use super::Auction;
 
 /// The volume baseline (§A.6): rank by b_i / volume_i over providers with
 /// volume_i > 0, fill B pay-as-bid.
+#[must_use]
 pub fn volume(instance: &Instance) -> Outcome {
     pay_as_bid(Auction::Volume, instance, &volume_ranking(instance))
 }
 
 /// The trust baseline (§A.6): rank by b_i / (claimed_quality_i · volume_i)
 /// over providers where that weight is > 0, fill B pay-as-bid.
+#[must_use]
 pub fn trust(instance: &Instance) -> Outcome {
     pay_as_bid(Auction::Trust, instance, &trust_ranking(instance))
 }
@@ -43,11 +45,16 @@ fn pay_as_bid(mechanism: Auction, instance: &Instance, ranking: &[Ranked]) -> Ou
     let n_winners = fill_pay_as_bid(instance, ranking, instance.budget());
     let awards = ranking[..n_winners]
         .iter()
-        .map(|ranked| Award {
-            provider: ranked.index,
-            cash: instance.providers()[ranked.index].bid(),
-            tokens: 0.0,
-        })
+        .map(|ranked| award(ranked.index, instance.providers()[ranked.index].bid()))
         .collect();
     Outcome::new(mechanism, instance, awards)
+}
+
+/// What a baseline winner receives (§A.6): its bid, in cash.
+pub(crate) fn award(provider: usize, bid: f64) -> Award {
+    Award {
+        provider,
+        cash: bid,
+        tokens: 0.0,
+    }
 }

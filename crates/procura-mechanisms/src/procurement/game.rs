@@ -1,25 +1,37 @@
 //! The procurement mechanisms as games the auditor can probe
-//! ([`crate::game::ReportGame`]).
+//! ([`crate::game::ReportGame`]), and [`UnilateralView`], the fast view of
+//! one provider's unilateral reports that the auditor and best responses
+//! screen with.
 //!
 //! - Every provider may misreport its bid; under `trust` it may also
 //!   misreport `claimed_quality`. Verified quality and utility are the
 //!   buyer's measurements, not reports.
 //! - A winner's utility is its reward minus its true cost (the bid in the
 //!   instance taken as truth); a loser's is 0. Cash and Mixed-MIA tokens
-//!   count at face value; a MUT share τ is worth R·τ/Π.
+//!   count at face value; a MUT share τ is worth R·τ/Π
+//!   ([`super::mut_token::token_value`]).
+//!
+//! The view restates no rule: it ranks, sums, tests shares, fills
+//! pay-as-bid, takes critical values and builds awards through the same
+//! functions (`ranking.rs`, `qmia.rs`, `mixed.rs`, `mut_token.rs`,
+//! `baselines.rs`) that [`super::clear`] runs.
 
-use super::baselines::{trust_ranking, volume_ranking};
-use super::instance::Instance;
-use super::outcome::Outcome;
-use super::qmia::{m_star, theta};
-use super::ranking::{rank_by_ratio, Ranked};
-use super::{clear, mixed, Auction};
-use crate::game::{Evaluation, ReportGame};
+use super::baselines::{self, trust_ranking, volume_ranking};
+use super::instance::{Instance, Provider};
+use super::mut_token::{self, token_value};
+use super::outcome::{Award, Outcome};
+use super::ranking::{
+    admit_by_share, fill_pay_as_bid, fits, place, prefix_sums, proportional_share, rank_by_ratio,
+    within_share, Ranked,
+};
+use super::{clear, mixed, qmia, Auction, InstanceError};
+use crate::game::{Evaluation, GameError, ReportGame};
 use crate::tolerance::{at_most, ROUNDING_RELATIVE};
 
 impl Auction {
     /// The budget the mechanism's allocation runs with: B for Q-MIA and the
     /// baselines, R for MUT, B_eff for Mixed-MIA.
+    #[must_use]
     pub fn allocation_budget(self, instance: &Instance) -> f64 {
         match self {
             Auction::Mut => instance.token_budget(),
@@ -28,24 +40,31 @@ impl Auction {
         }
     }
 
-    /// What winner `index` receives in `outcome`, in cash-equivalent units:
-    /// cash plus tokens at face value, or R·τ/Π for a MUT share.
-    pub fn reward(self, instance: &Instance, outcome: &Outcome, index: usize) -> f64 {
-        outcome.award_of(index).map_or(0.0, |award| match self {
-            Auction::Mut => instance.token_budget() * award.tokens / instance.token_pool(),
+    /// What `award`, made by this mechanism on `instance`, is worth to its
+    /// winner in cash-equivalent units: cash plus tokens at face value, or
+    /// R·τ/Π for a MUT share ([`mut_token::token_value`]).
+    #[must_use]
+    pub fn award_value(self, instance: &Instance, award: &Award) -> f64 {
+        match self {
+            Auction::Mut => token_value(instance, award.tokens),
             _ => award.cash + award.tokens,
-        })
+        }
     }
 
-    /// The weight a baseline divides bids by, or the score w_i for the
-    /// ratio-ranked mechanisms, for provider `index` with `claimed_quality`.
-    fn weight(self, instance: &Instance, index: usize, claimed_quality: f64) -> f64 {
-        let provider = &instance.providers()[index];
-        match self {
-            Auction::Volume => provider.volume(),
-            Auction::Trust => claimed_quality * provider.volume(),
-            Auction::Qmia | Auction::Mut | Auction::Mixed => provider.score(),
-        }
+    /// What provider `index` receives in `outcome`, in cash-equivalent
+    /// units ([`Auction::award_value`]); 0 for a loser, and for an index
+    /// that is no provider's.
+    #[must_use]
+    pub fn reward(self, instance: &Instance, outcome: &Outcome, index: usize) -> f64 {
+        outcome
+            .award_of(index)
+            .map_or(0.0, |award| self.award_value(instance, award))
+    }
+
+    /// Whether the allocation fills the budget pay-as-bid (§A.6) rather
+    /// than by proportional share (§A.3).
+    fn pays_as_bid(self) -> bool {
+        matches!(self, Auction::Volume | Auction::Trust)
     }
 }
 
@@ -60,39 +79,17 @@ fn ranking_of(mechanism: Auction, instance: &Instance) -> Vec<Ranked> {
     }
 }
 
-/// Bids at which the outcome of provider `index` can change, given the
-/// others' reports: where its key crosses another provider's key, and where
-/// its bid meets a budget boundary (a proportional share for the
-/// ratio-ranked mechanisms, the remaining budget for pay-as-bid).
-fn critical_bids(mechanism: Auction, instance: &Instance, index: usize, weight: f64) -> Vec<f64> {
-    if weight <= 0.0 {
-        return Vec::new();
+/// An instance error as the game sees it: a provider that does not exist is
+/// a [`GameError`]; any other error is a report outside its domain (`None`).
+fn report_outcome(result: Result<Instance, InstanceError>) -> Result<Option<Instance>, GameError> {
+    match result {
+        Ok(instance) => Ok(Some(instance)),
+        Err(InstanceError::NoSuchProvider { index, len }) => Err(GameError::NoSuchParticipant {
+            participant: index,
+            participants: len,
+        }),
+        Err(_) => Ok(None),
     }
-    let providers = instance.providers();
-    let budget = mechanism.allocation_budget(instance);
-    let others: Vec<_> = ranking_of(mechanism, instance)
-        .into_iter()
-        .filter(|ranked| ranked.index != index)
-        .collect();
-
-    let mut bids = Vec::with_capacity(2 * others.len() + 2);
-    let mut running = 0.0;
-    bids.push(budget);
-    for ranked in &others {
-        bids.push(ranked.key * weight);
-        match mechanism {
-            Auction::Volume | Auction::Trust => {
-                running += providers[ranked.index].bid();
-                bids.push(budget - running);
-            }
-            Auction::Qmia | Auction::Mut | Auction::Mixed => {
-                running += providers[ranked.index].score();
-                bids.push(budget * weight / (running + weight));
-            }
-        }
-    }
-    bids.retain(|bid| bid.is_finite() && *bid >= 0.0);
-    bids
 }
 
 impl ReportGame for Auction {
@@ -106,8 +103,12 @@ impl ReportGame for Auction {
         instance.providers().len()
     }
 
-    fn participant_id<'a>(&self, instance: &'a Instance, participant: usize) -> &'a str {
-        instance.providers()[participant].id()
+    fn participant_id<'a>(
+        &self,
+        instance: &'a Instance,
+        participant: usize,
+    ) -> Result<&'a str, GameError> {
+        Ok(provider(instance, participant)?.id())
     }
 
     fn report_fields(&self) -> &'static [&'static str] {
@@ -117,12 +118,12 @@ impl ReportGame for Auction {
         }
     }
 
-    fn report(&self, instance: &Instance, participant: usize) -> Vec<f64> {
-        let provider = &instance.providers()[participant];
-        match self {
+    fn report(&self, instance: &Instance, participant: usize) -> Result<Vec<f64>, GameError> {
+        let provider = provider(instance, participant)?;
+        Ok(match self {
             Auction::Trust => vec![provider.bid(), provider.claimed_quality()],
             _ => vec![provider.bid()],
-        }
+        })
     }
 
     fn with_report(
@@ -130,38 +131,44 @@ impl ReportGame for Auction {
         instance: &Instance,
         participant: usize,
         report: &[f64],
-    ) -> Option<Instance> {
+    ) -> Result<Option<Instance>, GameError> {
         self.with_reports(instance, &[(participant, report)])
     }
 
     /// One copy of the instance for the whole coalition.
-    fn with_reports(&self, instance: &Instance, reports: &[(usize, &[f64])]) -> Option<Instance> {
-        let changes: Option<Vec<(usize, f64, Option<f64>)>> = reports
-            .iter()
-            .map(|&(participant, report)| {
-                Some((participant, *report.first()?, report.get(1).copied()))
-            })
-            .collect();
-        instance.with_reports(&changes?).ok()
+    fn with_reports(
+        &self,
+        instance: &Instance,
+        reports: &[(usize, &[f64])],
+    ) -> Result<Option<Instance>, GameError> {
+        let mut changes = Vec::with_capacity(reports.len());
+        for &(participant, report) in reports {
+            self.check_participant(instance, participant)?;
+            let Some(&bid) = report.first() else {
+                return Ok(None);
+            };
+            changes.push((participant, bid, report.get(1).copied()));
+        }
+        report_outcome(instance.with_reports(&changes))
     }
 
-    fn evaluate(&self, truth: &Instance, reported: &Instance) -> Evaluation {
-        let n = reported.providers().len();
+    fn evaluate(&self, truth: &Instance, reported: &Instance) -> Result<Evaluation, GameError> {
+        let n = self.check_instances(truth, reported)?;
         // `clear` fails only for MUT without a token budget, a property of
-        // the instance that no report changes; the auditor checks it once
-        // up front, so an empty outcome here is never observed.
+        // the instance that no report changes: nobody is paid, and nothing
+        // is spent. The auditor's callers refuse such instances up front.
         let Ok(outcome) = clear(reported, *self) else {
-            return Evaluation {
+            return Ok(Evaluation {
                 utilities: vec![0.0; n],
                 ir_violations: 0,
                 budget_ok: true,
-            };
+            });
         };
         let mut utilities = vec![0.0; n];
         let mut ir_violations = 0;
         for award in outcome.awards() {
             let index = award.provider;
-            let reward = self.reward(reported, &outcome, index);
+            let reward = self.award_value(reported, award);
             utilities[index] = reward - truth.providers()[index].bid();
             if !at_most(reported.providers()[index].bid(), reward, ROUNDING_RELATIVE) {
                 ir_violations += 1;
@@ -180,39 +187,41 @@ impl ReportGame for Auction {
                 ROUNDING_RELATIVE,
             ),
         };
-        Evaluation {
+        Ok(Evaluation {
             utilities,
             ir_violations,
             budget_ok: cash_ok && tokens_ok,
-        }
+        })
     }
 
-    fn critical_reports(&self, instance: &Instance, participant: usize) -> Vec<Vec<f64>> {
-        let truth = self.report(instance, participant);
-        match self {
+    fn critical_reports(
+        &self,
+        instance: &Instance,
+        participant: usize,
+    ) -> Result<Vec<Vec<f64>>, GameError> {
+        let view = UnilateralView::new(*self, instance, participant)?;
+        Ok(match self {
             Auction::Trust => {
                 // A claim only scales the key b/(c·v), and full confidence
                 // gives the lowest key for any bid, so the claims worth
                 // combining with the critical bids are the truth and 1; the
                 // grid and refinement cover the claims in between.
-                [truth[1], 1.0]
+                let truth = view.me.claimed_quality();
+                [truth, 1.0]
                     .into_iter()
                     .flat_map(|claim| {
-                        let weight = self.weight(instance, participant, claim);
-                        critical_bids(*self, instance, participant, weight)
+                        view.critical_bids(view.weight(claim))
                             .into_iter()
                             .map(move |bid| vec![bid, claim])
                     })
                     .collect()
             }
-            _ => {
-                let weight = self.weight(instance, participant, 0.0);
-                critical_bids(*self, instance, participant, weight)
-                    .into_iter()
-                    .map(|bid| vec![bid])
-                    .collect()
-            }
-        }
+            _ => view
+                .critical_bids(view.weight(0.0))
+                .into_iter()
+                .map(|bid| vec![bid])
+                .collect(),
+        })
     }
 
     /// One ranking of the others serves every report: the provider's place
@@ -225,205 +234,229 @@ impl ReportGame for Auction {
         truth: &Instance,
         participant: usize,
         reports: &[Vec<f64>],
-    ) -> Vec<Option<f64>> {
-        let others = UnilateralView::new(*self, truth, participant);
-        reports
-            .iter()
-            .map(|report| others.utility(report))
-            .collect()
+    ) -> Result<Vec<Option<f64>>, GameError> {
+        let view = UnilateralView::new(*self, truth, participant)?;
+        Ok(reports.iter().map(|report| view.utility(report)).collect())
     }
 
-    fn report_bounds(&self, instance: &Instance, participant: usize) -> Vec<(f64, f64)> {
+    fn report_bounds(
+        &self,
+        instance: &Instance,
+        participant: usize,
+    ) -> Result<Vec<(f64, f64)>, GameError> {
+        let bid = provider(instance, participant)?.bid();
         // Saturates at the largest double: budgets near it must not turn
         // the grid into infinities.
-        let top = (2.0 * self.allocation_budget(instance).max(instance.budget())
-            + instance.providers()[participant].bid())
-        .min(f64::MAX);
-        match self {
+        let top =
+            (2.0 * self.allocation_budget(instance).max(instance.budget()) + bid).min(f64::MAX);
+        Ok(match self {
             Auction::Trust => vec![(0.0, top), (0.0, 1.0)],
             _ => vec![(0.0, top)],
-        }
+        })
     }
+}
+
+/// Provider `participant` of `instance`, or the [`GameError`] naming it.
+fn provider(instance: &Instance, participant: usize) -> Result<&Provider, GameError> {
+    let providers = instance.providers();
+    providers
+        .get(participant)
+        .ok_or(GameError::NoSuchParticipant {
+            participant,
+            participants: providers.len(),
+        })
 }
 
 /// One provider's view of a market: the other providers ranked once, so
 /// that the provider's utility at many unilateral reports costs O(log n)
 /// each. The auditor's unilateral screening
-/// ([`ReportGame::unilateral_utilities`]) and best-response dynamics
-/// (`procura-audit`) are built from it.
+/// ([`ReportGame::unilateral_utilities`]), its critical reports and
+/// best-response dynamics (`procura-audit`) are built from it.
+///
+/// It runs the auctions' own steps on the others' ranking (the ranking
+/// order, running sums, the share test and admission, the pay-as-bid test
+/// and fill, Q-MIA's critical value, each mechanism's award), so it agrees
+/// with clearing the deviated instance: bit for bit for the pay-as-bid
+/// baselines and MUT, and up to the last bits of W'_m for the critical
+/// values of Q-MIA and Mixed-MIA (see `qmia.rs`).
 #[derive(Debug)]
 pub struct UnilateralView<'a> {
     mechanism: Auction,
     instance: &'a Instance,
     participant: usize,
+    /// The participant's own entry in `instance`.
+    me: &'a Provider,
     /// The participant's true cost, which its utility is measured against.
     cost: f64,
     budget: f64,
+    /// Whether the mechanism can clear the instance at all
+    /// ([`Auction::check_clears`]); when not, nobody is paid.
+    clears: bool,
     /// The others in the mechanism's order.
     ranking: Vec<Ranked>,
-    /// Running sums over `ranking`: scores for the proportional share, bids
-    /// for pay-as-bid. `running[j]` covers the first j others.
+    /// Running sums over `ranking` ([`prefix_sums`]): scores for the
+    /// proportional share, bids for pay-as-bid. `running[j]` covers the
+    /// first j others.
     running: Vec<f64>,
-    /// How many of the first others pass their own test (they are ahead of
-    /// the participant, so its report does not affect them).
+    /// How many of the first others are admitted among themselves (they
+    /// are ahead of the participant, so its report does not affect them).
     passing: usize,
 }
 
 impl<'a> UnilateralView<'a> {
     /// The others of `participant`, whose true cost is its bid in `instance`.
-    fn new(mechanism: Auction, instance: &'a Instance, participant: usize) -> UnilateralView<'a> {
-        let cost = instance.providers()[participant].bid();
+    fn new(
+        mechanism: Auction,
+        instance: &'a Instance,
+        participant: usize,
+    ) -> Result<UnilateralView<'a>, GameError> {
+        let cost = provider(instance, participant)?.bid();
         UnilateralView::with_cost(mechanism, instance, participant, cost)
     }
 
     /// The others of `participant` as `instance` reports them, with the
     /// participant's true cost given apart. Of its own entry in `instance`
     /// only the id (the tie-break), volume and score are read, and the
-    /// claimed quality when a `trust` report leaves it out.
+    /// claimed quality when a `trust` report leaves it out. Fails when
+    /// `instance` has no provider `participant`.
     pub fn with_cost(
         mechanism: Auction,
         instance: &'a Instance,
         participant: usize,
         cost: f64,
-    ) -> UnilateralView<'a> {
-        let providers = instance.providers();
+    ) -> Result<UnilateralView<'a>, GameError> {
+        let me = provider(instance, participant)?;
         let budget = mechanism.allocation_budget(instance);
         let ranking: Vec<Ranked> = ranking_of(mechanism, instance)
             .into_iter()
             .filter(|ranked| ranked.index != participant)
             .collect();
-        let pay_as_bid = matches!(mechanism, Auction::Volume | Auction::Trust);
-        let mut running = Vec::with_capacity(ranking.len() + 1);
-        let mut sum = 0.0;
-        running.push(sum);
-        for ranked in &ranking {
-            let provider = &providers[ranked.index];
-            sum += if pay_as_bid {
-                provider.bid()
-            } else {
-                provider.score()
-            };
-            running.push(sum);
-        }
-        let passing = ranking
-            .iter()
-            .enumerate()
-            .take_while(|(j, ranked)| {
-                let provider = &providers[ranked.index];
-                if pay_as_bid {
-                    running[j + 1] <= budget
-                } else {
-                    provider.bid() <= (budget * provider.score()) / running[j + 1]
-                }
-            })
-            .count();
-        UnilateralView {
+        let (running, passing) = if mechanism.pays_as_bid() {
+            (
+                prefix_sums(instance, &ranking, Provider::bid),
+                fill_pay_as_bid(instance, &ranking, budget),
+            )
+        } else {
+            (
+                prefix_sums(instance, &ranking, Provider::score),
+                admit_by_share(instance, &ranking, 0.0, budget).0,
+            )
+        };
+        Ok(UnilateralView {
             mechanism,
             instance,
             participant,
+            me,
             cost,
             budget,
+            clears: mechanism.check_clears(instance).is_ok(),
             ranking,
             running,
             passing,
+        })
+    }
+
+    /// The weight a baseline divides bids by, or the score w_i for the
+    /// ratio-ranked mechanisms, of the participant claiming `claim`.
+    fn weight(&self, claim: f64) -> f64 {
+        let me = self.me;
+        match self.mechanism {
+            Auction::Volume => me.volume(),
+            Auction::Trust => claim * me.volume(),
+            Auction::Qmia | Auction::Mut | Auction::Mixed => me.score(),
         }
     }
 
     /// The participant's utility when it reports `report` (a bid, and for
     /// `trust` a claimed quality), or `None` for a report outside the
-    /// fields' domains. For the pay-as-bid baselines it is bit-identical to
-    /// clearing the deviated instance: the same keys, the same tie-break and
-    /// the same left fold of the bids ahead.
+    /// fields' domains.
+    #[must_use]
     pub fn utility(&self, report: &[f64]) -> Option<f64> {
-        let providers = self.instance.providers();
-        let me = &providers[self.participant];
         let bid = *report.first()?;
         if !bid.is_finite() || bid < 0.0 {
             return None;
         }
-        let claim = report.get(1).copied().unwrap_or(me.claimed_quality());
+        let claim = report.get(1).copied().unwrap_or(self.me.claimed_quality());
         if !(0.0..=1.0).contains(&claim) {
             return None;
         }
-        let weight = self
-            .mechanism
-            .weight(self.instance, self.participant, claim);
+        // As validation does: no -0.0 reaches a comparison or a payment.
+        let (bid, claim) = (bid + 0.0, claim + 0.0);
+        if !self.clears {
+            return Some(0.0);
+        }
+        let weight = self.weight(claim);
         if weight <= 0.0 {
             return Some(0.0);
         }
-        let key = bid / weight;
-        let position = self
-            .ranking
-            .partition_point(|other| match other.key.partial_cmp(&key) {
-                Some(std::cmp::Ordering::Less) => true,
-                Some(std::cmp::Ordering::Equal) => providers[other.index].id() < me.id(),
-                _ => false,
-            });
+        let position = place(self.instance, &self.ranking, self.participant, bid / weight);
         if self.passing < position {
             return Some(0.0);
         }
-        let cost = self.cost;
-        match self.mechanism {
-            Auction::Volume | Auction::Trust => {
-                let wins = self.running[position] + bid <= self.budget;
-                Some(if wins { bid - cost } else { 0.0 })
+        let ahead = self.running[position];
+        let award = if self.mechanism.pays_as_bid() {
+            if !fits(ahead, bid, self.budget) {
+                return Some(0.0);
             }
-            Auction::Qmia | Auction::Mixed | Auction::Mut => {
-                let admitted = self.running[position] + weight;
-                if bid > (self.budget * weight) / admitted {
-                    return Some(0.0);
+            baselines::award(self.participant, bid)
+        } else {
+            let admitted = ahead + weight;
+            if !within_share(bid, weight, self.budget, admitted) {
+                return Some(0.0);
+            }
+            match self.mechanism {
+                Auction::Mut => {
+                    // The admitted set continues past the participant until
+                    // the first other provider fails its share.
+                    let (_, total) = admit_by_share(
+                        self.instance,
+                        &self.ranking[position..],
+                        admitted,
+                        self.budget,
+                    );
+                    mut_token::award(self.instance, self.participant, weight, total)
                 }
-                let reward = match self.mechanism {
-                    Auction::Mut => self.mut_share(position, admitted, weight),
-                    _ => self.critical_value(weight),
-                };
-                Some(reward - cost)
-            }
-        }
-    }
-
-    /// The value R·τ/Π of the participant's MUT share when it is admitted at
-    /// `position`: the admitted set continues past it until the first other
-    /// provider fails.
-    fn mut_share(&self, position: usize, admitted: f64, weight: f64) -> f64 {
-        let providers = self.instance.providers();
-        let mut total = admitted;
-        for ranked in &self.ranking[position..] {
-            let provider = &providers[ranked.index];
-            let with = total + provider.score();
-            if provider.bid() > (self.budget * provider.score()) / with {
-                break;
-            }
-            total = with;
-        }
-        let tokens = (self.instance.token_pool() * weight) / total;
-        self.instance.token_budget() * tokens / self.instance.token_pool()
-    }
-
-    /// θ of §A.3 in the spec's own form, with W'_m summed over the others
-    /// only; Mixed-MIA pays it as λθ + (1 − λ)θ.
-    fn critical_value(&self, weight: f64) -> f64 {
-        let n = self.ranking.len();
-        let ratio = |m: usize| {
-            if m > n {
-                f64::INFINITY
-            } else {
-                self.ranking[m - 1].key
+                Auction::Mixed => {
+                    mixed::award(self.instance, self.participant, self.critical_value(weight))
+                }
+                _ => qmia::award(self.participant, self.critical_value(weight)),
             }
         };
-        let low = m_star(n, |m| ratio(m) <= self.budget / (self.running[m] + weight));
-        let theta = theta(
+        Some(self.mechanism.award_value(self.instance, &award) - self.cost)
+    }
+
+    /// θ of §A.3 ([`qmia::critical_value`]) with W'_m summed over the
+    /// others only, in the spec's own form.
+    fn critical_value(&self, weight: f64) -> f64 {
+        qmia::critical_value(
             weight,
-            ratio(low + 1),
+            self.ranking.len(),
             self.budget,
-            self.running[low] + weight,
-        );
-        match self.mechanism {
-            Auction::Mixed => {
-                let liquidity = self.instance.liquidity();
-                liquidity * theta + (1.0 - liquidity) * theta
-            }
-            _ => theta,
+            |m| self.ranking[m - 1].key,
+            |m| self.running[m] + weight,
+        )
+    }
+
+    /// Bids at which the participant's outcome can change, with weight
+    /// `weight`, given the others' reports: where its key crosses another
+    /// provider's key, and where its bid meets a budget boundary (its
+    /// proportional share behind each prefix of the others for the
+    /// ratio-ranked mechanisms, the budget left after them for pay-as-bid).
+    fn critical_bids(&self, weight: f64) -> Vec<f64> {
+        if weight <= 0.0 {
+            return Vec::new();
         }
+        let mut bids = Vec::with_capacity(2 * self.ranking.len() + 2);
+        bids.push(self.budget);
+        for (ranked, &running) in self.ranking.iter().zip(&self.running[1..]) {
+            bids.push(ranked.key * weight);
+            bids.push(if self.mechanism.pays_as_bid() {
+                self.budget - running
+            } else {
+                proportional_share(self.budget, weight, running + weight)
+            });
+        }
+        bids.retain(|bid| bid.is_finite() && *bid >= 0.0);
+        bids
     }
 }

@@ -91,26 +91,32 @@ pub struct Provider {
 
 impl Provider {
     /// Provider name, unique within its instance.
+    #[must_use]
     pub fn id(&self) -> &str {
         &self.id
     }
     /// Reported cost b_i.
+    #[must_use]
     pub fn bid(&self) -> f64 {
         self.bid
     }
     /// Verified quality q_i.
+    #[must_use]
     pub fn quality(&self) -> f64 {
         self.quality
     }
     /// Marginal utility μ_i.
+    #[must_use]
     pub fn utility(&self) -> f64 {
         self.utility
     }
     /// Number of records.
+    #[must_use]
     pub fn volume(&self) -> f64 {
         self.volume
     }
     /// Claimed quality (defaults to the verified quality).
+    #[must_use]
     pub fn claimed_quality(&self) -> f64 {
         self.claimed_quality
     }
@@ -120,6 +126,7 @@ impl Provider {
     /// ```text
     /// w_i = q_i · μ_i
     /// ```
+    #[must_use]
     pub fn score(&self) -> f64 {
         self.quality * self.utility
     }
@@ -127,6 +134,7 @@ impl Provider {
     /// The ratio r_i = b_i / w_i (§A.1): declared cost per unit of
     /// quality-weighted utility. `None` when w_i = 0: such a provider can
     /// never win.
+    #[must_use]
     pub fn ratio(&self) -> Option<f64> {
         let score = self.score();
         (score > 0.0).then(|| self.bid / score)
@@ -295,16 +303,19 @@ impl ProviderIds {
     }
 
     /// Number of ids.
+    #[must_use]
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
     /// Whether there are no ids.
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
     /// The ids, in order.
+    #[must_use]
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> {
         self.0.iter().map(|id| &**id)
     }
@@ -500,26 +511,32 @@ impl Instance {
     }
 
     /// Cash budget B.
+    #[must_use]
     pub fn budget(&self) -> f64 {
         self.budget
     }
     /// Token budget R; 0 when the instance does not give one.
+    #[must_use]
     pub fn token_budget(&self) -> f64 {
         self.token_budget.unwrap_or(0.0)
     }
     /// Whether the instance gives `token_budget` explicitly (`mut` needs it).
+    #[must_use]
     pub fn has_token_budget(&self) -> bool {
         self.token_budget.is_some()
     }
     /// Liquidity λ.
+    #[must_use]
     pub fn liquidity(&self) -> f64 {
         self.liquidity
     }
     /// Token pool Π.
+    #[must_use]
     pub fn token_pool(&self) -> f64 {
         self.token_pool
     }
     /// The providers, in input order. Outcomes refer to them by index.
+    #[must_use]
     pub fn providers(&self) -> &[Provider] {
         &self.providers
     }

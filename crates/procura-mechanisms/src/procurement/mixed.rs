@@ -19,6 +19,7 @@ use super::Auction;
 /// ```
 ///
 /// The explicit cases matter when R = 0 and λ = 1: IEEE would give 0/0 = NaN.
+#[must_use]
 pub fn effective_budget(instance: &Instance) -> f64 {
     let liquidity = instance.liquidity();
     let cash_bound = if liquidity == 0.0 {
@@ -41,15 +42,26 @@ pub fn effective_budget(instance: &Instance) -> f64 {
 /// cash_i   = λ · θ_i
 /// tokens_i = (1 − λ) · θ_i        (cash-equivalent units)
 /// ```
+#[must_use]
 pub fn clear(instance: &Instance) -> Outcome {
-    let liquidity = instance.liquidity();
     let awards = critical_value_auction(instance, effective_budget(instance))
         .into_iter()
-        .map(|(provider, theta)| Award {
-            provider,
-            cash: liquidity * theta,
-            tokens: (1.0 - liquidity) * theta,
-        })
+        .map(|(provider, theta)| award(instance, provider, theta))
         .collect();
     Outcome::new(Auction::Mixed, instance, awards)
+}
+
+/// What a Mixed-MIA winner with critical value θ_i receives (§A.5):
+///
+/// ```text
+/// cash_i   = λ · θ_i
+/// tokens_i = (1 − λ) · θ_i        (cash-equivalent units)
+/// ```
+pub(crate) fn award(instance: &Instance, provider: usize, theta: f64) -> Award {
+    let liquidity = instance.liquidity();
+    Award {
+        provider,
+        cash: liquidity * theta,
+        tokens: (1.0 - liquidity) * theta,
+    }
 }

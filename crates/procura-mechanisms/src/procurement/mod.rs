@@ -3,7 +3,8 @@
 //!
 //! - [`qmia`]: Q-MIA, proportional share with Myerson critical values
 //!   (§A.3). DSIC, IR, budget-feasible.
-//! - MUT: pro-rata token shares (§A.4, reconstruction). IR, not DSIC.
+//! - [`mut_token`]: MUT, pro-rata token shares (§A.4, reconstruction). IR,
+//!   not DSIC.
 //! - [`mixed`]: Mixed-MIA, Q-MIA paid λ in cash and 1 − λ in tokens (§A.5,
 //!   reconstruction).
 //! - [`baselines`]: volume- and trust-based pay-as-bid (§A.6). Not DSIC.
@@ -17,7 +18,7 @@ pub mod baselines;
 mod game;
 mod instance;
 pub mod mixed;
-mod mut_token;
+pub mod mut_token;
 mod outcome;
 pub mod qmia;
 mod ranking;
@@ -60,6 +61,7 @@ impl Auction {
     ];
 
     /// The name used in files and on the command line.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Auction::Qmia => "qmia",
@@ -71,6 +73,7 @@ impl Auction {
     }
 
     /// One line on what the mechanism does and which properties it keeps.
+    #[must_use]
     pub fn summary(self) -> &'static str {
         match self {
             Auction::Qmia => {
@@ -99,8 +102,20 @@ impl Auction {
     /// Whether the spec claims the mechanism is DSIC in the bid (§A.3,
     /// §A.5): Q-MIA and Mixed-MIA. The auditor checks their Myerson
     /// certificate.
+    #[must_use]
     pub fn is_dsic(self) -> bool {
         matches!(self, Auction::Qmia | Auction::Mixed)
+    }
+
+    /// Whether the mechanism can clear `instance` at all: it fails only
+    /// when it needs a field the instance omits (MUT without
+    /// `token_budget`), which no report changes. [`clear`] and the
+    /// unilateral view ([`UnilateralView`]) both ask here.
+    pub fn check_clears(self, instance: &Instance) -> Result<(), ClearError> {
+        match self {
+            Auction::Mut if !instance.has_token_budget() => Err(ClearError::MissingTokenBudget),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -127,6 +142,7 @@ impl FromStr for Auction {
 
 /// Why a valid instance cannot be cleared by a given mechanism.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ClearError {
     /// MUT divides rights worth `token_budget`, which the instance omits.
     #[error("token_budget is required by mut")]
@@ -139,14 +155,10 @@ pub enum ClearError {
 /// gives the same outcome, to the last bit, on every run and machine.
 /// Fails only when the mechanism needs a field the instance omits.
 pub fn clear(instance: &Instance, mechanism: Auction) -> Result<Outcome, ClearError> {
+    mechanism.check_clears(instance)?;
     Ok(match mechanism {
         Auction::Qmia => qmia::clear(instance),
-        Auction::Mut => {
-            if !instance.has_token_budget() {
-                return Err(ClearError::MissingTokenBudget);
-            }
-            mut_token::clear(instance)
-        }
+        Auction::Mut => mut_token::clear(instance),
         Auction::Mixed => mixed::clear(instance),
         Auction::Volume => baselines::volume(instance),
         Auction::Trust => baselines::trust(instance),

@@ -7,6 +7,10 @@
 //! allocation run with budget R, and each member gets a pro-rata share of
 //! the pool. MUT is IR but **not** DSIC: a loser can jump ahead of another
 //! loser by underbidding and collect a share worth more than its cost.
+//!
+//! [`token_value`] is what a share is worth in cash; MUT's own `clear` is
+//! reached through [`super::clear`], which checks that the instance states
+//! `token_budget`.
 
 use super::instance::Instance;
 use super::outcome::{Award, Outcome};
@@ -33,11 +37,63 @@ pub(crate) fn clear(instance: &Instance) -> Outcome {
     let admitted_score = score_sums[n_winners];
     let awards = ranking[..n_winners]
         .iter()
-        .map(|ranked| Award {
-            provider: ranked.index,
-            cash: 0.0,
-            tokens: (instance.token_pool() * providers[ranked.index].score()) / admitted_score,
+        .map(|ranked| {
+            award(
+                instance,
+                ranked.index,
+                providers[ranked.index].score(),
+                admitted_score,
+            )
         })
         .collect();
     Outcome::new(Auction::Mut, instance, awards)
+}
+
+/// What an admitted provider with score w_i = `score` receives when the
+/// admitted scores total W_A = `admitted_score` (§A.4): its pro-rata share
+/// of the pool, in tokens.
+///
+/// ```text
+/// τ_i = (Π · w_i) / W_A
+/// ```
+pub(crate) fn award(
+    instance: &Instance,
+    provider: usize,
+    score: f64,
+    admitted_score: f64,
+) -> Award {
+    Award {
+        provider,
+        cash: 0.0,
+        tokens: (instance.token_pool() * score) / admitted_score,
+    }
+}
+
+/// What `tokens` MUT tokens of `instance` are worth in cash-equivalent
+/// units (§A.4): the pool Π is worth the token budget R, so a share τ is
+/// worth
+///
+/// ```text
+/// R · τ / Π
+/// ```
+///
+/// computed in that order. Every valuation of a MUT share (the auditor's,
+/// best responses', experiment tables') goes through here.
+///
+/// ```
+/// use procura_mechanisms::procurement::{mut_token::token_value, Instance, InstanceSpec, ProviderSpec};
+///
+/// let instance = Instance::new(InstanceSpec {
+///     budget: 1.0,
+///     token_budget: Some(3.0),
+///     token_pool: Some(100.0),
+///     providers: vec![ProviderSpec::new("a", 1.0, 1.0, 1.0)],
+///     ..InstanceSpec::default()
+/// })?;
+/// assert_eq!(token_value(&instance, 50.0), 1.5);
+/// # Ok::<(), procura_mechanisms::procurement::InstanceError>(())
+/// ```
+#[must_use]
+pub fn token_value(instance: &Instance, tokens: f64) -> f64 {
+    instance.token_budget() * tokens / instance.token_pool()
 }

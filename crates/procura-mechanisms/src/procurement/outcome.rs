@@ -55,30 +55,37 @@ impl Outcome {
     }
 
     /// The mechanism that produced this outcome.
+    #[must_use]
     pub fn mechanism(&self) -> Auction {
         self.mechanism
     }
     /// The winners and their awards, in allocation order.
+    #[must_use]
     pub fn awards(&self) -> &[Award] {
         &self.awards
     }
     /// Indices of the winners, in allocation order.
+    #[must_use]
     pub fn winners(&self) -> impl ExactSizeIterator<Item = usize> + '_ {
         self.awards.iter().map(|award| award.provider)
     }
     /// The award of provider `index`, or `None` if it lost.
+    #[must_use]
     pub fn award_of(&self, index: usize) -> Option<&Award> {
         self.awards.iter().find(|award| award.provider == index)
     }
     /// Σ cash over the winners.
+    #[must_use]
     pub fn total_cash(&self) -> f64 {
         self.total_cash
     }
     /// Σ tokens over the winners.
+    #[must_use]
     pub fn total_tokens(&self) -> f64 {
         self.total_tokens
     }
     /// Σ w_i over the winners: the buyer's quality-weighted utility.
+    #[must_use]
     pub fn value(&self) -> f64 {
         self.value
     }

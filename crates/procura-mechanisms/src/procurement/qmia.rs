@@ -7,21 +7,27 @@
 
 use super::instance::Instance;
 use super::outcome::{Award, Outcome};
-use super::ranking::{select_proportional_share, Ranked, Selection};
+use super::ranking::{proportional_share, select_proportional_share, Ranked, Selection};
 use super::Auction;
 
 /// Clears `instance` with Q-MIA (§A.3): proportional-share allocation with
 /// budget B, every winner paid its critical value in cash.
+#[must_use]
 pub fn clear(instance: &Instance) -> Outcome {
     let awards = critical_value_auction(instance, instance.budget())
         .into_iter()
-        .map(|(provider, theta)| Award {
-            provider,
-            cash: theta,
-            tokens: 0.0,
-        })
+        .map(|(provider, theta)| award(provider, theta))
         .collect();
     Outcome::new(Auction::Qmia, instance, awards)
+}
+
+/// What a Q-MIA winner receives (§A.3): its critical value θ_i, in cash.
+pub(crate) fn award(provider: usize, theta: f64) -> Award {
+    Award {
+        provider,
+        cash: theta,
+        tokens: 0.0,
+    }
 }
 
 /// Q-MIA's allocation and payments at an arbitrary `budget`: the winners in
@@ -36,14 +42,56 @@ pub(crate) fn critical_value_auction(instance: &Instance, budget: f64) -> Vec<(u
     (0..n_winners)
         .map(|position| {
             let index = ranking[position].index;
-            let theta = critical_value(instance, &ranking, &score_sums, budget, position);
+            let theta = winner_critical_value(instance, &ranking, &score_sums, budget, position);
             (index, theta)
         })
         .collect()
 }
 
-/// The critical value of the winner at `position` of `ranking` (§A.3):
-/// the supremum of the bids with which it still wins, others fixed.
+/// The critical value of the winner at `position` of the full `ranking`,
+/// by [`critical_value`] with the others read off the full ranking without
+/// copying it: for m < p (p = the winner's position, 0-based),
+/// r'_m = r_(m) and W'_m + w_i = W_m + w_i exactly as the allocation sums
+/// it; for m ≥ p, r'_m = r_(m+1), and W'_m + w_i is taken as the score of
+/// the first m + 1 ranked providers, W_{m+1}. That is the same set of
+/// scores summed in ranking order rather than with w_i last, so it can
+/// differ from the spec's W'_m + w_i in the last bits (a payment can move
+/// by an ulp); summing the others afresh would cost O(n) per winner, and
+/// subtracting w_i from W_{m+1} would cancel catastrophically when w_i
+/// dominates. O(log n) per winner, O(n log n) with the sort for all
+/// winners together.
+fn winner_critical_value(
+    instance: &Instance,
+    ranking: &[Ranked],
+    score_sums: &[f64],
+    budget: f64,
+    position: usize,
+) -> f64 {
+    let score = instance.providers()[ranking[position].index].score();
+    critical_value(
+        score,
+        ranking.len() - 1,
+        budget,
+        |m| {
+            if m <= position {
+                ranking[m - 1].key
+            } else {
+                ranking[m].key
+            }
+        },
+        |m| {
+            if m < position {
+                score_sums[m] + score
+            } else {
+                score_sums[m + 1]
+            }
+        },
+    )
+}
+
+/// The critical value of a provider with score w_i = `score` among
+/// `n_others` other eligible providers (§A.3): the supremum of the bids
+/// with which it still wins, the others fixed.
 ///
 /// ```text
 /// θ_i = w_i · min( r'_{m*+1}, B / (W'_{m*} + w_i) )
@@ -52,62 +100,48 @@ pub(crate) fn critical_value_auction(instance: &Instance, budget: f64) -> Vec<(u
 /// ```
 ///
 /// r'_m and W'_m are the ratios and running scores of the *other* eligible
-/// providers. They come from the full ranking without copying it: for
-/// m < p (p = the winner's position, 0-based), r'_m = r_(m) and
-/// W'_m + w_i = W_m + w_i exactly as the allocation sums it; for m ≥ p,
-/// r'_m = r_(m+1), and W'_m + w_i is taken as the score of the first m + 1
-/// ranked providers, W_{m+1}. That is the same set of scores summed in
-/// ranking order rather than with w_i last, so it can differ from the
-/// spec's W'_m + w_i in the last bits (a payment can move by an ulp);
-/// summing the others afresh would cost O(n) per winner, and subtracting
-/// w_i from W_{m+1} would cancel catastrophically when w_i dominates.
-/// The predicate is monotone in m (r' rises, B/W falls), so m* is found by
-/// binary search: O(log n) per winner, O(n log n) with the sort for all
-/// winners together.
+/// providers, in ranking order: `other_ratio(m)` is r'_m for
+/// 1 ≤ m ≤ `n_others`, and `total_with(m)` is W'_m + w_i for
+/// 0 ≤ m ≤ `n_others`. Q-MIA's payments read them off the full ranking
+/// ([`critical_value_auction`]); the unilateral view
+/// ([`super::UnilateralView`]) off the others' ranking, with W'_m summed
+/// over the others only. The predicate is monotone in m (r' rises, B/W
+/// falls), so m* is found by binary search: O(log n).
 ///
-/// θ itself is [`theta`].
-fn critical_value(
-    instance: &Instance,
-    ranking: &[Ranked],
-    score_sums: &[f64],
+/// Once m* is known, θ is evaluated in the spec's form; when B/(W'+w_i)
+/// overflows (a huge budget against tiny scores), in the selection test's
+/// form (B·w_i)/W, whose numerator validation keeps finite.
+pub(crate) fn critical_value(
+    score: f64,
+    n_others: usize,
     budget: f64,
-    position: usize,
+    other_ratio: impl Fn(usize) -> f64,
+    total_with: impl Fn(usize) -> f64,
 ) -> f64 {
-    let provider = &instance.providers()[ranking[position].index];
-    let score = provider.score();
-    let n_others = ranking.len() - 1;
-    // r'_m for m ≥ 1.
-    let other_ratio = |m: usize| -> f64 {
+    let ratio = |m: usize| {
         if m > n_others {
             f64::INFINITY
-        } else if m <= position {
-            ranking[m - 1].key
         } else {
-            ranking[m].key
+            other_ratio(m)
         }
     };
-    // W'_m + w_i for m ≥ 0.
-    let weight_with_self = |m: usize| -> f64 {
-        if m < position {
-            score_sums[m] + score
-        } else {
-            score_sums[m + 1]
-        }
-    };
-    let m_star = m_star(n_others, |m| other_ratio(m) <= budget / weight_with_self(m));
-    theta(
-        score,
-        other_ratio(m_star + 1),
-        budget,
-        weight_with_self(m_star),
-    )
+    let m_star = m_star(n_others, |m| ratio(m) <= budget / total_with(m));
+    let next_ratio = ratio(m_star + 1);
+    let denominator = total_with(m_star);
+    let theta = score * next_ratio.min(budget / denominator);
+    if theta.is_finite() {
+        theta
+    } else {
+        (score * next_ratio).min(proportional_share(budget, score, denominator))
+    }
 }
 
 /// m* of §A.3: the largest m in 0..=n_others for which `holds(m)`, i.e.
 /// r'_m ≤ B / (W'_m + w_i). The predicate holds on a prefix (r' rises, B/W
 /// falls), m = 0 always holds (r'_0 = 0), and m = n_others + 1 never does
-/// (r' = +∞ there), so a binary search finds it.
-pub(crate) fn m_star(n_others: usize, holds: impl Fn(usize) -> bool) -> usize {
+/// (r' = +∞ there), so a binary search finds it; `holds` is called only for
+/// 1 ≤ m ≤ n_others.
+fn m_star(n_others: usize, holds: impl Fn(usize) -> bool) -> usize {
     // Invariant: holds(low), and !holds(high).
     let (mut low, mut high) = (0, n_others + 1);
     while high - low > 1 {
@@ -119,23 +153,4 @@ pub(crate) fn m_star(n_others: usize, holds: impl Fn(usize) -> bool) -> usize {
         }
     }
     low
-}
-
-/// The closed form of §A.3 once m* is known, with r' = r'_{m*+1} and
-/// `denominator` = W'_{m*} + w_i:
-///
-/// ```text
-/// θ_i = w_i · min( r', B / denominator )
-/// ```
-///
-/// evaluated in the spec's form; when B/denominator overflows (a huge
-/// budget against tiny scores), in the selection test's form (B·w_i)/W,
-/// whose numerator validation keeps finite.
-pub(crate) fn theta(score: f64, next_ratio: f64, budget: f64, denominator: f64) -> f64 {
-    let theta = score * next_ratio.min(budget / denominator);
-    if theta.is_finite() {
-        theta
-    } else {
-        (score * next_ratio).min((budget * score) / denominator)
-    }
 }

@@ -1,6 +1,10 @@
-//! Steps that several mechanisms share: ranking by ratio with the id
-//! tie-break, proportional-share selection (§A.3) and pay-as-bid filling
-//! (§A.6).
+//! The steps that several auctions share, each written once: the ranking
+//! order with the id tie-break, running sums, the proportional-share test
+//! and admission (§A.3), and the pay-as-bid test and fill (§A.6).
+//!
+//! The mechanisms' `clear` functions and the fast unilateral view
+//! ([`super::UnilateralView`]) are both built from these functions, so the
+//! auditor's screen cannot drift from the rules it screens.
 
 use std::cmp::Ordering;
 
@@ -15,11 +19,20 @@ pub(crate) struct Ranked {
     pub key: f64,
 }
 
-/// The eligible providers (those for which `key` is `Some`) in ascending
-/// (key, id) order, ids compared byte-wise (spec "Numerics").
-///
-/// Keys are compared as doubles, never cross-multiplied. They are never NaN:
-/// every key is a finite, non-negative bid divided by a positive weight.
+/// The order of every ranking (spec "Numerics"): ascending key, ties broken
+/// by id in byte order. Keys are compared as doubles, never
+/// cross-multiplied; they are never NaN (a finite, non-negative bid divided
+/// by a positive weight), so this is a total order on them. Ids are looked
+/// up only for equal keys: on large markets they are a cache miss each.
+pub(crate) fn rank_order(providers: &[Provider], a: Ranked, b: Ranked) -> Ordering {
+    a.key
+        .partial_cmp(&b.key)
+        .unwrap_or(Ordering::Equal)
+        .then_with(|| providers[a.index].id().cmp(providers[b.index].id()))
+}
+
+/// The eligible providers (those for which `key` is `Some`) in
+/// [`rank_order`].
 pub(crate) fn rank_by(instance: &Instance, key: impl Fn(&Provider) -> Option<f64>) -> Vec<Ranked> {
     let providers = instance.providers();
     let mut ranking: Vec<Ranked> = providers
@@ -27,12 +40,7 @@ pub(crate) fn rank_by(instance: &Instance, key: impl Fn(&Provider) -> Option<f64
         .enumerate()
         .filter_map(|(index, provider)| key(provider).map(|key| Ranked { index, key }))
         .collect();
-    ranking.sort_unstable_by(|a, b| {
-        a.key
-            .partial_cmp(&b.key)
-            .unwrap_or(Ordering::Equal)
-            .then_with(|| providers[a.index].id().cmp(providers[b.index].id()))
-    });
+    ranking.sort_unstable_by(|&a, &b| rank_order(providers, a, b));
     ranking
 }
 
@@ -41,45 +49,85 @@ pub(crate) fn rank_by_ratio(instance: &Instance) -> Vec<Ranked> {
     rank_by(instance, Provider::ratio)
 }
 
-/// Running sums of the scores in ranked order: `sums[j]` is W_j, the score
-/// of the first j ranked providers (so `sums[0] = 0`). The same left fold is
-/// used for selection and for critical values, so both see identical W_j.
-fn score_prefix_sums(instance: &Instance, ranking: &[Ranked]) -> Vec<f64> {
+/// Where provider `index` would fall in `ranking` with key `key`: the
+/// number of ranked providers ahead of it in [`rank_order`]. A binary
+/// search, O(log n); `ranking` must not hold `index` itself.
+pub(crate) fn place(instance: &Instance, ranking: &[Ranked], index: usize, key: f64) -> usize {
+    let providers = instance.providers();
+    let me = Ranked { index, key };
+    ranking.partition_point(|&other| rank_order(providers, other, me) == Ordering::Less)
+}
+
+/// Running sums of `value` over `ranking`: `sums[j]` is the sum over the
+/// first j ranked providers (so `sums[0] = 0`), a left fold in ranking
+/// order. The running scores W_j of §A.3 and the running bids of §A.6 are
+/// both taken from here, so every user of a sum sees the same bits.
+pub(crate) fn prefix_sums(
+    instance: &Instance,
+    ranking: &[Ranked],
+    value: impl Fn(&Provider) -> f64,
+) -> Vec<f64> {
     let providers = instance.providers();
     let mut sums = Vec::with_capacity(ranking.len() + 1);
     let mut running = 0.0;
     sums.push(running);
     for ranked in ranking {
-        running += providers[ranked.index].score();
+        running += value(&providers[ranked.index]);
         sums.push(running);
     }
     sums
 }
 
-/// Proportional-share selection (§A.3, Singer 2010): the number of winners,
-/// i.e. the length of the longest prefix of `ranking` whose every member j
-/// satisfies
+/// The proportional share (§A.3, Singer 2010) of a provider with score
+/// `score` when the scores admitted up to and including it total `total`:
 ///
 /// ```text
-/// b_(j) ≤ (B · w_(j)) / W_j
+/// (B · w) / W
 /// ```
 ///
-/// The condition holds on a prefix, so the scan stops at the first failure.
-fn proportional_share(
+/// computed in that form (the product first), which validation keeps
+/// finite.
+pub(crate) fn proportional_share(budget: f64, score: f64, total: f64) -> f64 {
+    (budget * score) / total
+}
+
+/// The proportional-share test of §A.3: a provider passes when its bid is
+/// at most its share,
+///
+/// ```text
+/// b ≤ (B · w) / W
+/// ```
+pub(crate) fn within_share(bid: f64, score: f64, budget: f64, total: f64) -> bool {
+    bid <= proportional_share(budget, score, total)
+}
+
+/// Proportional-share admission (§A.3): walks `ranking` from a running
+/// score `total`, adding each provider's score and admitting it while it
+/// passes [`within_share`]; the condition holds on a prefix, so the walk
+/// stops at the first failure. Returns the number admitted and the score
+/// total of everything admitted (`total` included), a left fold in ranking
+/// order: from `total` = 0 that is W_j of [`prefix_sums`], bit for bit.
+pub(crate) fn admit_by_share(
     instance: &Instance,
     ranking: &[Ranked],
-    score_sums: &[f64],
+    total: f64,
     budget: f64,
-) -> usize {
+) -> (usize, f64) {
     let providers = instance.providers();
-    ranking
+    let mut admitted = total;
+    let count = ranking
         .iter()
-        .enumerate()
-        .take_while(|(position, ranked)| {
+        .take_while(|ranked| {
             let provider = &providers[ranked.index];
-            provider.bid() <= (budget * provider.score()) / score_sums[position + 1]
+            let with = admitted + provider.score();
+            let passes = within_share(provider.bid(), provider.score(), budget, with);
+            if passes {
+                admitted = with;
+            }
+            passes
         })
-        .count()
+        .count();
+    (count, admitted)
 }
 
 /// The ratio ranking of §A.3 with its running score sums and the number of
@@ -97,8 +145,8 @@ pub(crate) struct Selection {
 /// Ranks by ratio and selects by proportional share at `budget` (§A.3).
 pub(crate) fn select_proportional_share(instance: &Instance, budget: f64) -> Selection {
     let ranking = rank_by_ratio(instance);
-    let score_sums = score_prefix_sums(instance, &ranking);
-    let n_winners = proportional_share(instance, &ranking, &score_sums, budget);
+    let score_sums = prefix_sums(instance, &ranking, Provider::score);
+    let (n_winners, _) = admit_by_share(instance, &ranking, 0.0, budget);
     Selection {
         ranking,
         score_sums,
@@ -106,21 +154,32 @@ pub(crate) fn select_proportional_share(instance: &Instance, budget: f64) -> Sel
     }
 }
 
+/// The pay-as-bid test of §A.6: whether a bid still fits in the budget
+/// after `spent` has been paid to the providers ahead of it,
+///
+/// ```text
+/// spent + b ≤ B
+/// ```
+pub(crate) fn fits(spent: f64, bid: f64, budget: f64) -> bool {
+    spent + bid <= budget
+}
+
 /// Pay-as-bid filling (§A.6): walk `ranking` adding bids to a running total
-/// and stop at the first provider whose bid no longer fits in `budget`.
-/// Returns the number of winners; each is paid its bid.
+/// and stop at the first provider whose bid no longer [`fits`]. Returns the
+/// number of winners; each is paid its bid. The running total is the left
+/// fold of [`prefix_sums`] over the bids, bit for bit.
 pub(crate) fn fill_pay_as_bid(instance: &Instance, ranking: &[Ranked], budget: f64) -> usize {
     let providers = instance.providers();
     let mut spent = 0.0;
     ranking
         .iter()
         .take_while(|ranked| {
-            let total = spent + providers[ranked.index].bid();
-            let fits = total <= budget;
-            if fits {
-                spent = total;
+            let bid = providers[ranked.index].bid();
+            let passes = fits(spent, bid, budget);
+            if passes {
+                spent += bid;
             }
-            fits
+            passes
         })
         .count()
 }

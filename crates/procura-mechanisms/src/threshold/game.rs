@@ -13,8 +13,8 @@
 //! §B.4 that follow are not part of this game.
 
 use super::withdrawal::{self, Allocation};
-use super::ThresholdInstance;
-use crate::game::{Evaluation, ReportGame};
+use super::{ThresholdError, ThresholdInstance, User};
+use crate::game::{Evaluation, GameError, ReportGame};
 use crate::tolerance::{at_most, ROUNDING_RELATIVE};
 
 /// Withdrawal rights' assignment stage, as audited by `procura audit
@@ -30,6 +30,15 @@ impl WithdrawalAssignment {
     }
 }
 
+/// User `participant` of `instance`, or the [`GameError`] naming it.
+fn user(instance: &ThresholdInstance, participant: usize) -> Result<&User, GameError> {
+    let users = instance.users();
+    users.get(participant).ok_or(GameError::NoSuchParticipant {
+        participant,
+        participants: users.len(),
+    })
+}
+
 impl ReportGame for WithdrawalAssignment {
     type Instance = ThresholdInstance;
 
@@ -41,16 +50,24 @@ impl ReportGame for WithdrawalAssignment {
         instance.users().len()
     }
 
-    fn participant_id<'a>(&self, instance: &'a ThresholdInstance, participant: usize) -> &'a str {
-        instance.users()[participant].id()
+    fn participant_id<'a>(
+        &self,
+        instance: &'a ThresholdInstance,
+        participant: usize,
+    ) -> Result<&'a str, GameError> {
+        Ok(user(instance, participant)?.id())
     }
 
     fn report_fields(&self) -> &'static [&'static str] {
         &["cost"]
     }
 
-    fn report(&self, instance: &ThresholdInstance, participant: usize) -> Vec<f64> {
-        vec![instance.users()[participant].cost()]
+    fn report(
+        &self,
+        instance: &ThresholdInstance,
+        participant: usize,
+    ) -> Result<Vec<f64>, GameError> {
+        Ok(vec![user(instance, participant)?.cost()])
     }
 
     fn with_report(
@@ -58,19 +75,34 @@ impl ReportGame for WithdrawalAssignment {
         instance: &ThresholdInstance,
         participant: usize,
         report: &[f64],
-    ) -> Option<ThresholdInstance> {
-        instance.with_cost(participant, *report.first()?).ok()
+    ) -> Result<Option<ThresholdInstance>, GameError> {
+        self.check_participant(instance, participant)?;
+        let Some(&cost) = report.first() else {
+            return Ok(None);
+        };
+        match instance.with_cost(participant, cost) {
+            Ok(instance) => Ok(Some(instance)),
+            Err(ThresholdError::NoSuchUser { index, len }) => Err(GameError::NoSuchParticipant {
+                participant: index,
+                participants: len,
+            }),
+            Err(_) => Ok(None),
+        }
     }
 
-    fn evaluate(&self, truth: &ThresholdInstance, reported: &ThresholdInstance) -> Evaluation {
-        let n = reported.users().len();
+    fn evaluate(
+        &self,
+        truth: &ThresholdInstance,
+        reported: &ThresholdInstance,
+    ) -> Result<Evaluation, GameError> {
+        let n = self.check_instances(truth, reported)?;
         let mut utilities = vec![0.0; n];
         let Some(allocation) = Self::allocation(reported) else {
-            return Evaluation {
+            return Ok(Evaluation {
                 utilities,
                 ir_violations: 0,
                 budget_ok: true,
-            };
+            });
         };
         let reserve = allocation.reserve();
         let mut ir_violations = 0;
@@ -91,17 +123,22 @@ impl ReportGame for WithdrawalAssignment {
         let within_budget = reported
             .budget()
             .is_none_or(|budget| at_most(allocation.total_payment(), budget, ROUNDING_RELATIVE));
-        Evaluation {
+        Ok(Evaluation {
             utilities,
             ir_violations,
             budget_ok: within_reserve && within_budget,
-        }
+        })
     }
 
     /// The breakpoints of x_i(z) (§B.3 step 5): the other users' costs and
     /// the reserve, where the user's place in the greedy fill or its
     /// eligibility changes.
-    fn critical_reports(&self, instance: &ThresholdInstance, participant: usize) -> Vec<Vec<f64>> {
+    fn critical_reports(
+        &self,
+        instance: &ThresholdInstance,
+        participant: usize,
+    ) -> Result<Vec<Vec<f64>>, GameError> {
+        self.check_participant(instance, participant)?;
         let mut costs: Vec<f64> = instance
             .users()
             .iter()
@@ -111,12 +148,17 @@ impl ReportGame for WithdrawalAssignment {
             .collect();
         costs.extend(instance.effective_reserve());
         costs.push(0.0);
-        costs.into_iter().map(|cost| vec![cost]).collect()
+        Ok(costs.into_iter().map(|cost| vec![cost]).collect())
     }
 
-    fn report_bounds(&self, instance: &ThresholdInstance, participant: usize) -> Vec<(f64, f64)> {
+    fn report_bounds(
+        &self,
+        instance: &ThresholdInstance,
+        participant: usize,
+    ) -> Result<Vec<(f64, f64)>, GameError> {
+        let cost = user(instance, participant)?.cost();
         let reserve = instance.effective_reserve().unwrap_or(0.0);
-        let top = 2.0 * reserve + instance.users()[participant].cost() + 1.0;
-        vec![(0.0, top.min(f64::MAX))]
+        let top = 2.0 * reserve + cost + 1.0;
+        Ok(vec![(0.0, top.min(f64::MAX))])
     }
 }

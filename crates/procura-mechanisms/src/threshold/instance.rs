@@ -105,18 +105,22 @@ pub struct User {
 
 impl User {
     /// User name, unique within its instance.
+    #[must_use]
     pub fn id(&self) -> &str {
         &self.id
     }
     /// Reported unit cost c_i.
+    #[must_use]
     pub fn cost(&self) -> f64 {
         self.cost
     }
     /// Capacity cap_i.
+    #[must_use]
     pub fn capacity(&self) -> f64 {
         self.capacity
     }
     /// Benefit b_i from an improved model.
+    #[must_use]
     pub fn benefit(&self) -> f64 {
         self.benefit
     }
@@ -153,6 +157,7 @@ pub struct ThresholdInstance {
 /// Why a [`ThresholdSpec`] is not a valid instance. Every variant names the
 /// field and, for user fields, the user.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ThresholdError {
     /// A top-level number breaks its rule.
     #[error("{field} {} {rule}", Number(*.value))]
@@ -361,46 +366,57 @@ impl ThresholdInstance {
     }
 
     /// Threshold T.
+    #[must_use]
     pub fn threshold(&self) -> f64 {
         self.threshold
     }
     /// Reserve price r as given, if given (`withdrawal` needs it).
+    #[must_use]
     pub fn reserve_price(&self) -> Option<f64> {
         self.reserve_price
     }
     /// Budget cap on the payments, if any.
+    #[must_use]
     pub fn budget(&self) -> Option<f64> {
         self.budget
     }
     /// Slack of the withdrawal target.
+    #[must_use]
     pub fn slack(&self) -> f64 {
         self.slack
     }
     /// Reversibility ρ.
+    #[must_use]
     pub fn reversibility(&self) -> f64 {
         self.reversibility
     }
     /// Mean σ of the regret shocks (0: no shocks).
+    #[must_use]
     pub fn shock_mean(&self) -> f64 {
         self.shock_mean
     }
     /// Lump subsidy P, if given (`subsidy` needs it).
+    #[must_use]
     pub fn payment(&self) -> Option<f64> {
         self.payment
     }
     /// Floor contribution f, if given (`subsidy` needs it).
+    #[must_use]
     pub fn floor(&self) -> Option<f64> {
         self.floor
     }
     /// The instance's withdrawal protocol (a caller may override it).
+    #[must_use]
     pub fn protocol(&self) -> Protocol {
         self.protocol
     }
     /// Initial stay probability of the simultaneous protocol.
+    #[must_use]
     pub fn belief(&self) -> f64 {
         self.belief
     }
     /// The users, in input order. Outcomes refer to them by index.
+    #[must_use]
     pub fn users(&self) -> &[User] {
         &self.users
     }
@@ -410,6 +426,7 @@ impl ThresholdInstance {
     /// ```text
     /// T' = T·(1 + slack)
     /// ```
+    #[must_use]
     pub fn target(&self) -> f64 {
         self.threshold * (1.0 + self.slack)
     }
@@ -421,6 +438,7 @@ impl ThresholdInstance {
     /// ```text
     /// r = min(reserve_price, budget / T')
     /// ```
+    #[must_use]
     pub fn effective_reserve(&self) -> Option<f64> {
         let reserve = self.reserve_price?;
         Some(match self.budget {

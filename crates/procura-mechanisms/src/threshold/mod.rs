@@ -82,6 +82,7 @@ pub struct Assignment {
 /// assert!(reaches(1.0 - 1e-12, 1.0));
 /// assert!(!reaches(0.999, 1.0));
 /// ```
+#[must_use]
 pub fn reaches(sum: f64, threshold: f64) -> bool {
     sum >= reach_level(threshold)
 }

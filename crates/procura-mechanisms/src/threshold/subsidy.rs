@@ -27,23 +27,28 @@ pub struct SubsidyOutcome {
 impl SubsidyOutcome {
     /// Whether the collected data reaches T (spec "Numerics"), so that the
     /// model improves.
+    #[must_use]
     pub fn improved(&self) -> bool {
         self.improved
     }
     /// Collected data X = f · (number of contributors).
+    #[must_use]
     pub fn collected(&self) -> f64 {
         self.collected
     }
     /// The contributors, in input order, each giving f for P.
+    #[must_use]
     pub fn assignments(&self) -> &[Assignment] {
         &self.assignments
     }
     /// Spend S = P · (number of contributors), paid whatever happens.
+    #[must_use]
     pub fn total_payment(&self) -> f64 {
         self.total_payment
     }
     /// The spend wasted on a model that does not improve: S if not
     /// improved, else 0.
+    #[must_use]
     pub fn leakage(&self) -> f64 {
         self.leakage
     }

@@ -30,27 +30,33 @@ pub struct Allocation {
 impl Allocation {
     /// Whether the outcome is null: the eligible users' capacity does not
     /// reach T, so nothing is collected and nothing is paid.
+    #[must_use]
     pub fn is_null(&self) -> bool {
         self.null
     }
     /// The per-unit reserve r used, after the budget cap.
+    #[must_use]
     pub fn reserve(&self) -> f64 {
         self.reserve
     }
     /// The target T' = T·(1 + slack).
+    #[must_use]
     pub fn target(&self) -> f64 {
         self.target
     }
     /// The assigned users in allocation order (ascending (cost, id)), each
     /// with x_i > 0 and its payment t_i. Empty when null.
+    #[must_use]
     pub fn assignments(&self) -> &[Assignment] {
         &self.assignments
     }
     /// Σ t_i, a left fold in allocation order.
+    #[must_use]
     pub fn total_payment(&self) -> f64 {
         self.total_payment
     }
     /// The assignment of user `index`, or `None` if it gives nothing.
+    #[must_use]
     pub fn assignment_of(&self, index: usize) -> Option<&Assignment> {
         self.assignments
             .iter()
@@ -72,27 +78,33 @@ pub struct WithdrawalOutcome {
 
 impl WithdrawalOutcome {
     /// The assignment stage.
+    #[must_use]
     pub fn allocation(&self) -> &Allocation {
         &self.allocation
     }
     /// Whether the outcome is null (§B.3, step 3).
+    #[must_use]
     pub fn is_null(&self) -> bool {
         self.allocation.is_null()
     }
     /// The assigned users in allocation order (ascending (cost, id)).
+    #[must_use]
     pub fn assignments(&self) -> &[Assignment] {
         self.allocation.assignments()
     }
     /// Σ t_i over the assigned users, held in escrow.
+    #[must_use]
     pub fn total_payment(&self) -> f64 {
         self.allocation.total_payment()
     }
     /// Money paid for a model that is not trained: always 0, since payments
     /// are released only if training happens (§B.3, step 6).
+    #[must_use]
     pub fn leakage(&self) -> f64 {
         0.0
     }
     /// The protocol's statistics; `None` when the outcome is null.
+    #[must_use]
     pub fn protocol(&self) -> Option<&ProtocolReport> {
         self.protocol.as_ref()
     }

@@ -1,0 +1,219 @@
+//! Proptest strategies shared by the tests of every procura crate: random
+//! procurement instances (ordinary ones and ones over the whole range of
+//! doubles) and random threshold instances, written once.
+//!
+//! Behind the `test-support` feature, which only dev-dependencies turn on
+//! (`procura-mechanisms = { path = "…", features = ["test-support"] }`):
+//! an ordinary build of this crate does not depend on proptest.
+//!
+//! The strategies are the union of the copies that the test files used to
+//! carry. Those drew the same kinds of numbers from slightly different
+//! ranges and special values, and mixed continuous draws and special
+//! values 3:1, 2:1 or 1:2; here every number takes the widest range and
+//! every special value any copy had, mixed 3:1. A test that needs a
+//! narrower shape (truthful claims, say) narrows the instance it is given.
+//!
+//! ```
+//! use procura_mechanisms::test_support::procurement_instance;
+//! use proptest::strategy::{Strategy, ValueTree};
+//! use proptest::test_runner::TestRunner;
+//!
+//! let mut runner = TestRunner::deterministic();
+//! let instance = procurement_instance(4).new_tree(&mut runner).unwrap().current();
+//! assert!((1..=4).contains(&instance.providers().len()));
+//! ```
+
+use proptest::prelude::*;
+
+use crate::procurement::{Instance, InstanceSpec, ProviderSpec};
+use crate::threshold::{Protocol, ThresholdInstance, ThresholdSpec, UserSpec};
+
+/// Numbers in `[low, high]` three times out of four, and one of `specials`
+/// otherwise, so that ties in ratio, zero scores, zero bids and boundary
+/// values actually occur.
+pub fn mostly_continuous(low: f64, high: f64, specials: &'static [f64]) -> BoxedStrategy<f64> {
+    prop_oneof![
+        3 => low..=high,
+        1 => proptest::sample::select(specials),
+    ]
+    .boxed()
+}
+
+/// Doubles over the whole range of magnitudes: log-uniform from 1e-300 to
+/// 1e300 nine times out of ten, and 0 otherwise. Never negative.
+pub fn extreme_f64() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        9 => (-300.0f64..300.0).prop_map(|exponent| 10f64.powf(exponent)),
+        1 => Just(0.0),
+    ]
+}
+
+/// A record id out of input order, so that ties in a key exercise the id
+/// rule: `p00` … `p10` for the first 11 records ((7·i) mod 11), then the
+/// index itself, so that ids stay distinct however many records there are.
+fn record_id(prefix: char, index: usize) -> String {
+    let number = if index < 11 { (index * 7) % 11 } else { index };
+    format!("{prefix}{number:02}")
+}
+
+/// Provider `index` of a random procurement instance (§A.1): bid in
+/// [0, 5], quality in [0, 1], utility in [0, 3], volume in [0, 2000], each
+/// with its special values, and a claimed quality in [0, 1] half the time
+/// (its default, the verified quality, otherwise).
+pub fn provider(index: usize) -> impl Strategy<Value = ProviderSpec> {
+    (
+        mostly_continuous(0.0, 5.0, &[0.0, 0.5, 1.0, 2.0, 2.5]),
+        mostly_continuous(0.0, 1.0, &[0.0, 0.5, 1.0]),
+        mostly_continuous(0.0, 3.0, &[0.0, 1.0, 2.0]),
+        mostly_continuous(0.0, 2000.0, &[0.0, 1.0, 2.0, 10.0, 50.0, 100.0, 1000.0]),
+        proptest::option::of(mostly_continuous(0.0, 1.0, &[0.0, 1.0])),
+    )
+        .prop_map(
+            move |(bid, quality, utility, volume, claimed_quality)| ProviderSpec {
+                id: record_id('p', index),
+                bid,
+                quality,
+                utility,
+                volume: Some(volume),
+                claimed_quality,
+            },
+        )
+}
+
+/// A random valid procurement instance (§A.1) with 1 to `max_providers`
+/// providers ([`provider`]): budget in [0.1, 12], and, each given 85% of
+/// the time (so that their defaults R = 0, λ = 1 and Π = 1 occur too, and
+/// MUT sometimes refuses), token budget in [0, 8], liquidity in [0, 1] and
+/// token pool in [0.5, 1000].
+pub fn procurement_instance(max_providers: usize) -> impl Strategy<Value = Instance> {
+    (1..=max_providers.max(1))
+        .prop_flat_map(|n| {
+            (
+                mostly_continuous(0.1, 12.0, &[1.0, 2.0, 3.0, 4.0, 5.0]),
+                proptest::option::weighted(0.85, mostly_continuous(0.0, 8.0, &[0.0, 1.0, 2.0])),
+                proptest::option::weighted(0.85, mostly_continuous(0.0, 1.0, &[0.0, 0.5, 1.0])),
+                proptest::option::weighted(
+                    0.85,
+                    mostly_continuous(0.5, 1000.0, &[1.0, 10.0, 1000.0]),
+                ),
+                (0..n).map(provider).collect::<Vec<_>>(),
+            )
+        })
+        .prop_map(|(budget, token_budget, liquidity, token_pool, providers)| {
+            let spec = InstanceSpec {
+                budget,
+                token_budget,
+                liquidity,
+                token_pool,
+                providers,
+            };
+            Instance::new(spec).unwrap_or_else(|error| unreachable!("generated instance: {error}"))
+        })
+}
+
+/// A procurement instance specification whose numbers span the whole range
+/// of doubles ([`extreme_f64`]): budget > 0, token budget and every
+/// provider's bid, utility and volume from 1e-300 to 1e300 or 0, quality
+/// and liquidity in [0, 1], token pool 1000, 1 to 5 providers. Some
+/// overflow the checks of [`Instance::new`], which refuses them; the rest
+/// must clear to finite numbers.
+pub fn extreme_procurement_spec() -> impl Strategy<Value = InstanceSpec> {
+    (
+        extreme_f64().prop_filter("budget > 0", |budget| *budget > 0.0),
+        extreme_f64(),
+        0.0f64..=1.0,
+        proptest::collection::vec(
+            (extreme_f64(), 0.0f64..=1.0, extreme_f64(), extreme_f64()),
+            1..6,
+        ),
+    )
+        .prop_map(
+            |(budget, token_budget, liquidity, providers)| InstanceSpec {
+                budget,
+                token_budget: Some(token_budget),
+                liquidity: Some(liquidity),
+                token_pool: Some(1000.0),
+                providers: providers
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (bid, quality, utility, volume))| ProviderSpec {
+                        volume: Some(volume),
+                        ..ProviderSpec::new(format!("p{i}"), bid, quality, utility)
+                    })
+                    .collect(),
+            },
+        )
+}
+
+/// User `index` of a random threshold instance (§B.1): cost in [0, 3],
+/// capacity in [0.05, 3], benefit in [0, 1], each with its special values.
+pub fn user(index: usize) -> impl Strategy<Value = UserSpec> {
+    (
+        mostly_continuous(0.0, 3.0, &[0.0, 1.0, 2.0]),
+        mostly_continuous(0.05, 3.0, &[0.5, 1.0]),
+        mostly_continuous(0.0, 1.0, &[0.0, 0.5]),
+    )
+        .prop_map(move |(cost, capacity, benefit)| UserSpec {
+            id: record_id('u', index),
+            cost,
+            capacity,
+            benefit: Some(benefit),
+        })
+}
+
+/// A random valid threshold instance (§B.1) with 1 to `max_users` users
+/// ([`user`]) and every optional field given. The threshold is a share of
+/// the users' total capacity (so that both null and busy instances occur);
+/// the reserve price lies in [0.5, 5]; the budget, when there is one, is a
+/// multiple in [0.3, 1.5] of r·T', so that it binds about half the time;
+/// slack, reversibility, belief in [0, 1], shock mean in [0, 2], payment
+/// in [0, 5], floor in [0.1, 2], and any protocol.
+pub fn threshold_instance(max_users: usize) -> impl Strategy<Value = ThresholdInstance> {
+    (1..=max_users.max(1))
+        .prop_flat_map(|n| {
+            (
+                (
+                    mostly_continuous(0.05, 0.9, &[0.5, 1.0]),
+                    mostly_continuous(0.5, 5.0, &[1.0, 2.0]),
+                    proptest::option::of(mostly_continuous(0.3, 1.5, &[0.5, 1.0])),
+                    mostly_continuous(0.0, 1.0, &[0.0, 0.5]),
+                    mostly_continuous(0.0, 1.0, &[0.0, 1.0]),
+                    mostly_continuous(0.0, 2.0, &[0.0]),
+                ),
+                (
+                    mostly_continuous(0.0, 1.0, &[0.0, 1.0]),
+                    proptest::sample::select(Protocol::ALL.to_vec()),
+                    mostly_continuous(0.0, 5.0, &[0.0, 2.0]),
+                    mostly_continuous(0.1, 2.0, &[1.0]),
+                ),
+                (0..n).map(user).collect::<Vec<_>>(),
+            )
+        })
+        .prop_map(
+            |(
+                (share, reserve_price, budget_factor, slack, reversibility, shock_mean),
+                (belief, protocol, payment, floor),
+                users,
+            )| {
+                let capacity: f64 = users.iter().map(|user| user.capacity).sum();
+                let threshold = share * capacity;
+                let budget =
+                    budget_factor.map(|factor| factor * reserve_price * threshold * (1.0 + slack));
+                let spec = ThresholdSpec {
+                    threshold,
+                    reserve_price: Some(reserve_price),
+                    budget,
+                    slack: Some(slack),
+                    reversibility: Some(reversibility),
+                    shock_mean: Some(shock_mean),
+                    payment: Some(payment),
+                    floor: Some(floor),
+                    protocol: Some(protocol),
+                    belief: Some(belief),
+                    users,
+                };
+                ThresholdInstance::new(spec)
+                    .unwrap_or_else(|error| unreachable!("generated instance: {error}"))
+            },
+        )
+}
