@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context};
 use procura::audit::{audit, certify, AuditConfig, ConfigError};
-use procura::population::{audit_population, Population, PopulationSpec};
-use procura::procurement::Auction;
+use procura::population::{audit_population, read_population};
 use procura::threshold::{withdrawal, WithdrawalAssignment};
 use procura::Mechanism;
 
@@ -37,9 +36,10 @@ pub(crate) struct Args {
     /// report costs; subsidy has no reports to audit).
     #[arg(long, short, value_parser = crate::clear::mechanism_parser())]
     mechanism: MechanismArg,
-    /// Largest coalition searched, 1 to 8; 1 searches no coalitions.
-    #[arg(long, default_value_t = 2)]
-    coalition_size: usize,
+    /// Largest coalition searched, 1 to 8; 1 searches no coalitions
+    /// [default: 2].
+    #[arg(long)]
+    coalition_size: Option<usize>,
     /// Grid points per report field, 1 to 10000 [default: 64; 16 with
     /// --population].
     #[arg(long)]
@@ -79,7 +79,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
     let config = preset
         .clone()
         .with_grid(args.grid.unwrap_or(preset.grid()))
-        .and_then(|config| config.with_coalition_size(args.coalition_size))
+        .and_then(|config| {
+            config.with_coalition_size(args.coalition_size.unwrap_or(preset.coalition_size()))
+        })
         .and_then(|config| {
             config.with_max_coalitions(args.max_coalitions.unwrap_or(preset.max_coalitions()))
         })
@@ -147,20 +149,16 @@ fn flag_error(error: ConfigError) -> anyhow::Error {
 
 fn run_population(args: &Args, path: &Path, config: &AuditConfig) -> anyhow::Result<String> {
     let (source, text) = input::read(path)?;
-    let spec: PopulationSpec = toml::from_str(&text)
-        .map_err(|error| anyhow!("{source}: {}", error.to_string().trim_end()))?;
-    let population = Population::new(spec).map_err(|error| anyhow!("{source}: {error}"))?;
+    let population = read_population(&text).map_err(|error| anyhow!("{source}: {error}"))?;
     let Some(mechanism) = args.mechanism.auction() else {
         return Err(anyhow!(
             "population audits draw procurement markets; {} is a threshold mechanism",
             args.mechanism.name()
         ));
     };
-    if mechanism == Auction::Mut && population.spec().token_budget_fraction.is_none() {
-        return Err(anyhow!(
-            "{source}: token_budget_fraction is required by mut"
-        ));
-    }
+    population
+        .check_clears(mechanism)
+        .map_err(|error| anyhow!("{source}: {error}"))?;
     let bar = progress::bar(args.instances, "auditing instances");
     let report = audit_population(
         mechanism,
@@ -174,7 +172,7 @@ fn run_population(args: &Args, path: &Path, config: &AuditConfig) -> anyhow::Res
     let worst = report
         .worst
         .as_ref()
-        .map(|(_, instance, _)| render::procurement_instance(instance));
+        .map(|worst| render::procurement_instance(&worst.instance));
     let text = render::population_report(
         mechanism,
         args.seed,
@@ -186,4 +184,73 @@ fn run_population(args: &Args, path: &Path, config: &AuditConfig) -> anyhow::Res
         output::commit(staged, &args.worst)?;
     }
     Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Args as _;
+
+    /// The help text states the presets' defaults, so it cannot drift from
+    /// them silently.
+    #[test]
+    fn the_help_states_the_presets_defaults() {
+        let command = Args::augment_args(clap::Command::new("audit"));
+        let help = |id: &str| {
+            command
+                .get_arguments()
+                .find(|arg| arg.get_id() == id)
+                .and_then(|arg| arg.get_help())
+                .map(ToString::to_string)
+                .unwrap_or_default()
+        };
+        let (one, many) = (AuditConfig::thorough(), AuditConfig::sampled());
+        assert_eq!(one.coalition_size(), many.coalition_size());
+        let expected = [
+            (
+                "coalition_size",
+                format!("[default: {}]", one.coalition_size()),
+            ),
+            (
+                "grid",
+                format!(
+                    "[default: {}; {} with --population]",
+                    one.grid(),
+                    many.grid()
+                ),
+            ),
+            (
+                "max_coalitions",
+                format!(
+                    "[default: {}; {} per instance with --population]",
+                    one.max_coalitions(),
+                    many.max_coalitions()
+                ),
+            ),
+            (
+                "max_participants",
+                format!(
+                    "[default: all; {} per instance with --population]",
+                    many.max_participants().unwrap_or_default()
+                ),
+            ),
+        ];
+        assert_eq!(one.max_participants(), None);
+        let ranges = [
+            ("coalition_size", procura::audit::MAX_COALITION_SIZE),
+            ("grid", procura::audit::MAX_GRID),
+            ("max_coalitions", procura::audit::MAX_COALITIONS),
+        ];
+        for (id, high) in ranges {
+            let text = help(id).split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(text.contains(&format!("1 to {high}")), "--{id}: {text:?}");
+        }
+        for (id, default) in expected {
+            let text = help(id).split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                text.contains(&default),
+                "--{id}: {text:?} lacks {default:?}"
+            );
+        }
+    }
 }

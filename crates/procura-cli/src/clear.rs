@@ -166,18 +166,18 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
         let instance = input::procurement_instance(&source, &text)
             .or_else(|error| check_kind(&source, &text, mechanism).and(Err(error)))?;
         let outcome = procurement::clear(&instance, auction).with_context(cannot)?;
-        return Ok(render::procurement_outcome(&instance, &outcome));
+        return Ok(render::procurement_outcome(&instance, &outcome)?);
     }
     let instance = input::threshold_instance(&source, &text)
         .or_else(|error| check_kind(&source, &text, mechanism).and(Err(error)))?;
     match mechanism.resolve(args.protocol, instance.protocol()) {
         Mechanism::Withdrawal(protocol) => {
             let outcome = withdrawal::clear(&instance, protocol).with_context(cannot)?;
-            Ok(render::withdrawal_outcome(&instance, &outcome))
+            Ok(render::withdrawal_outcome(&instance, &outcome)?)
         }
         _ => {
             let outcome = subsidy::clear(&instance).with_context(cannot)?;
-            Ok(render::subsidy_outcome(&instance, &outcome))
+            Ok(render::subsidy_outcome(&instance, &outcome)?)
         }
     }
 }

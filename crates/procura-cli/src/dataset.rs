@@ -198,12 +198,3 @@ pub(crate) fn read_bids(path: &Path) -> anyhow::Result<Bids> {
     }
     Ok(Bids { source, rows })
 }
-
-/// Quotes a CSV field when it needs it.
-pub(crate) fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}

@@ -12,7 +12,9 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use procura::datasets;
 use procura::procurement::Auction;
-use procura::round::{self, Purchase, Reference, RoundConfig, RoundData, RoundReport};
+use procura::round::{
+    self, ClaimInflation, Purchase, Reference, RoundConfig, RoundData, RoundReport,
+};
 use procura::valuation::{Dataset, Progress};
 
 use crate::plot::{self, Bar};
@@ -53,51 +55,48 @@ pub(crate) struct Args {
     )]
     seed: u64,
     /// Number of providers the wines are split among (1 to 999).
-    #[arg(long, value_name = "N", default_value_t = 30, value_parser = parse_providers,
+    #[arg(long, value_name = "N", default_value_t = RoundConfig::demo().n_providers(),
           allow_negative_numbers = true)]
     providers: usize,
     /// Budget B as a share of the providers' total true cost, in (0, 1].
-    #[arg(long, value_name = "F", default_value_t = 0.3, value_parser = parse_fraction,
+    #[arg(long, value_name = "F", default_value_t = RoundConfig::demo().budget_fraction(),
           allow_negative_numbers = true)]
     budget_fraction: f64,
 }
 
-fn parse_providers(text: &str) -> Result<usize, String> {
-    let n: usize = text
-        .parse()
-        .map_err(|_| "expected a whole number of providers".to_owned())?;
-    if (1..=N_POOL).contains(&n) {
-        Ok(n)
-    } else {
-        Err(format!(
-            "must be between 1 and {N_POOL}, the wines the providers share"
-        ))
-    }
-}
+/// The flag of each [`RoundConfig`] field the command sets.
+const FLAGS: [(&str, &str); 2] = [
+    ("n_providers", "--providers"),
+    ("budget_fraction", "--budget-fraction"),
+];
 
-fn parse_fraction(text: &str) -> Result<f64, String> {
-    let fraction: f64 = text.parse().map_err(|_| "expected a number".to_owned())?;
-    if fraction > 0.0 && fraction <= 1.0 {
-        Ok(fraction)
-    } else {
-        Err("must be in (0, 1]".to_owned())
-    }
+/// A round's error in the words of the command line: the library's errors
+/// name the config field (`n_providers: …`), the message names the flag
+/// (`--providers: …`).
+fn flag_error(error: &round::RoundError) -> anyhow::Error {
+    let text = error.to_string();
+    FLAGS
+        .iter()
+        .find_map(|(field, flag)| {
+            let rest = text.strip_prefix(field)?.strip_prefix(':')?;
+            Some(anyhow!("{flag}:{rest}"))
+        })
+        .unwrap_or_else(|| anyhow!(text))
 }
 
 /// Runs the round and returns the table and explanation it prints.
 pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
-    let config = RoundConfig {
-        n_providers: args.providers,
-        budget_fraction: args.budget_fraction,
-        ..RoundConfig::demo()
-    };
+    let config = RoundConfig::demo()
+        .with_n_providers(args.providers)
+        .and_then(|config| config.with_budget_fraction(args.budget_fraction))
+        .map_err(|e| flag_error(&e))?;
     let data = RoundData::split(&wine()?, N_TEST, N_TRUSTED, args.seed)
         .map_err(|e| anyhow!("built-in wine data: {e}"))?;
     let bar = progress::bar(round::STAGES as u64, "procuring");
     let report = |step: Progress| bar.set_position(step.done as u64);
     let result = round::run(&data, &config, args.seed, &report);
     bar.finish_and_clear();
-    let report = result.map_err(|e| anyhow!("{e}"))?;
+    let report = result.map_err(|e| flag_error(&e))?;
 
     let csv = csv(&report);
     let svg = chart(&report)?;
@@ -146,7 +145,7 @@ fn table(report: &RoundReport, config: &RoundConfig) -> String {
         text,
         "procura demo: red-wine quality, {N_TEST} test wines, {N_TRUSTED} trusted, \
          {N_POOL} split among {} providers ({} rows with duplicates), seed {}",
-        config.n_providers,
+        config.n_providers(),
         report.split.data.n_rows(),
         report.seed
     );
@@ -155,7 +154,7 @@ fn table(report: &RoundReport, config: &RoundConfig) -> String {
         "budget B = {:.2} ({}% of the providers' total true cost {:.2}), in cash-equivalent \
          units for every mechanism\n",
         report.budget,
-        config.budget_fraction * 100.0,
+        config.budget_fraction() * 100.0,
         report.all_data.cost
     );
     let _ = writeln!(
@@ -234,19 +233,13 @@ fn explain(report: &RoundReport) -> String {
             mixed.cash
         ));
     }
-    if truthful(mut_token, report) {
+    if mut_token.truthful(&report.truth) {
         text.push_str(
             "MUT's providers kept their true bids: no bid on the grid (cost × 0.5 to 3) paid \
              more. ",
         );
     } else {
-        let underbids = mut_token
-            .reports
-            .providers()
-            .iter()
-            .zip(report.truth.providers())
-            .filter(|(reported, truth)| reported.bid() < truth.bid())
-            .count();
+        let underbids = mut_token.underbids(&report.truth);
         text.push_str(&format!(
             "MUT's providers best-respond too: {underbids} underbid their cost to be admitted \
              (a MUT share does not depend on the bid), and it bought {} providers ({} rows, \
@@ -260,9 +253,9 @@ fn explain(report: &RoundReport) -> String {
         "The volume and trust baselines pay as bid, so their providers best-respond: winners bid \
          {} and {} above cost{}, and the same budget bought {} and {} rows with {:.1}% and \
          {:.1}% wrong labels. ",
-        percent(markup(volume)),
-        percent(markup(trust)),
-        claims(trust, report),
+        percent(volume.markup()),
+        percent(trust.markup()),
+        claims(trust),
         volume.n_rows(),
         trust.n_rows(),
         100.0 * volume.label_noise,
@@ -295,55 +288,18 @@ fn explain(report: &RoundReport) -> String {
     wrap(&text, 100)
 }
 
-/// Whether the providers of `purchase` reported their true costs and
-/// claims.
-fn truthful(purchase: &Purchase, report: &RoundReport) -> bool {
-    purchase.reports == report.truth
-        || purchase
-            .reports
-            .providers()
-            .iter()
-            .zip(report.truth.providers())
-            .all(|(reported, truth)| {
-                reported.bid() == truth.bid()
-                    && reported.claimed_quality() == truth.claimed_quality()
-            })
-}
-
-/// Σ reported bids / Σ true costs − 1 over the winners.
-fn markup(purchase: &Purchase) -> f64 {
-    let bids = purchase.outcome.winners().fold(0.0, |sum, winner| {
-        sum + purchase.reports.providers()[winner].bid()
-    });
-    if purchase.cost > 0.0 {
-        bids / purchase.cost - 1.0
-    } else {
-        0.0
-    }
-}
-
 fn percent(share: f64) -> String {
     format!("{:.0}%", 100.0 * share)
 }
 
 /// How far the trust baseline's winners inflated their claimed quality.
-fn claims(trust: &Purchase, report: &RoundReport) -> String {
-    let winners: Vec<usize> = trust.outcome.winners().collect();
-    if winners.is_empty() {
-        return String::new();
-    }
-    let mean = |claim: &dyn Fn(usize) -> f64| {
-        winners.iter().map(|&winner| claim(winner)).sum::<f64>() / winners.len() as f64
-    };
-    let claimed = mean(&|winner| trust.reports.providers()[winner].claimed_quality());
-    let verified = mean(&|winner| report.truth.providers()[winner].quality());
-    if claimed > verified {
-        format!(
+fn claims(trust: &Purchase) -> String {
+    match trust.claim_inflation() {
+        Some(ClaimInflation { claimed, verified }) if claimed > verified => format!(
             " (and the trust winners claim a quality of {claimed:.2} on average against a \
              verified {verified:.2})"
-        )
-    } else {
-        String::new()
+        ),
+        _ => String::new(),
     }
 }
 

@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use procura::experiment::design::{parse_design, run_design, Design, GridCell};
-use procura::experiment::statistics::missing_as_nan;
-use procura::experiment::{summarize, CellResult, Record, Shard};
+use procura::experiment::{summarize, CellResult, Column, Record, Shard};
 
+use crate::output::csv_field;
 use crate::{output, plot, progress};
 
 /// Run a Monte-Carlo experiment described in a TOML file.
@@ -142,7 +142,7 @@ pub(crate) fn result_files(
     for metric in design.figures() {
         files.push((
             format!("figures/{metric}.svg"),
-            figure(design, results, metric)?.into_bytes(),
+            figure(design, results, *metric)?.into_bytes(),
         ));
     }
     Ok(files)
@@ -159,14 +159,6 @@ fn format_number(x: f64) -> String {
         format!("{x}")
     } else {
         format!("{x:?}")
-    }
-}
-
-fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
     }
 }
 
@@ -191,8 +183,9 @@ fn results_csv(design: &Design, results: &[CellResult]) -> String {
     csv.push('\n');
     for result in results {
         let labels = grid_cell(design, result).labels();
-        for (replicate, records) in result.records().iter().enumerate() {
-            for (mechanism, record) in result.mechanisms().iter().zip(records) {
+        let mechanisms = result.mechanisms();
+        for (replicate, records) in result.rows().enumerate() {
+            for (mechanism, record) in mechanisms.iter().zip(records) {
                 let _ = write!(csv, "{},{replicate}", result.cell());
                 for label in labels {
                     let _ = write!(csv, ",{}", csv_field(label));
@@ -214,20 +207,12 @@ fn format_field(field: Option<f64>) -> String {
     field.map_or_else(String::new, format_number)
 }
 
-/// Every replicate's value of column `column` under mechanism number
-/// `mechanism`, as a sample (NaN where it does not apply).
-fn sample(result: &CellResult, mechanism: usize, column: usize) -> Vec<f64> {
-    result
-        .column(mechanism, column)
-        .unwrap_or_default()
-        .into_iter()
-        .map(missing_as_nan)
-        .collect()
-}
-
-/// The index of `metric` among the columns of `result`'s records.
-fn column_index(result: &CellResult, metric: &str) -> Option<usize> {
-    result.columns().iter().position(|column| *column == metric)
+/// Every replicate's value of `column` under mechanism number
+/// `mechanism`, as a sample (`None` where it does not apply). Every result
+/// and column come from one design, so the column is of the result's
+/// market and the mechanism is one of its.
+fn sample(result: &CellResult, mechanism: usize, column: Column) -> Vec<Option<f64>> {
+    result.column(mechanism, column).unwrap_or_default()
 }
 
 fn summary_csv(design: &Design, results: &[CellResult]) -> String {
@@ -251,7 +236,8 @@ fn summary_csv(design: &Design, results: &[CellResult]) -> String {
     for result in results {
         let labels = grid_cell(design, result).labels();
         for (index, mechanism) in result.mechanisms().iter().enumerate() {
-            for (column, metric) in result.columns().iter().enumerate() {
+            for column in Column::all(result.market()) {
+                let metric = column.name();
                 let summary = summarize(&sample(result, index, column));
                 if summary.n == 0 {
                     continue;
@@ -278,14 +264,9 @@ fn summary_csv(design: &Design, results: &[CellResult]) -> String {
 /// The figure of `metric`: its mean (with 95% CI) against the first swept
 /// key, a line per mechanism (and per value of the other swept keys); a
 /// bar chart of the means when nothing is swept.
-fn figure(design: &Design, results: &[CellResult], metric: &str) -> anyhow::Result<String> {
+fn figure(design: &Design, results: &[CellResult], metric: Column) -> anyhow::Result<String> {
     let title = format!("{}: {metric}", design.name());
-    let mean = |result: &CellResult, index: usize| {
-        let values = column_index(result, metric)
-            .map(|column| sample(result, index, column))
-            .unwrap_or_default();
-        summarize(&values)
-    };
+    let mean = |result: &CellResult, index: usize| summarize(&sample(result, index, metric));
     let keys = design.keys();
     if keys.is_empty() {
         let bars: Vec<plot::Bar> = results
@@ -293,7 +274,7 @@ fn figure(design: &Design, results: &[CellResult], metric: &str) -> anyhow::Resu
             .flat_map(|result| {
                 result
                     .mechanisms()
-                    .iter()
+                    .into_iter()
                     .enumerate()
                     .map(move |(index, mechanism)| plot::Bar {
                         label: mechanism.to_string(),
@@ -343,6 +324,9 @@ fn figure(design: &Design, results: &[CellResult], metric: &str) -> anyhow::Resu
     )
 }
 
+/// How many missing shards `procura merge` names (it counts the rest).
+const MISSING_NAMED: usize = 10;
+
 /// Runs `procura merge`.
 pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<String> {
     let mut source: Option<String> = None;
@@ -384,12 +368,22 @@ pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<String> {
     let (Some(source), Some(count)) = (source, count) else {
         bail!("no shards given");
     };
-    let missing: Vec<String> = (1..=count)
-        .filter(|i| !seen.contains(i))
+    // count ≤ MAX_SHARDS (Shard checks), and only the first few missing
+    // are named.
+    let mut missing = (1..=count).filter(|i| !seen.contains(i));
+    let named: Vec<String> = missing
+        .by_ref()
+        .take(MISSING_NAMED)
         .map(|i| format!("{i}/{count}"))
         .collect();
-    if !missing.is_empty() {
-        bail!("shards missing: {}", missing.join(", "));
+    if !named.is_empty() {
+        let more = missing.count();
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        bail!("shards missing: {}{more}", named.join(", "));
     }
     let design = parse_design(&source).context("experiment.toml of the shards")?;
     let mut results: Vec<CellResult> = Vec::new();
@@ -420,8 +414,20 @@ pub(crate) fn merge(args: &MergeArgs) -> anyhow::Result<String> {
 /// of the shard's cells in order (c mod N = I − 1), each replicate in order,
 /// one row per mechanism in order, with the cell's swept values; every
 /// field empty (does not apply) or a finite number, read back into its
-/// record by [`Record::parse`].
+/// record by [`Record::parse`]; every row, the last included, ended by a
+/// newline.
+///
+/// A file cut short is refused, wherever the cut: inside a row (its last
+/// field shortened, or ending right after a comma, would still parse) the
+/// file lacks its final newline; between rows, a cell lacks records
+/// (replicates × mechanisms per cell are checked).
 fn parse_results(design: &Design, text: &str, shard: Shard) -> anyhow::Result<Vec<CellResult>> {
+    if !text.is_empty() && !text.ends_with('\n') {
+        bail!(
+            "line {}: the file ends inside this row (no newline after it): it was cut short",
+            text.lines().count()
+        );
+    }
     let columns = design.columns();
     let mechanisms = design.mechanisms();
     let header = results_header(design);

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use anyhow::anyhow;
-use procura::valuation::quality_scores;
+use procura::valuation::{quality_scores, ValuationError};
 
-use crate::dataset::{self, csv_field, ModelArgs, ModelName, Need};
+use crate::dataset::{self, ModelArgs, ModelName, Need};
+use crate::output::csv_field;
 
 /// Score each provider's labels against a model trained on trusted data.
 ///
@@ -57,7 +58,12 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
         .table
         .players()
         .ok_or_else(|| anyhow!("{}: no provider column", data_file.source))?;
-    let quality = quality_scores(&trusted, &data, &players, &model).map_err(|e| anyhow!("{e}"))?;
+    let quality = quality_scores(&trusted, &data, &players, &model).map_err(|e| match e {
+        // The reference model is too large for the trusted file's columns
+        // and classes (procura_valuation::limits).
+        ValuationError::Model(e) => anyhow!("{}: {e} (--model)", trusted_file.source),
+        other => anyhow!("{other}"),
+    })?;
     let mut csv = String::from("provider,quality,rows\n");
     for (player, q) in quality.iter().enumerate() {
         csv.push_str(&format!(

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use procura::audit::{AuditReport, Certificate};
 use procura::game::ReportGame;
-use procura::population::{instance_seed, PopulationReport};
+use procura::population::PopulationReport;
 use procura::procurement::Auction;
 use procura_format::write::to_json;
 pub(crate) use procura_format::write::{
@@ -159,26 +159,24 @@ pub(crate) fn population_report(
         ir_violations: report.ir_violations,
         budget_violations: report.budget_violations,
         evaluations: report.evaluations,
-        worst: report
-            .worst
-            .as_ref()
-            .map(|(index, instance, audit)| WorstJson {
-                index: *index,
-                audit_seed: instance_seed(seed, *index),
-                file: worst_file.map(|path| path.display().to_string()),
-                max_unilateral_gain: audit.max_unilateral_gain,
-                deviation: audit.deviation.as_ref().and_then(|deviation| {
-                    Some(UnilateralJson {
-                        id: instance
-                            .providers()
-                            .get(*deviation.participants.first()?)?
-                            .id(),
-                        report: named_report(&mechanism, deviation.reports.first()?),
-                        gain: deviation.gain,
-                    })
-                }),
-                max_coalition_gain: audit.max_coalition_gain,
+        worst: report.worst.as_ref().map(|worst| WorstJson {
+            index: worst.index,
+            audit_seed: worst.audit_seed,
+            file: worst_file.map(|path| path.display().to_string()),
+            max_unilateral_gain: worst.audit.max_unilateral_gain,
+            deviation: worst.audit.deviation.as_ref().and_then(|deviation| {
+                Some(UnilateralJson {
+                    id: worst
+                        .instance
+                        .providers()
+                        .get(*deviation.participants.first()?)?
+                        .id(),
+                    report: named_report(&mechanism, deviation.reports.first()?),
+                    gain: deviation.gain,
+                })
             }),
+            max_coalition_gain: worst.audit.max_coalition_gain,
+        }),
     };
     to_json(&json)
 }

@@ -5,15 +5,17 @@
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
-use procura::procurement::{Instance, InstanceSpec, ProviderSpec};
+use procura::offer::{instance_from_valuations, Offer, OfferError};
+use procura::procurement::{Instance, InstanceSpec};
 use procura::valuation::{
     banzhaf_msr, knn_shapley, leave_one_out, quality_scores, tmc_shapley, Dataset, Estimate,
-    LearningGame, Model, Players, Progress, SamplingConfig,
+    LearningGame, Model, Players, Progress, SamplingConfig, ValuationError,
 };
 use procura_format::write;
 
-use crate::dataset::{self, csv_field, Bids, ModelArgs, ModelName, Need};
-use crate::{output, progress};
+use crate::dataset::{self, Bids, ModelArgs, ModelName, Need};
+use crate::output::{self, csv_field};
+use crate::progress;
 
 /// Valuation method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,10 +65,10 @@ pub(crate) struct Args {
     #[command(flatten)]
     model_args: ModelArgs,
     /// Most samples (permutations or subsets) for tmc-shapley and banzhaf-msr.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = SamplingConfig::standard().samples())]
     samples: usize,
     /// Seed of the sampling streams.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = SamplingConfig::standard().seed())]
     seed: u64,
     /// Stop sampling once every standard error is at most this.
     #[arg(long)]
@@ -146,7 +148,7 @@ fn value(args: &Args) -> anyhow::Result<String> {
     let test = dataset::dataset(&classes, &test_file)?;
     let (names, players) = match train_file.table.players() {
         Some((names, players)) => (Some(names), players),
-        None => (None, Players::points(train.n_rows())),
+        None => (None, Players::points(&train)),
     };
     // The bids are read and checked before the (possibly long) valuation:
     // with placeholder quality and utility 1, every rule of the instance
@@ -225,11 +227,6 @@ fn estimate(
         bar.set_length(progress.total as u64);
         bar.set_position(progress.done as u64);
     };
-    let config = SamplingConfig {
-        samples: args.samples,
-        seed: args.seed,
-        target_se: args.target_se,
-    };
     let result = match (args.method, model) {
         (Method::KnnShapley, Model::Knn(knn)) => knn_shapley(train, test, &knn, players, &report)
             .map(|values| Estimate {
@@ -238,33 +235,44 @@ fn estimate(
                 samples: test.n_rows(),
             }),
         (method, model) => {
-            let game = LearningGame::new(train, test, players, model)
-                .map_err(|e| anyhow!("{}: {e}", args.test.display()))?;
+            let game = LearningGame::new(train, test, players, model).map_err(|e| match e {
+                // The model is too large for the training file's columns
+                // and classes (procura_valuation::limits).
+                ValuationError::Model(e) => anyhow!("{}: {e} (--model)", args.train.display()),
+                other => anyhow!("{}: {other}", args.test.display()),
+            })?;
+            // Only the sampling methods read --samples, --seed and
+            // --target-se; the config checks them when it is built.
+            let config =
+                || SamplingConfig::new(args.samples, args.seed)?.with_target_se(args.target_se);
             match method {
                 Method::Loo => Ok(leave_one_out(&game, &report)),
-                Method::TmcShapley => tmc_shapley(&game, &config, args.truncation, &report),
-                _ => banzhaf_msr(&game, &config, &report),
+                Method::TmcShapley => config()
+                    .and_then(|config| tmc_shapley(&game, &config, args.truncation, &report)),
+                _ => config().and_then(|config| banzhaf_msr(&game, &config, &report)),
             }
         }
     };
     bar.finish_and_clear();
     result.map_err(|e| match e {
-        procura::valuation::ValuationError::Samples => anyhow!("--samples must be at least 1"),
-        procura::valuation::ValuationError::TargetSe(se) => {
+        ValuationError::Samples => anyhow!("--samples must be at least 1"),
+        ValuationError::TargetSe(se) => {
             anyhow!("--target-se: {se} is not finite and > 0")
         }
-        procura::valuation::ValuationError::Truncation(t) => {
+        ValuationError::Truncation(t) => {
             anyhow!("--truncation: {t} is not finite and ≥ 0")
         }
         other => anyhow!("{other}"),
     })
 }
 
-/// The procurement instance of the bids, with each provider's quality and
-/// utility (max(0, value)) and the market of `--budget`, `--token-budget`,
-/// `--liquidity` and `--token-pool`, validated by the library (whose errors
-/// name the field). Every provider with rows must bid, once, and no one
-/// else.
+/// The procurement instance of the bids, priced by the valuation
+/// ([`procura::offer::instance_from_valuations`]: utility = max(0, value),
+/// volume by default the provider's row count), on the market of
+/// `--budget`, `--token-budget`, `--liquidity` and `--token-pool`,
+/// validated by the library (whose errors name the field). Every provider
+/// with rows must bid, once, and no one else; an error names the bids
+/// file's line.
 fn instance(
     args: &Args,
     names: &[String],
@@ -273,48 +281,31 @@ fn instance(
     quality: &[f64],
     bids: &Bids,
 ) -> anyhow::Result<Instance> {
-    let source = &bids.source;
-    let mut seen = vec![false; names.len()];
-    let mut providers = Vec::new();
-    for bid in &bids.rows {
-        let Some(player) = names.iter().position(|name| *name == bid.provider) else {
-            bail!(
-                "{source}: line {}: provider {:?} has no rows in the training set",
-                bid.line,
-                bid.provider
-            );
-        };
-        if std::mem::replace(&mut seen[player], true) {
-            bail!(
-                "{source}: line {}: provider {:?} bids twice",
-                bid.line,
-                bid.provider
-            );
-        }
-        let volume = bid.volume.unwrap_or(players.rows_of(player).len() as f64);
-        providers.push(ProviderSpec {
-            volume: Some(volume),
+    let offers: Vec<Offer> = bids
+        .rows
+        .iter()
+        .map(|bid| Offer {
+            volume: bid.volume,
             claimed_quality: bid.claimed_quality,
-            ..ProviderSpec::new(
-                bid.provider.clone(),
-                bid.bid,
-                quality[player],
-                values[player].max(0.0),
-            )
-        });
-    }
-    if let Some(player) = seen.iter().position(|seen| !seen) {
-        bail!(
-            "{source}: provider {:?} of the training set has no bid",
-            names[player]
-        );
-    }
-    let spec = InstanceSpec {
+            ..Offer::new(bid.provider.clone(), bid.bid)
+        })
+        .collect();
+    let market = InstanceSpec {
         budget: args.budget.unwrap_or_default(),
         token_budget: args.token_budget,
         liquidity: args.liquidity,
         token_pool: args.token_pool,
-        providers,
+        providers: Vec::new(),
     };
-    Instance::new(spec).map_err(|e| anyhow!("{e}"))
+    let source = &bids.source;
+    instance_from_valuations(market, names, players, quality, values, &offers).map_err(|error| {
+        let line = |offer: usize| bids.rows.get(offer).map_or(0, |bid| bid.line);
+        match error {
+            OfferError::UnknownProvider { offer, .. } | OfferError::Twice { offer, .. } => {
+                anyhow!("{source}: line {}: {error}", line(offer))
+            }
+            OfferError::NoOffer { .. } => anyhow!("{source}: {error}"),
+            other => anyhow!("{other}"),
+        }
+    })
 }

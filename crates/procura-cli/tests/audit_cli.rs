@@ -200,6 +200,10 @@ fn bad_population_files_get_named_errors() {
         ("bad-distribution.toml", "unknown variant `gamma`"),
         ("wrong-type.toml", "providers"),
         ("missing-utility.toml", "missing field `utility`"),
+        (
+            "huge-integer.toml",
+            "huge-integer.toml: budget_fraction: 18446744073709551615 is not a TOML integer",
+        ),
     ];
     for (file, expected) in cases {
         let path = data(file);
@@ -220,6 +224,53 @@ fn bad_population_files_get_named_errors() {
         std::fs::read_dir(data("")).expect("data").count(),
         cases.len()
     );
+}
+
+/// MUT needs a token budget, so a population without
+/// `token_budget_fraction` is refused by the library's
+/// `Population::check_clears` before anything is drawn or written.
+#[test]
+fn mut_needs_a_token_budget_fraction() {
+    let text = std::fs::read_to_string(repo("examples/populations/uniform-small.toml"))
+        .expect("population");
+    let without: String = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("token_budget_fraction"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("audit-no-token-budget.toml");
+    std::fs::write(&path, without).expect("write population");
+    let path = path.to_str().expect("path");
+    let worst = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("never-written-worst.json");
+    let _ = std::fs::remove_file(&worst);
+    check_rejected(
+        &[
+            "audit",
+            "--population",
+            path,
+            "--mechanism",
+            "mut",
+            "--worst",
+            worst.to_str().expect("path"),
+        ],
+        &format!("{path}: token_budget_fraction is required by mut"),
+    );
+    assert!(!worst.exists());
+    let report = json(&run(
+        &[
+            "audit",
+            "--population",
+            path,
+            "--mechanism",
+            "qmia",
+            "--instances",
+            "2",
+            "--worst",
+            worst.to_str().expect("path"),
+        ],
+        "1",
+    ));
+    assert_eq!(report["instances"], 2);
 }
 
 #[test]

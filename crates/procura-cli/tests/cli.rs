@@ -96,6 +96,37 @@ fn reads_standard_input() {
     assert_eq!(from_stdin, from_file);
 }
 
+/// Runs `procura clear - --mechanism MECHANISM` on `input`.
+fn clear_stdin(input: &[u8], mechanism: &str) -> Output {
+    let mut child = procura()
+        .args(["clear", "-", "--mechanism", mechanism])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("procura runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write stdin");
+    child.wait_with_output().expect("procura exits")
+}
+
+#[test]
+fn a_byte_order_mark_is_skipped() {
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    for (file, mechanism) in [("market.json", "qmia"), ("threshold.json", "withdrawal")] {
+        let path = examples.join(file);
+        let instance = std::fs::read(&path).expect("instance");
+        let with_bom = [b"\xef\xbb\xbf".as_slice(), &instance].concat();
+        let output = clear_stdin(&with_bom, mechanism);
+        assert!(output.status.success(), "{file}: {}", text(&output.stderr));
+        assert_eq!(output.stdout, clear(&path, mechanism).stdout, "{file}");
+    }
+}
+
 #[test]
 fn output_is_identical_across_runs() {
     let first = clear(&golden("proc-005.json"), "qmia").stdout;
@@ -157,6 +188,11 @@ fn bad_input_is_rejected_with_a_named_error() {
             "provider #0: invalid type: sequence, expected an object",
         ),
         ("huge-number", "budget: number out of range"),
+        (
+            "underflow",
+            "provider \"tiny\" (#1): bid: 1e-400 is not zero, but below the smallest double \
+             (about 4.9e-324): it would read as 0",
+        ),
         ("nan", "provider #0: bid: expected value"),
         (
             "string-bid",

@@ -136,6 +136,34 @@ fn bad_flags_are_refused_and_write_nothing() {
     }
 }
 
+/// Out-of-range values are refused by the library's `RoundConfig` checks,
+/// whose messages the command shows with the flag's name.
+#[test]
+fn range_errors_come_from_the_library_and_name_the_flag() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["--budget-fraction", "1.5"],
+            "error: --budget-fraction: 1.5 is not in (0, 1]",
+        ),
+        (
+            &["--budget-fraction", "NaN"],
+            "error: --budget-fraction: NaN is not in (0, 1]",
+        ),
+        (&["--providers", "0"], "error: --providers: 0 is not ≥ 1"),
+        (
+            &["--providers", "1000"],
+            "error: --providers: cannot split 999 rows among 1000 providers",
+        ),
+    ];
+    for (index, (args, message)) in cases.iter().enumerate() {
+        let mut all = vec!["--out", "tmp"];
+        all.extend_from_slice(args);
+        let (output, _) = demo(&format!("range-{index}"), &all);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        assert_eq!(text(&output.stderr).trim_end(), *message, "{args:?}");
+    }
+}
+
 #[test]
 fn an_unwritable_output_folder_exits_1() {
     let folder = scratch("unwritable");

@@ -27,64 +27,13 @@ fn succeed(args: &[&str]) -> Output {
 
 /// A small procurement sweep: 2 × 2 = 4 cells of 6 replicates, with
 /// best-responding baselines and an audit, so that every code path of a
-/// record runs.
-const PROCUREMENT: &str = r#"
-name = "tiny"
-seed = 11
-replicates = 6
-mechanisms = ["qmia", "volume", "trust", "mixed", "mut"]
-figures = ["value", "cash"]
+/// record runs. The library's tests run the same file.
+const PROCUREMENT: &str = include_str!("../../procura-lab/tests/data/procurement.toml");
 
-[procurement]
-providers = 8
-budget_fraction = 0.3
-token_budget_fraction = 0.3
-liquidity = 0.5
-cost = { distribution = "lognormal", mu = 0.0, sigma = 0.5 }
-quality = { distribution = "beta", alpha = 4.0, beta = 2.0 }
-utility = { distribution = "uniform", low = 0.0, high = 1.0 }
-volume = { distribution = "pareto", scale = 10.0, shape = 2.0 }
-
-[strategic]
-mechanisms = ["volume", "trust"]
-max_rounds = 5
-
-[audit]
-grid = 4
-coalition_size = 2
-max_coalitions = 3
-max_participants = 3
-
-[[sweep]]
-key = "procurement.budget_fraction"
-values = [0.2, 0.5]
-
-[[sweep]]
-key = "procurement.providers"
-values = [5, 8]
-"#;
-
-const THRESHOLD: &str = r#"
-name = "tiny-threshold"
-seed = 3
-replicates = 10
-mechanisms = ["subsidy", "withdrawal-simultaneous", "withdrawal-small-first"]
-
-[threshold]
-users = 8
-threshold_fraction = 0.5
-reserve_price = 1.0
-slack = 0.2
-shock_mean = 0.2
-payment = 0.6
-floor = 1.0
-cost = { distribution = "uniform", low = 0.0, high = 1.5 }
-capacity = { distribution = "uniform", low = 0.5, high = 2.0 }
-
-[[sweep]]
-key = "threshold.threshold_fraction"
-values = [0.2, 0.6, 0.9]
-"#;
+/// Withdrawal rights and the subsidy over feasible and infeasible
+/// instances: 3 cells of 10 replicates. The library's tests run the same
+/// file.
+const THRESHOLD: &str = include_str!("../../procura-lab/tests/data/threshold.toml");
 
 struct Scratch(PathBuf);
 
@@ -406,7 +355,7 @@ fn merge_refuses_incomplete_repeated_or_mixed_shards() {
         // Shard 1's cell 0 in place of shard 3's cell 2.
         (
             format!(
-                "{header}\n{}",
+                "{header}\n{}\n",
                 a1_rows.lines().skip(1).collect::<Vec<_>>().join("\n")
             ),
             "expected cell 2",
@@ -434,11 +383,11 @@ fn merge_refuses_incomplete_repeated_or_mixed_shards() {
             tamper_field(&original, lines[1], 6, ""),
             "row 2: collected: empty, but it applies to every record",
         ),
-        (lines[..lines.len() - 1].join("\n"), "incomplete"),
+        (lines[..lines.len() - 1].join("\n") + "\n", "incomplete"),
         (
             {
                 lines.push(lines[1]);
-                lines.join("\n")
+                lines.join("\n") + "\n"
             },
             "more rows",
         ),
@@ -456,4 +405,214 @@ fn merge_refuses_incomplete_repeated_or_mixed_shards() {
     succeed(&["experiment", &file, "--out", &single, "--shard", "1/1"]);
     succeed(&["merge", &single, "--out", &merged]);
     assert_eq!(folder(&merged), folder(&whole));
+}
+
+/// One cell, two replicates, Q-MIA alone: the last field of every row is
+/// the budget, a double with many digits.
+const SMALL: &str = r#"
+name = "small"
+seed = 5
+replicates = 2
+mechanisms = ["qmia"]
+
+[procurement]
+providers = 4
+budget_fraction = 0.3
+cost = { distribution = "uniform", low = 0.5, high = 1.5 }
+quality = { distribution = "uniform", low = 0.5, high = 1.0 }
+utility = { distribution = "uniform", low = 0.0, high = 1.0 }
+"#;
+
+#[test]
+fn merge_refuses_a_results_table_cut_short() {
+    let scratch = Scratch::new("cut");
+    let file = scratch.file("small.toml", SMALL);
+    let shard = scratch.path("shard");
+    succeed(&["experiment", &file, "--out", &shard, "--shard", "1/1"]);
+    let results = format!("{shard}/results.csv");
+    let original = std::fs::read_to_string(&results).expect("results");
+    let lines = original.lines().count();
+    let body = original.strip_suffix('\n').expect("a final newline");
+    let last_comma = body.rfind(',').expect("fields");
+    assert!(body.len() - last_comma > 3, "a long last field: {body}");
+    let merged = scratch.path("merged");
+    for cut in [
+        &body[..body.len() - 2], // inside the last field
+        &body[..=last_comma],    // right after the last comma
+        &body[..last_comma],     // right before it
+        body,                    // before the final newline
+    ] {
+        std::fs::write(&results, cut).expect("write");
+        let output = run(&["merge", &shard, "--out", &merged]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{cut:?}: {stderr}");
+        assert!(!Path::new(&merged).exists(), "nothing is written");
+        assert!(
+            stderr.contains(&format!(
+                "{results}: line {lines}: the file ends inside this row (no newline after it): \
+                 it was cut short"
+            )),
+            "{stderr}"
+        );
+    }
+    // Whole rows missing: the count of rows per cell is checked.
+    let short: String = original
+        .lines()
+        .take(lines - 1)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&results, short).expect("write");
+    let output = run(&["merge", &shard, "--out", &merged]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("incomplete: the rows end before cell 0, replicate 1"));
+    std::fs::write(&results, &original).expect("write");
+    succeed(&["merge", &shard, "--out", &merged]);
+}
+
+/// Runs `procura merge` on `shards` into a fresh folder, checking that it
+/// fails with exit code 2 and writes nothing; returns stderr.
+fn merge_refused(scratch: &Scratch, shards: &[&str]) -> String {
+    let merged = scratch.path("merged-refused");
+    let mut args = vec!["merge"];
+    args.extend_from_slice(shards);
+    args.extend(["--out", &merged]);
+    let output = run(&args);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(!Path::new(&merged).exists(), "nothing is written");
+    stderr
+}
+
+#[test]
+fn hostile_shards_are_refused_before_anything_is_allocated() {
+    let scratch = Scratch::new("hostile-shards");
+    let file = scratch.file("small.toml", SMALL);
+    let shard = scratch.path("shard");
+    succeed(&["experiment", &file, "--out", &shard, "--shard", "1/1"]);
+    let toml = format!("{shard}/experiment.toml");
+
+    // A shard's replicates are the design's, and bounded with it.
+    for replicates in ["4611686018427387904", "1000000000000"] {
+        std::fs::write(
+            &toml,
+            SMALL.replacen("replicates = 2", &format!("replicates = {replicates}"), 1),
+        )
+        .expect("write");
+        let stderr = merge_refused(&scratch, &[&shard]);
+        assert!(
+            stderr.contains(&format!(
+                "experiment.toml of the shards: replicates: 1 cells × {replicates} replicates × 1 \
+                 mechanisms is more than the 20000000 records an experiment may have"
+            )),
+            "{stderr}"
+        );
+    }
+    std::fs::write(&toml, SMALL).expect("write");
+
+    // Shard counts are bounded, on the command line and in shard.txt.
+    let output = run(&[
+        "experiment",
+        &file,
+        "--out",
+        &scratch.path("never"),
+        "--shard",
+        "1/18446744073709551615",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("N is above the limit of 100000 shards")
+    );
+    assert!(!Path::new(&scratch.path("never")).exists());
+    for count in ["18446744073709551615", "100001"] {
+        std::fs::write(format!("{shard}/shard.txt"), format!("1/{count}\n")).expect("write");
+        let stderr = merge_refused(&scratch, &[&shard]);
+        assert!(
+            stderr.contains(&format!(
+                "shard.txt: \"1/{count}\": N is above the limit of 100000 shards"
+            )),
+            "{stderr}"
+        );
+    }
+    // Many missing shards are counted, not all listed.
+    std::fs::write(format!("{shard}/shard.txt"), "1/100000\n").expect("write");
+    let stderr = merge_refused(&scratch, &[&shard]);
+    assert!(
+        stderr.contains(
+            "shards missing: 2/100000, 3/100000, 4/100000, 5/100000, 6/100000, 7/100000, \
+             8/100000, 9/100000, 10/100000, 11/100000 and 99989 more"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_failed_write_leaves_the_old_folder_as_it_was() {
+    let scratch = Scratch::new("atomic");
+    let file = scratch.file("small.toml", SMALL);
+    let out = scratch.path("out");
+    succeed(&["experiment", &file, "--out", &out]);
+    // A file of the user's in the output folder is left alone.
+    std::fs::write(format!("{out}/notes.txt"), "mine").expect("write");
+    // A folder where a figure goes: that figure cannot be written, after
+    // the files before it (experiment.toml, results.csv, summary.csv) are
+    // ready.
+    std::fs::remove_file(format!("{out}/figures/value.svg")).expect("remove");
+    std::fs::create_dir_all(format!("{out}/figures/value.svg")).expect("folder");
+    std::fs::write(format!("{out}/figures/value.svg/in-the-way"), "x").expect("write");
+    let before = folder(&out);
+    let entries = |dir: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("read folder")
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    let (top, figures, beside) = (
+        entries(&out),
+        entries(&format!("{out}/figures")),
+        entries(&scratch.0.display().to_string()),
+    );
+
+    let changed = scratch.file("changed.toml", &SMALL.replace("seed = 5", "seed = 6"));
+    let output = run(&["experiment", &changed, "--out", &out]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "a write failure: {stderr}");
+    assert!(stderr.contains("value.svg"), "{stderr}");
+    assert!(output.stdout.is_empty());
+    let now = folder(&out);
+    let differ: Vec<&String> = now
+        .keys()
+        .chain(before.keys())
+        .filter(|name| now.get(*name) != before.get(*name))
+        .collect();
+    assert!(differ.is_empty(), "changed: {differ:?}");
+    // No staging folder or backup is left, in the folder or beside it.
+    assert_eq!(entries(&out), top);
+    assert_eq!(entries(&format!("{out}/figures")), figures);
+    let mut beside_now = beside;
+    beside_now.push("changed.toml".to_owned());
+    beside_now.sort();
+    assert_eq!(entries(&scratch.0.display().to_string()), beside_now);
+
+    // Once the way is clear, the new files replace the old, and the
+    // user's file stays.
+    std::fs::remove_dir_all(format!("{out}/figures/value.svg")).expect("remove");
+    succeed(&["experiment", &changed, "--out", &out]);
+    let after = folder(&out);
+    assert_eq!(after["notes.txt"], b"mine");
+    assert_ne!(after["results.csv"], before["results.csv"]);
+    assert_eq!(entries(&out), top);
+
+    // A new folder appears whole: written beside it, then renamed.
+    let fresh = scratch.path("fresh/nested");
+    succeed(&["experiment", &file, "--out", &fresh]);
+    assert_eq!(entries(&scratch.path("fresh")), ["nested"]);
 }

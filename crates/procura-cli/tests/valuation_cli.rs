@@ -713,3 +713,83 @@ fn test_columns_match_by_name_and_labels_by_value() {
     assert_eq!(plain, run("test-reordered.csv"));
     assert_eq!(plain, run("test-float-labels.csv"));
 }
+
+/// Issue 14, class 9: a 360 KB CSV with 25,000 feature columns and 2 rows
+/// made `--model logreg` build a 25,001² Hessian (5 GB) and abort inside
+/// the linear algebra. Both commands now refuse it before training, with
+/// exit code 2 and a message naming the file and the sizes; KNN, which
+/// needs no Hessian, still values it.
+#[test]
+fn logistic_regression_past_the_size_limit_is_refused() {
+    let folder = scratch("wide");
+    let wide = folder.join("wide.csv");
+    let columns = 25_000;
+    let mut csv = String::from("owner,");
+    for column in 0..columns {
+        csv.push_str(&format!("f{column},"));
+    }
+    csv.push_str("label\n");
+    for (owner, value, label) in [("a", "0.1", 0), ("b", "0.2", 1)] {
+        csv.push_str(owner);
+        for _ in 0..columns {
+            csv.push(',');
+            csv.push_str(value);
+        }
+        csv.push_str(&format!(",{label}\n"));
+    }
+    std::fs::write(&wide, csv).expect("write wide.csv");
+    let expected = "wide.csv: logistic regression on 25000 features and 2 classes has 25001 \
+                    coefficients ((features + 1) × 1), more than the limit of 4096";
+
+    let out = folder.join("values.csv");
+    for method in ["loo", "tmc-shapley", "banzhaf-msr"] {
+        let output = value(
+            &[
+                "--method",
+                method,
+                "--model",
+                "logreg",
+                "--provider-column",
+                "owner",
+            ],
+            &wide,
+            &wide,
+            &out,
+        );
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{method}: {stderr}");
+        assert!(stderr.contains(expected), "{method}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{method}: {stderr}");
+        assert!(output.stdout.is_empty(), "{method}");
+        assert!(!out.exists(), "{method}: values written");
+    }
+    let quality = procura()
+        .arg("quality")
+        .arg("--trusted")
+        .arg(&wide)
+        .arg("--data")
+        .arg(&wide)
+        .args(["--provider-column", "owner"])
+        .output()
+        .expect("procura runs");
+    let stderr = text(&quality.stderr);
+    assert_eq!(quality.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(expected), "{stderr}");
+    assert!(quality.stdout.is_empty());
+
+    let knn = value(
+        &[
+            "--method",
+            "knn-shapley",
+            "--k",
+            "1",
+            "--provider-column",
+            "owner",
+        ],
+        &wide,
+        &wide,
+        &out,
+    );
+    assert_eq!(knn.status.code(), Some(0), "{}", text(&knn.stderr));
+    assert!(out.exists());
+}

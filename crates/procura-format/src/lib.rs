@@ -11,8 +11,10 @@
 //!   a malformed or invalid file gets a [`read::ReadError`] that names the
 //!   field and the record (`provider "acme" (#0): quality 1.5 is outside
 //!   [0, 1]`).
-//! - [`write`]: outcomes and instances to pretty-printed JSON. Every double
-//!   is written so that it reads back as the same double.
+//! - [`write`](mod@write): outcomes and instances to pretty-printed JSON. Every double
+//!   is written so that it reads back as the same double. An outcome that
+//!   names a participant its instance does not have (it was cleared from
+//!   another instance) is a [`write::WriteError`], never a panic.
 //!
 //! The crate does no IO: callers read and write the text.
 //!
@@ -24,7 +26,7 @@
 //!     {"id": "acme", "bid": 2, "quality": 0.9, "utility": 1.5}]}"#;
 //! let instance = read::procurement_instance(text)?;
 //! let outcome = clear(&instance, Auction::Qmia)?;
-//! let json = write::procurement_outcome(&instance, &outcome);
+//! let json = write::procurement_outcome(&instance, &outcome)?;
 //! assert!(json.starts_with("{\n  \"mechanism\": \"qmia\""));
 //!
 //! let error = read::procurement_instance(r#"{"budget": 1, "providers": [

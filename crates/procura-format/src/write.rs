@@ -2,6 +2,13 @@
 //! JSON with participant ids in place of the library's indices. serde_json
 //! writes every double in its shortest form that reads back as the same
 //! double.
+//!
+//! An outcome is written with the instance it was cleared from: its
+//! indices are looked up there. An outcome that names a participant the
+//! instance does not have (it was cleared from a larger instance) is a
+//! [`WriteError`], never a panic; one cleared from another instance of the
+//! same size or larger is written with that instance's ids, since nothing
+//! in an outcome tells the two apart.
 
 use procura_mechanisms::procurement::{Instance, Outcome};
 use procura_mechanisms::threshold::{
@@ -9,6 +16,36 @@ use procura_mechanisms::threshold::{
 };
 use procura_mechanisms::Mechanism;
 use serde::Serialize;
+
+/// Why an outcome cannot be written with the instance given: it names a
+/// participant the instance does not have, so it was cleared from another
+/// (larger) instance.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WriteError {
+    /// A procurement outcome names a provider past the instance's last.
+    #[error(
+        "the outcome names provider #{provider}, but the instance has {providers} providers: \
+         it was cleared from another instance"
+    )]
+    NoSuchProvider {
+        /// The provider's index in the outcome.
+        provider: usize,
+        /// The instance's number of providers.
+        providers: usize,
+    },
+    /// A threshold outcome names a user past the instance's last.
+    #[error(
+        "the outcome names user #{user}, but the instance has {users} users: \
+         it was cleared from another instance"
+    )]
+    NoSuchUser {
+        /// The user's index in the outcome.
+        user: usize,
+        /// The instance's number of users.
+        users: usize,
+    },
+}
 
 #[derive(Serialize)]
 struct ProcurementJson<'a> {
@@ -30,31 +67,40 @@ struct PaymentJson<'a> {
     tokens: f64,
 }
 
-/// The outcome as pretty-printed JSON, ending in a newline.
-#[must_use]
-pub fn procurement_outcome(instance: &Instance, outcome: &Outcome) -> String {
+/// The outcome, cleared from `instance`, as pretty-printed JSON ending in
+/// a newline. [`WriteError::NoSuchProvider`] when the outcome names a
+/// provider `instance` does not have.
+pub fn procurement_outcome(instance: &Instance, outcome: &Outcome) -> Result<String, WriteError> {
     let providers = instance.providers();
+    let id = |provider: usize| {
+        providers
+            .get(provider)
+            .map(|record| record.id())
+            .ok_or(WriteError::NoSuchProvider {
+                provider,
+                providers: providers.len(),
+            })
+    };
     let json = ProcurementJson {
         mechanism: outcome.mechanism().name(),
         null: false,
-        winners: outcome
-            .winners()
-            .map(|index| providers[index].id())
-            .collect(),
+        winners: outcome.winners().map(id).collect::<Result<_, _>>()?,
         payments: outcome
             .awards()
             .iter()
-            .map(|award| PaymentJson {
-                id: providers[award.provider].id(),
-                cash: award.cash,
-                tokens: award.tokens,
+            .map(|award| {
+                Ok(PaymentJson {
+                    id: id(award.provider)?,
+                    cash: award.cash,
+                    tokens: award.tokens,
+                })
             })
-            .collect(),
+            .collect::<Result<_, WriteError>>()?,
         total_cash: outcome.total_cash(),
         total_tokens: outcome.total_tokens(),
         value: outcome.value(),
     };
-    to_json(&json)
+    Ok(to_json(&json))
 }
 
 /// `value` as pretty-printed JSON, ending in a newline: the layout of every
@@ -120,21 +166,32 @@ struct AssignmentJson<'a> {
 fn assignments<'a>(
     instance: &'a ThresholdInstance,
     assignments: &[Assignment],
-) -> Vec<AssignmentJson<'a>> {
+) -> Result<Vec<AssignmentJson<'a>>, WriteError> {
+    let users = instance.users();
     assignments
         .iter()
-        .map(|assignment| AssignmentJson {
-            id: instance.users()[assignment.user].id(),
-            amount: assignment.amount,
-            payment: assignment.payment,
+        .map(|assignment| {
+            let user = users.get(assignment.user).ok_or(WriteError::NoSuchUser {
+                user: assignment.user,
+                users: users.len(),
+            })?;
+            Ok(AssignmentJson {
+                id: user.id(),
+                amount: assignment.amount,
+                payment: assignment.payment,
+            })
         })
         .collect()
 }
 
-/// A subsidy outcome (§B.2) as JSON. `null` is always false: the subsidy
-/// always runs; the field is there so every outcome has it.
-#[must_use]
-pub fn subsidy_outcome(instance: &ThresholdInstance, outcome: &SubsidyOutcome) -> String {
+/// A subsidy outcome (§B.2), cleared from `instance`, as JSON. `null` is
+/// always false: the subsidy always runs; the field is there so every
+/// outcome has it. [`WriteError::NoSuchUser`] when the outcome names a user
+/// `instance` does not have.
+pub fn subsidy_outcome(
+    instance: &ThresholdInstance,
+    outcome: &SubsidyOutcome,
+) -> Result<String, WriteError> {
     #[derive(Serialize)]
     struct SubsidyJson<'a> {
         mechanism: &'static str,
@@ -145,21 +202,25 @@ pub fn subsidy_outcome(instance: &ThresholdInstance, outcome: &SubsidyOutcome) -
         total_payment: f64,
         leakage: f64,
     }
-    to_json(&SubsidyJson {
+    Ok(to_json(&SubsidyJson {
         mechanism: Mechanism::Subsidy.family(),
         null: false,
         improved: outcome.improved(),
         collected: outcome.collected(),
-        assignments: assignments(instance, outcome.assignments()),
+        assignments: assignments(instance, outcome.assignments())?,
         total_payment: outcome.total_payment(),
         leakage: outcome.leakage(),
-    })
+    }))
 }
 
-/// A withdrawal-rights outcome (§B.3, §B.4) as JSON; `protocol` is null
-/// when the outcome is null.
-#[must_use]
-pub fn withdrawal_outcome(instance: &ThresholdInstance, outcome: &WithdrawalOutcome) -> String {
+/// A withdrawal-rights outcome (§B.3, §B.4), cleared from `instance`, as
+/// JSON; `protocol` is null when the outcome is null.
+/// [`WriteError::NoSuchUser`] when the outcome names a user `instance`
+/// does not have.
+pub fn withdrawal_outcome(
+    instance: &ThresholdInstance,
+    outcome: &WithdrawalOutcome,
+) -> Result<String, WriteError> {
     #[derive(Serialize)]
     struct ProtocolJson {
         name: &'static str,
@@ -177,10 +238,10 @@ pub fn withdrawal_outcome(instance: &ThresholdInstance, outcome: &WithdrawalOutc
         leakage: f64,
         protocol: Option<ProtocolJson>,
     }
-    to_json(&WithdrawalJson {
+    Ok(to_json(&WithdrawalJson {
         mechanism: Mechanism::Withdrawal(Protocol::default()).family(),
         null: outcome.is_null(),
-        assignments: assignments(instance, outcome.assignments()),
+        assignments: assignments(instance, outcome.assignments())?,
         total_payment: outcome.total_payment(),
         leakage: outcome.leakage(),
         protocol: outcome.protocol().map(|report| ProtocolJson {
@@ -190,5 +251,81 @@ pub fn withdrawal_outcome(instance: &ThresholdInstance, outcome: &WithdrawalOutc
             expected_participants: report.expected_participants,
             expected_data: report.expected_data,
         }),
-    })
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read;
+    use procura_mechanisms::procurement::{clear, Auction};
+    use procura_mechanisms::threshold::{subsidy, withdrawal};
+
+    /// The shipped examples: eight providers, six users.
+    const MARKET: &str = include_str!("../../../examples/market.json");
+    const USERS: &str = include_str!("../../../examples/threshold.json");
+    const ONE: &str = r#"{"budget": 12, "providers": [
+        {"id": "clinic-north", "bid": 2.4, "quality": 0.92, "utility": 1.8}]}"#;
+    const ONE_USER: &str = r#"{"threshold": 1, "reserve_price": 3, "budget": 30,
+        "payment": 4, "users": [{"id": "hospital-a", "cost": 1, "capacity": 2}]}"#;
+
+    #[test]
+    fn a_procurement_outcome_of_a_larger_instance_is_an_error() {
+        let eight = read::procurement_instance(MARKET).expect("valid");
+        let one = read::procurement_instance(ONE).expect("valid");
+        let outcome = clear(&eight, Auction::Volume).expect("clears");
+        // The first winner past the smaller instance's one provider is named.
+        let provider = outcome
+            .winners()
+            .find(|&winner| winner >= 1)
+            .expect("a winner past the first provider");
+        let error = procurement_outcome(&one, &outcome).expect_err("mismatched");
+        assert_eq!(
+            error,
+            WriteError::NoSuchProvider {
+                provider,
+                providers: 1
+            }
+        );
+        assert!(error.to_string().contains("the instance has 1 providers"));
+        // With its own instance it is written, every winner named.
+        let json = procurement_outcome(&eight, &outcome).expect("its own instance");
+        assert!(json.contains("\"scanned-docs\""));
+    }
+
+    #[test]
+    fn a_threshold_outcome_of_a_larger_instance_is_an_error() {
+        let six = read::threshold_instance(USERS).expect("valid");
+        let one = read::threshold_instance(ONE_USER).expect("valid");
+        let subsidy = subsidy::clear(&six).expect("clears");
+        let user = subsidy
+            .assignments()
+            .iter()
+            .map(|assignment| assignment.user)
+            .find(|&user| user >= 1)
+            .expect("an assignment past the smaller instance's one user");
+        assert_eq!(
+            subsidy_outcome(&one, &subsidy),
+            Err(WriteError::NoSuchUser { user, users: 1 })
+        );
+        assert!(subsidy_outcome(&six, &subsidy).is_ok());
+
+        let rights = withdrawal::clear(&six, Protocol::default()).expect("clears");
+        let user = rights
+            .assignments()
+            .iter()
+            .map(|assignment| assignment.user)
+            .find(|&user| user >= 1)
+            .expect("an assignment past the smaller instance's one user");
+        let error = withdrawal_outcome(&one, &rights).expect_err("mismatched");
+        assert_eq!(error, WriteError::NoSuchUser { user, users: 1 });
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "the outcome names user #{user}, but the instance has 1 users: it was cleared \
+                 from another instance"
+            )
+        );
+        assert!(withdrawal_outcome(&six, &rights).is_ok());
+    }
 }

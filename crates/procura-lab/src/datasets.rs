@@ -120,9 +120,9 @@ mod tests {
         // The first wine: 7.4,0.7,0,1.9,0.076,11,34,0.9978,3.51,0.56,9.4 and quality 5.
         assert_eq!(
             wine.row(0),
-            &[7.4, 0.7, 0.0, 1.9, 0.076, 11.0, 34.0, 0.9978, 3.51, 0.56, 9.4]
+            Some(&[7.4, 0.7, 0.0, 1.9, 0.076, 11.0, 34.0, 0.9978, 3.51, 0.56, 9.4][..])
         );
-        assert_eq!(wine.label(0), 0);
+        assert_eq!(wine.label(0), Some(0));
         assert!(WINE_TEST + WINE_TRUSTED < wine.n_rows());
     }
 }

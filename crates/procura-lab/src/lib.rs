@@ -12,7 +12,12 @@
 //!   ([`experiment::claims`]) and, with the `serde` feature, experiment
 //!   files (`experiment::design`) and the reproduction of the claims
 //!   (`experiment::reproduce`);
+//! - [`limits`]: every resource bound on what is read (grid cells,
+//!   records, shards, providers, users), in one place;
 //! - [`seed`]: how one master seed becomes the seeds of cells and audits;
+//! - [`offer`]: providers' offers and the buyer's valuations of their data
+//!   made into a procurement instance, in one place (`procura value
+//!   --emit-instance` and [`round`]);
 //! - [`round`]: one procurement round on real data, from valuation to the
 //!   accuracy of the model trained on what each mechanism bought.
 //!
@@ -32,8 +37,12 @@
 
 pub mod datasets;
 pub mod experiment;
+pub mod limits;
+pub mod offer;
 pub mod population;
 pub mod round;
 pub mod seed;
 pub mod synthetic;
 pub mod threshold_population;
+#[cfg(feature = "serde")]
+mod toml_input;

@@ -102,8 +102,67 @@ pub struct PopulationError {
     pub problem: String,
 }
 
-/// The most providers an instance of a population may have.
-pub const MAX_PROVIDERS: usize = 1_000_000;
+/// A key a mechanism needs that a population omits: see
+/// [`Population::check_clears`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{key} is required by {mechanism}")]
+pub struct MissingKey {
+    /// The key, e.g. `token_budget_fraction`.
+    pub key: &'static str,
+    /// The mechanism that needs it.
+    pub mechanism: Auction,
+}
+
+pub use crate::limits::MAX_PROVIDERS;
+
+/// Why a population file (TOML) cannot be read: see [`read_population`].
+#[cfg(feature = "serde")]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PopulationFileError {
+    /// The text is not TOML (the message gives the line and column), or a
+    /// key is missing (the message names it).
+    #[error("{0}")]
+    Toml(String),
+    /// A key is unknown, of the wrong type or out of range.
+    #[error(transparent)]
+    Population(#[from] PopulationError),
+}
+
+/// Reads and validates a population file (TOML), the format of `procura
+/// audit --population` and of an experiment's `[procurement]` table.
+/// Errors name the key, even for an integer outside the TOML range
+/// (`providers = 18446744073709551615`), which TOML itself refuses.
+///
+/// ```
+/// use procura_lab::population::read_population;
+///
+/// let text = r#"
+///     providers = 8
+///     budget_fraction = 0.5
+///     cost = { distribution = "uniform", low = 0.1, high = 5.0 }
+///     quality = { distribution = "uniform", low = 0.2, high = 1.0 }
+///     utility = { distribution = "uniform", low = 0.1, high = 3.0 }
+/// "#;
+/// assert_eq!(read_population(text)?.spec().providers, 8);
+/// let error = read_population(&text.replace("high = 5.0", "high = 18446744073709551615"));
+/// assert!(error.unwrap_err().to_string().starts_with("cost.high: 18446744073709551615 is not a TOML integer"));
+/// # Ok::<(), procura_lab::population::PopulationFileError>(())
+/// ```
+#[cfg(feature = "serde")]
+pub fn read_population(text: &str) -> Result<Population, PopulationFileError> {
+    use crate::toml_input::{deserialize, table, TomlError};
+    let keyed = |error: TomlError| match error {
+        TomlError::Syntax(error) => {
+            PopulationFileError::Toml(error.to_string().trim_end().to_owned())
+        }
+        TomlError::Key { key, problem } if key.is_empty() => PopulationFileError::Toml(problem),
+        TomlError::Key { key, problem } => PopulationError { key, problem }.into(),
+    };
+    let table = table(text).map_err(keyed)?;
+    let spec: PopulationSpec = deserialize(toml::Value::Table(table), "").map_err(keyed)?;
+    Ok(Population::new(spec)?)
+}
 
 /// A validated population.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,6 +171,14 @@ pub struct Population {
     /// The providers' ids `p000`, `p001`, …, checked once and shared by
     /// every draw.
     ids: ProviderIds,
+}
+
+/// The ids of `providers` providers: `p000`, `p001`, … (wider when there
+/// are more than 1000).
+fn provider_ids(providers: usize) -> Result<ProviderIds, PopulationError> {
+    let width = providers.saturating_sub(1).to_string().len().max(3);
+    ProviderIds::new((0..providers).map(|i| format!("p{i:0width$}")).collect())
+        .map_err(|e| error("providers", e.to_string()))
 }
 
 /// The range a field's values must lie in.
@@ -198,52 +265,68 @@ pub(crate) fn validate_distribution(
     }
 }
 
+/// Checks every key of `spec` but the ids.
+fn validate(spec: &PopulationSpec) -> Result<(), PopulationError> {
+    if spec.providers == 0 {
+        return Err(error("providers", "0 is not ≥ 1"));
+    }
+    if spec.providers > MAX_PROVIDERS {
+        return Err(error(
+            "providers",
+            format!("{} is above the limit of {MAX_PROVIDERS}", spec.providers),
+        ));
+    }
+    positive("budget_fraction", spec.budget_fraction)?;
+    if let Some(fraction) = spec.token_budget_fraction {
+        finite("token_budget_fraction", fraction)?;
+        if fraction < 0.0 {
+            return Err(error(
+                "token_budget_fraction",
+                format!("{fraction} is negative"),
+            ));
+        }
+    }
+    if let Some(liquidity) = spec.liquidity {
+        if !(0.0..=1.0).contains(&liquidity) {
+            return Err(error("liquidity", format!("{liquidity} is outside [0, 1]")));
+        }
+    }
+    if let Some(pool) = spec.token_pool {
+        positive("token_pool", pool)?;
+    }
+    validate_distribution("cost", &spec.cost, Support::NonNegative)?;
+    validate_distribution("quality", &spec.quality, Support::Unit)?;
+    validate_distribution("utility", &spec.utility, Support::NonNegative)?;
+    if let Some(volume) = &spec.volume {
+        validate_distribution("volume", volume, Support::NonNegative)?;
+    }
+    if let Some(claimed) = &spec.claimed_quality {
+        validate_distribution("claimed_quality", claimed, Support::Unit)?;
+    }
+    Ok(())
+}
+
 impl Population {
     /// Validates every key of `spec`.
     pub fn new(spec: PopulationSpec) -> Result<Population, PopulationError> {
-        if spec.providers == 0 {
-            return Err(error("providers", "0 is not ≥ 1"));
-        }
-        if spec.providers > MAX_PROVIDERS {
-            return Err(error(
-                "providers",
-                format!("{} is above the limit of {MAX_PROVIDERS}", spec.providers),
-            ));
-        }
-        positive("budget_fraction", spec.budget_fraction)?;
-        if let Some(fraction) = spec.token_budget_fraction {
-            finite("token_budget_fraction", fraction)?;
-            if fraction < 0.0 {
-                return Err(error(
-                    "token_budget_fraction",
-                    format!("{fraction} is negative"),
-                ));
-            }
-        }
-        if let Some(liquidity) = spec.liquidity {
-            if !(0.0..=1.0).contains(&liquidity) {
-                return Err(error("liquidity", format!("{liquidity} is outside [0, 1]")));
-            }
-        }
-        if let Some(pool) = spec.token_pool {
-            positive("token_pool", pool)?;
-        }
-        validate_distribution("cost", &spec.cost, Support::NonNegative)?;
-        validate_distribution("quality", &spec.quality, Support::Unit)?;
-        validate_distribution("utility", &spec.utility, Support::NonNegative)?;
-        if let Some(volume) = &spec.volume {
-            validate_distribution("volume", volume, Support::NonNegative)?;
-        }
-        if let Some(claimed) = &spec.claimed_quality {
-            validate_distribution("claimed_quality", claimed, Support::Unit)?;
-        }
-        let width = spec.providers.saturating_sub(1).to_string().len().max(3);
-        let ids = ProviderIds::new(
-            (0..spec.providers)
-                .map(|i| format!("p{i:0width$}"))
-                .collect(),
-        )
-        .map_err(|e| error("providers", e.to_string()))?;
+        validate(&spec)?;
+        let ids = provider_ids(spec.providers)?;
+        Ok(Population { spec, ids })
+    }
+
+    /// [`Population::new`], taking the ids of `other` when it has as many
+    /// providers (ids depend on the count only), so that the cells of an
+    /// experiment share them instead of each holding a copy.
+    #[cfg(feature = "serde")]
+    pub(crate) fn sharing_ids(
+        spec: PopulationSpec,
+        other: Option<&Population>,
+    ) -> Result<Population, PopulationError> {
+        validate(&spec)?;
+        let ids = match other {
+            Some(other) if other.spec.providers == spec.providers => other.ids.clone(),
+            _ => provider_ids(spec.providers)?,
+        };
         Ok(Population { spec, ids })
     }
 
@@ -251,6 +334,38 @@ impl Population {
     #[must_use]
     pub fn spec(&self) -> &PopulationSpec {
         &self.spec
+    }
+
+    /// Whether `mechanism` can clear this population's instances: MUT
+    /// needs a token budget, so the population needs
+    /// `token_budget_fraction` (the population-level form of
+    /// [`Auction::check_clears`]).
+    ///
+    /// ```
+    /// use procura_lab::population::{read_population, MissingKey};
+    /// use procura_mechanisms::procurement::Auction;
+    ///
+    /// let population = read_population(r#"
+    ///     providers = 4
+    ///     budget_fraction = 0.5
+    ///     cost = { distribution = "uniform", low = 0.1, high = 5.0 }
+    ///     quality = { distribution = "uniform", low = 0.2, high = 1.0 }
+    ///     utility = { distribution = "uniform", low = 0.1, high = 3.0 }
+    /// "#)?;
+    /// assert_eq!(population.check_clears(Auction::Qmia), Ok(()));
+    /// let error = population.check_clears(Auction::Mut).unwrap_err();
+    /// assert_eq!(error, MissingKey { key: "token_budget_fraction", mechanism: Auction::Mut });
+    /// assert_eq!(error.to_string(), "token_budget_fraction is required by mut");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_clears(&self, mechanism: Auction) -> Result<(), MissingKey> {
+        match mechanism {
+            Auction::Mut if self.spec.token_budget_fraction.is_none() => Err(MissingKey {
+                key: "token_budget_fraction",
+                mechanism,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Instance `index` of the population drawn with `seed`.
@@ -405,9 +520,24 @@ pub struct PopulationReport {
     /// Total mechanism runs.
     pub evaluations: u64,
     /// The instance with the largest gain (unilateral, then coalition;
-    /// ties to the lower index), with its index and its audit: replay it
-    /// with `procura audit`.
-    pub worst: Option<(u64, Instance, AuditReport)>,
+    /// ties to the lower index), with what replays it.
+    pub worst: Option<WorstInstance>,
+}
+
+/// The worst instance of a population audit: replay its audit with
+/// `procura audit FILE --seed AUDIT_SEED` and the population's sampling
+/// flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorstInstance {
+    /// Its index in the population's draws.
+    pub index: u64,
+    /// The seed its audit's participant and coalition samples used,
+    /// [`instance_seed`] of the population audit's seed and `index`.
+    pub audit_seed: u64,
+    /// The instance, [`Population::draw`] of the audit's seed and `index`.
+    pub instance: Instance,
+    /// Its audit.
+    pub audit: AuditReport,
 }
 
 /// Audits `n_instances` instances of `population` under `mechanism`, in
@@ -421,14 +551,13 @@ pub fn audit_population(
     config: &AuditConfig,
     progress: &(dyn Fn() + Sync),
 ) -> PopulationReport {
+    // Each instance samples its own participants and coalitions.
+    let audit_seed = |index: u64| instance_seed(config.seed(), index);
     let audits: Vec<AuditReport> = (0..n_instances)
         .into_par_iter()
         .map(|index| {
             let instance = population.draw(seed, index);
-            // Each instance samples its own participants and coalitions.
-            let config = config
-                .clone()
-                .with_seed(instance_seed(config.seed(), index));
+            let config = config.clone().with_seed(audit_seed(index));
             let report = audit(&mechanism, &instance, &config);
             progress();
             report
@@ -466,14 +595,14 @@ pub fn audit_population(
         report.mean_gain /= n_instances as f64;
         report.mean_coalition_gain /= n_instances as f64;
     }
-    report.worst = worst.map(|(index, _)| {
-        let position = usize::try_from(index).unwrap_or(usize::MAX);
-        let audit = audits.get(position).cloned();
-        (
+    report.worst = worst.and_then(|(index, _)| {
+        let position = usize::try_from(index).ok()?;
+        Some(WorstInstance {
             index,
-            population.draw(seed, index),
-            audit.unwrap_or_else(|| unreachable!("index came from audits")),
-        )
+            audit_seed: audit_seed(index),
+            instance: population.draw(seed, index),
+            audit: audits.get(position)?.clone(),
+        })
     });
     report
 }

@@ -71,13 +71,16 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution as _, LogNormal};
 
 use procura_audit::{best_response_dynamics, BestResponseConfig, Equilibrium, StrategicError};
+use procura_mechanisms::procurement::mut_token::token_value;
 use procura_mechanisms::procurement::{
-    Auction, Instance, InstanceError, InstanceSpec, Outcome, ProviderSpec,
+    Auction, Instance, InstanceError, InstanceSpec, Outcome, Provider,
 };
 use procura_valuation::{
     accuracy, knn_shapley, quality_scores, split_among_providers, Dataset, Knn, Logistic, Model,
     Progress, ProviderSplit, SplitConfig, Standardizer, ValuationError,
 };
+
+use crate::offer::{instance_from_valuations, Offer, OfferError};
 
 /// ChaCha8 streams of a round's seed, one per use, so that no two draws
 /// share a stream.
@@ -165,39 +168,69 @@ impl RoundData {
     }
 }
 
-/// How a round is set up. [`RoundConfig::demo`] gives the documented
-/// values; the fields are checked when the round runs.
+/// How a round is set up: built from the preset [`RoundConfig::demo`] and
+/// changed with the `with_*` setters, each of which checks its field (the
+/// error names it), so that every config is valid. Only the number of
+/// providers is checked again when the round runs, against the pool's rows.
+///
+/// ```
+/// use procura_lab::round::RoundConfig;
+///
+/// let config = RoundConfig::demo().with_n_providers(12)?.with_budget_fraction(0.5)?;
+/// assert_eq!((config.n_providers(), config.budget_fraction()), (12, 0.5));
+/// let error = RoundConfig::demo().with_budget_fraction(1.5).unwrap_err();
+/// assert_eq!(error.to_string(), "budget_fraction: 1.5 is not in (0, 1]");
+/// # Ok::<(), procura_lab::round::RoundError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoundConfig {
-    /// Providers the pool is split among: between 1 and the pool's rows.
-    pub n_providers: usize,
-    /// Label-noise rates are drawn from U(0, max_noise); in [0, 1].
-    pub max_noise: f64,
-    /// Duplicate rates are drawn from U(0, max_duplicates); in [0, 1].
-    pub max_duplicates: f64,
-    /// σ of the log-normal per-row cost (median 1); finite, ≥ 0.
-    pub unit_cost_sigma: f64,
-    /// B as a share of the total true cost Σ c_i; in (0, 1].
-    pub budget_fraction: f64,
-    /// λ, Mixed-MIA's share of its budget paid in cash; in (0, 1].
-    pub liquidity: f64,
-    /// Π, the number of tokens MUT divides; finite, > 0.
-    pub token_pool: f64,
-    /// Neighbours of the KNN-Shapley valuation.
-    pub knn: Knn,
-    /// Penalty of the logistic regressions (quality reference and final
-    /// models).
-    pub logistic: Logistic,
-    /// The providers' strategy grid and round limit: every mechanism is
-    /// cleared where best-response dynamics from the truth stop.
-    pub best_response: BestResponseConfig,
+    n_providers: usize,
+    max_noise: f64,
+    max_duplicates: f64,
+    unit_cost_sigma: f64,
+    budget_fraction: f64,
+    liquidity: f64,
+    token_pool: f64,
+    knn: Knn,
+    logistic: Logistic,
+    best_response: BestResponseConfig,
+}
+
+/// `Ok(())` when `ok`, else the error naming `field`.
+fn rule(field: &'static str, value: f64, rule: &'static str, ok: bool) -> Result<(), RoundError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(RoundError::Config { field, value, rule })
+    }
+}
+
+/// A share in [0, 1].
+fn unit(field: &'static str, value: f64) -> Result<(), RoundError> {
+    rule(
+        field,
+        value,
+        "is not in [0, 1]",
+        (0.0..=1.0).contains(&value),
+    )
+}
+
+/// A share in (0, 1].
+fn positive_share(field: &'static str, value: f64) -> Result<(), RoundError> {
+    rule(
+        field,
+        value,
+        "is not in (0, 1]",
+        value > 0.0 && value <= 1.0,
+    )
 }
 
 impl RoundConfig {
-    /// The demo's market: 30 providers, label noise up to 0.5 (pure guessing),
-    /// duplicates up to half a provider's rows, per-row costs LogNormal(0, 0.5),
-    /// a budget of 30% of the total cost, λ = 0.5, Π = 1000, 5-NN valuation and
-    /// logistic regression with λ₂ = 1.
+    /// The demo's market (`procura demo`'s defaults): 30 providers, label
+    /// noise up to 0.5 (pure guessing), duplicates up to half a provider's
+    /// rows, per-row costs LogNormal(0, 0.5), a budget of 30% of the total
+    /// cost, λ = 0.5, Π = 1000, 5-NN valuation, logistic regression with
+    /// λ₂ = 1, and best responses on bids of cost × 0.5, 0.6, …, 3.0.
     #[must_use]
     pub fn demo() -> RoundConfig {
         RoundConfig {
@@ -219,37 +252,157 @@ impl RoundConfig {
         }
     }
 
-    fn check(&self) -> Result<(), RoundError> {
-        let rules: [(&'static str, f64, &'static str, bool); 4] = [
-            (
-                "unit_cost_sigma",
-                self.unit_cost_sigma,
-                "is not finite and ≥ 0",
-                self.unit_cost_sigma.is_finite() && self.unit_cost_sigma >= 0.0,
-            ),
-            (
-                "budget_fraction",
-                self.budget_fraction,
-                "is not in (0, 1]",
-                self.budget_fraction > 0.0 && self.budget_fraction <= 1.0,
-            ),
-            (
-                "liquidity",
-                self.liquidity,
-                "is not in (0, 1]",
-                self.liquidity > 0.0 && self.liquidity <= 1.0,
-            ),
-            (
-                "token_pool",
-                self.token_pool,
-                "is not finite and > 0",
-                self.token_pool.is_finite() && self.token_pool > 0.0,
-            ),
-        ];
-        match rules.into_iter().find(|&(_, _, _, ok)| !ok) {
-            Some((field, value, rule, _)) => Err(RoundError::Config { field, value, rule }),
-            None => Ok(()),
+    /// Providers the pool is split among: ≥ 1 here, and at most the pool's
+    /// rows when the round runs.
+    pub fn with_n_providers(self, n_providers: usize) -> Result<RoundConfig, RoundError> {
+        rule(
+            "n_providers",
+            n_providers as f64,
+            "is not ≥ 1",
+            n_providers >= 1,
+        )?;
+        Ok(RoundConfig {
+            n_providers,
+            ..self
+        })
+    }
+
+    /// Label-noise rates are drawn from U(0, max_noise); in [0, 1].
+    pub fn with_max_noise(self, max_noise: f64) -> Result<RoundConfig, RoundError> {
+        unit("max_noise", max_noise)?;
+        Ok(RoundConfig { max_noise, ..self })
+    }
+
+    /// Duplicate rates are drawn from U(0, max_duplicates); in [0, 1].
+    pub fn with_max_duplicates(self, max_duplicates: f64) -> Result<RoundConfig, RoundError> {
+        unit("max_duplicates", max_duplicates)?;
+        Ok(RoundConfig {
+            max_duplicates,
+            ..self
+        })
+    }
+
+    /// σ of the log-normal per-row cost (median 1); finite, ≥ 0.
+    pub fn with_unit_cost_sigma(self, unit_cost_sigma: f64) -> Result<RoundConfig, RoundError> {
+        rule(
+            "unit_cost_sigma",
+            unit_cost_sigma,
+            "is not finite and ≥ 0",
+            unit_cost_sigma.is_finite() && unit_cost_sigma >= 0.0,
+        )?;
+        Ok(RoundConfig {
+            unit_cost_sigma,
+            ..self
+        })
+    }
+
+    /// B as a share of the total true cost Σ c_i; in (0, 1].
+    pub fn with_budget_fraction(self, budget_fraction: f64) -> Result<RoundConfig, RoundError> {
+        positive_share("budget_fraction", budget_fraction)?;
+        Ok(RoundConfig {
+            budget_fraction,
+            ..self
+        })
+    }
+
+    /// λ, Mixed-MIA's share of its budget paid in cash; in (0, 1].
+    pub fn with_liquidity(self, liquidity: f64) -> Result<RoundConfig, RoundError> {
+        positive_share("liquidity", liquidity)?;
+        Ok(RoundConfig { liquidity, ..self })
+    }
+
+    /// Π, the number of tokens MUT divides; finite, > 0.
+    pub fn with_token_pool(self, token_pool: f64) -> Result<RoundConfig, RoundError> {
+        rule(
+            "token_pool",
+            token_pool,
+            "is not finite and > 0",
+            token_pool.is_finite() && token_pool > 0.0,
+        )?;
+        Ok(RoundConfig { token_pool, ..self })
+    }
+
+    /// Neighbours of the KNN-Shapley valuation.
+    #[must_use]
+    pub fn with_knn(self, knn: Knn) -> RoundConfig {
+        RoundConfig { knn, ..self }
+    }
+
+    /// Penalty of the logistic regressions (quality reference and final
+    /// models).
+    #[must_use]
+    pub fn with_logistic(self, logistic: Logistic) -> RoundConfig {
+        RoundConfig { logistic, ..self }
+    }
+
+    /// The providers' strategy grid and round limit: every mechanism is
+    /// cleared where best-response dynamics from the truth stop.
+    #[must_use]
+    pub fn with_best_response(self, best_response: BestResponseConfig) -> RoundConfig {
+        RoundConfig {
+            best_response,
+            ..self
         }
+    }
+
+    /// Providers the pool is split among.
+    #[must_use]
+    pub fn n_providers(&self) -> usize {
+        self.n_providers
+    }
+
+    /// The largest label-noise rate.
+    #[must_use]
+    pub fn max_noise(&self) -> f64 {
+        self.max_noise
+    }
+
+    /// The largest duplicate rate.
+    #[must_use]
+    pub fn max_duplicates(&self) -> f64 {
+        self.max_duplicates
+    }
+
+    /// σ of the log-normal per-row cost.
+    #[must_use]
+    pub fn unit_cost_sigma(&self) -> f64 {
+        self.unit_cost_sigma
+    }
+
+    /// B as a share of the total true cost.
+    #[must_use]
+    pub fn budget_fraction(&self) -> f64 {
+        self.budget_fraction
+    }
+
+    /// λ, Mixed-MIA's cash share.
+    #[must_use]
+    pub fn liquidity(&self) -> f64 {
+        self.liquidity
+    }
+
+    /// Π, the tokens MUT divides.
+    #[must_use]
+    pub fn token_pool(&self) -> f64 {
+        self.token_pool
+    }
+
+    /// Neighbours of the KNN-Shapley valuation.
+    #[must_use]
+    pub fn knn(&self) -> Knn {
+        self.knn
+    }
+
+    /// Penalty of the logistic regressions.
+    #[must_use]
+    pub fn logistic(&self) -> Logistic {
+        self.logistic
+    }
+
+    /// The providers' strategy grid and round limit.
+    #[must_use]
+    pub fn best_response(&self) -> &BestResponseConfig {
+        &self.best_response
     }
 }
 
@@ -291,6 +444,19 @@ pub enum RoundError {
     /// Best-response dynamics could not run (an invalid strategy grid).
     #[error("best_response: {0}")]
     Strategic(#[from] StrategicError),
+    /// The providers' offers do not match their rows (a round makes one
+    /// offer per provider, so this marks a broken invariant, not an input).
+    #[error(transparent)]
+    Offer(OfferError),
+}
+
+impl From<OfferError> for RoundError {
+    fn from(error: OfferError) -> RoundError {
+        match error {
+            OfferError::Instance(error) => RoundError::Instance(error),
+            other => RoundError::Offer(other),
+        }
+    }
 }
 
 /// What one mechanism bought, and how good a model it trains.
@@ -348,6 +514,85 @@ impl Purchase {
     pub fn spend(&self) -> f64 {
         self.cash + self.tokens
     }
+
+    /// Whether every provider reported its true cost and claimed its
+    /// `truth` claim (the DSIC mechanisms, or dynamics that never moved).
+    /// `truth` is the market at true costs, [`RoundReport::truth`].
+    #[must_use]
+    pub fn truthful(&self, truth: &Instance) -> bool {
+        self.reports == *truth
+            || self
+                .reports
+                .providers()
+                .iter()
+                .zip(truth.providers())
+                .all(|(reported, truth)| {
+                    reported.bid() == truth.bid()
+                        && reported.claimed_quality() == truth.claimed_quality()
+                })
+    }
+
+    /// Providers that bid below their true cost in `truth`
+    /// ([`RoundReport::truth`]): under MUT, losers underbid to be admitted,
+    /// since a share does not depend on the bid.
+    #[must_use]
+    pub fn underbids(&self, truth: &Instance) -> usize {
+        self.reports
+            .providers()
+            .iter()
+            .zip(truth.providers())
+            .filter(|(reported, truth)| reported.bid() < truth.bid())
+            .count()
+    }
+
+    /// How far the winners bid above their true cost: Σ reported bids /
+    /// Σ true costs − 1 over the winners (0 when they cost nothing).
+    #[must_use]
+    pub fn markup(&self) -> f64 {
+        let providers = self.reports.providers();
+        let bids = self.outcome.winners().fold(0.0, |sum, winner| {
+            sum + providers.get(winner).map_or(0.0, |provider| provider.bid())
+        });
+        if self.cost > 0.0 {
+            bids / self.cost - 1.0
+        } else {
+            0.0
+        }
+    }
+
+    /// The winners' mean claimed quality against their mean verified
+    /// quality (the buyer's measurement, the same in every report); `None`
+    /// when nothing was bought. The trust baseline's winners inflate their
+    /// claims as far as it pays.
+    #[must_use]
+    pub fn claim_inflation(&self) -> Option<ClaimInflation> {
+        let providers = self.reports.providers();
+        let winners: Vec<_> = self
+            .outcome
+            .winners()
+            .filter_map(|winner| providers.get(winner))
+            .collect();
+        if winners.is_empty() {
+            return None;
+        }
+        let mean = |claim: &dyn Fn(&Provider) -> f64| {
+            winners.iter().map(|&winner| claim(winner)).sum::<f64>() / winners.len() as f64
+        };
+        Some(ClaimInflation {
+            claimed: mean(&|winner| winner.claimed_quality()),
+            verified: mean(&|winner| winner.quality()),
+        })
+    }
+}
+
+/// The winners' mean claimed and verified quality: see
+/// [`Purchase::claim_inflation`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClaimInflation {
+    /// Mean claimed quality over the winners.
+    pub claimed: f64,
+    /// Mean verified quality over the winners.
+    pub verified: f64,
 }
 
 /// A reference point without an auction: every provider's rows, or none.
@@ -415,7 +660,7 @@ pub const STAGES: usize = 1 + Auction::ALL.len();
 /// let y: Vec<usize> = (0..120).map(|i| usize::from(i % 60 >= 30)).collect();
 /// let data = Dataset::new(x, 1, y, 2)?;
 /// let parts = RoundData::split(&data, 40, 20, 1)?;
-/// let config = RoundConfig { n_providers: 6, ..RoundConfig::demo() };
+/// let config = RoundConfig::demo().with_n_providers(6)?;
 /// let report = run(&parts, &config, 1, &no_progress)?;
 /// assert_eq!(report.purchases.len(), 5);
 /// for purchase in &report.purchases {
@@ -429,7 +674,6 @@ pub fn run(
     seed: u64,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<RoundReport, RoundError> {
-    config.check()?;
     let split_config = SplitConfig {
         n_providers: config.n_providers,
         max_noise: config.max_noise,
@@ -443,10 +687,7 @@ pub fn run(
     let costs = draw_costs(&split, config.unit_cost_sigma, seed);
     let logistic = Model::Logistic(config.logistic);
     let quality = quality_scores(&data.trusted, &split.data, players, &logistic)?;
-    let utility: Vec<f64> = knn_shapley(&split.data, &data.trusted, &config.knn, players, &|_| {})?
-        .into_iter()
-        .map(|value| value.max(0.0))
-        .collect();
+    let values = knn_shapley(&split.data, &data.trusted, &config.knn, players, &|_| {})?;
     progress(Progress {
         done: 1,
         total: STAGES,
@@ -455,22 +696,21 @@ pub fn run(
     let total_cost: f64 = costs.iter().sum();
     let budget = config.budget_fraction * total_cost;
     let width = (n_providers - 1).to_string().len();
-    let providers: Vec<ProviderSpec> = (0..n_providers)
-        .map(|provider| ProviderSpec {
-            volume: Some(players.rows_of(provider).len() as f64),
-            ..ProviderSpec::new(
-                format!("p{provider:0width$}"),
-                costs[provider],
-                quality[provider],
-                utility[provider],
-            )
-        })
+    let ids: Vec<String> = (0..n_providers)
+        .map(|provider| format!("p{provider:0width$}"))
         .collect();
-    let truth = Instance::new(InstanceSpec {
+    // Each provider offers all its rows at its true cost; its utility is
+    // max(0, its KNN-Shapley value) (offer::instance_from_valuations).
+    let offers: Vec<Offer> = ids
+        .iter()
+        .zip(&costs)
+        .map(|(id, &cost)| Offer::new(id.clone(), cost))
+        .collect();
+    let cash_market = InstanceSpec {
         budget,
-        providers,
         ..InstanceSpec::default()
-    })?;
+    };
+    let truth = instance_from_valuations(cash_market, &ids, players, &quality, &values, &offers)?;
 
     let train = |rows: &[usize]| accuracy(&logistic, &split.data, rows, &data.test);
     let mut purchases = Vec::with_capacity(Auction::ALL.len());
@@ -489,7 +729,7 @@ pub fn run(
             .collect();
         rows.sort_unstable();
         let tokens = match mechanism {
-            Auction::Mut => outcome.total_tokens() * market.token_budget() / market.token_pool(),
+            Auction::Mut => token_value(&market, outcome.total_tokens()),
             _ => outcome.total_tokens(),
         };
         let cost = outcome
@@ -501,7 +741,7 @@ pub fn run(
             tokens,
             cost,
             label_noise: label_noise(&split, outcome.winners()),
-            accuracy: train(&rows),
+            accuracy: train(&rows)?,
             rows,
             reports,
             outcome,
@@ -524,7 +764,7 @@ pub fn run(
             .iter()
             .fold(0.0, |sum, provider| sum + provider.score()),
         label_noise: label_noise(&split, 0..n_providers),
-        accuracy: train(&all_rows),
+        accuracy: train(&all_rows)?,
     };
     let no_purchase = Reference {
         cost: 0.0,
@@ -532,7 +772,7 @@ pub fn run(
         n_rows: 0,
         value: 0.0,
         label_noise: 0.0,
-        accuracy: train(&[]),
+        accuracy: train(&[])?,
     };
     Ok(RoundReport {
         seed,

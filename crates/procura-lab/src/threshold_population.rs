@@ -210,8 +210,7 @@ impl ThresholdPopulation {
     }
 }
 
-/// The most users an instance of a population may have.
-pub const MAX_USERS: usize = 1_000_000;
+pub use crate::limits::MAX_USERS;
 
 /// The largest number a draw keeps: heavy tails are cut here.
 const LIMIT: f64 = 1e100;

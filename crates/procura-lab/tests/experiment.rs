@@ -6,67 +6,14 @@
 use procura_lab::experiment::claims::Claim;
 use procura_lab::experiment::design::{parse_design, run_design, Design};
 use procura_lab::experiment::reproduce::judge;
-use procura_lab::experiment::{CellResult, Record, Shard};
+use procura_lab::experiment::{CellRecords, CellResult, Record, Shard, ThresholdMechanism};
 
 /// Every code path of a procurement record: best-responding baselines, an
-/// audit, two swept keys.
-const PROCUREMENT: &str = r#"
-name = "tiny"
-seed = 11
-replicates = 4
-mechanisms = ["qmia", "volume", "trust", "mixed", "mut"]
-
-[procurement]
-providers = 6
-budget_fraction = 0.3
-token_budget_fraction = 0.3
-liquidity = 0.5
-cost = { distribution = "lognormal", mu = 0.0, sigma = 0.5 }
-quality = { distribution = "beta", alpha = 4.0, beta = 2.0 }
-utility = { distribution = "uniform", low = 0.0, high = 1.0 }
-volume = { distribution = "pareto", scale = 10.0, shape = 2.0 }
-
-[strategic]
-mechanisms = ["volume", "trust"]
-max_rounds = 4
-
-[audit]
-grid = 4
-max_coalitions = 3
-max_participants = 3
-
-[[sweep]]
-key = "procurement.budget_fraction"
-values = [0.2, 0.5]
-
-[[sweep]]
-key = "procurement.providers"
-values = [4, 6]
-"#;
+/// audit, two swept keys. (The command line's tests run the same files.)
+const PROCUREMENT: &str = include_str!("data/procurement.toml");
 
 /// P1-b's shape: withdrawal rights over feasible and infeasible instances.
-const THRESHOLD: &str = r#"
-name = "tiny-threshold"
-claim = "P1-b"
-seed = 3
-replicates = 10
-mechanisms = ["subsidy", "withdrawal-simultaneous", "withdrawal-small-first"]
-
-[threshold]
-users = 8
-threshold_fraction = 0.5
-reserve_price = 1.0
-slack = 0.2
-shock_mean = 0.2
-payment = 0.6
-floor = 1.0
-cost = { distribution = "uniform", low = 0.0, high = 1.5 }
-capacity = { distribution = "uniform", low = 0.5, high = 2.0 }
-
-[[sweep]]
-key = "threshold.threshold_fraction"
-values = [0.2, 0.6, 0.9]
-"#;
+const THRESHOLD: &str = include_str!("data/threshold.toml");
 
 fn designs() -> [Design; 2] {
     [PROCUREMENT, THRESHOLD].map(|source| parse_design(source).expect("a valid design"))
@@ -77,7 +24,7 @@ fn bits(results: &[CellResult]) -> Vec<(u64, Vec<Option<u64>>)> {
     results
         .iter()
         .flat_map(|result| {
-            result.records().iter().flatten().map(|record| {
+            result.rows().flatten().map(|record| {
                 let fields = record.fields().into_iter().map(|f| f.map(f64::to_bits));
                 (result.cell(), fields.collect())
             })
@@ -115,11 +62,11 @@ fn runs_are_the_same_bits_on_any_thread_count_and_in_shards() {
 fn records_read_back_from_their_numbers_bit_for_bit() {
     for design in designs() {
         for result in run_on(2, &design, Shard::WHOLE) {
-            for record in result.records().iter().flatten() {
+            for record in result.rows().flatten() {
                 let fields = record.fields();
                 assert_eq!(fields.len(), design.columns().len());
                 let again = Record::parse(design.market(), &fields).expect("its own fields");
-                assert_eq!(again, *record);
+                assert_eq!(again, record);
                 assert_eq!(again.fields(), fields);
             }
         }
@@ -130,9 +77,12 @@ fn records_read_back_from_their_numbers_bit_for_bit() {
 fn records_keep_the_mechanisms_guarantees_and_mark_what_does_not_apply() {
     let [procurement, threshold] = designs();
     for result in run_on(2, &procurement, Shard::WHOLE) {
-        for mechanism in result.mechanisms() {
-            let strategic = matches!(mechanism.to_string().as_str(), "volume" | "trust");
-            for record in result.procurement(*mechanism).expect("an auction") {
+        let CellRecords::Procurement(records) = result.records() else {
+            panic!("a procurement cell")
+        };
+        for mechanism in records.mechanisms() {
+            let strategic = matches!(mechanism.name(), "volume" | "trust");
+            for record in records.of(*mechanism).expect("an auction") {
                 assert!(record.budget_ok && record.ir_violations == 0, "{record:?}");
                 assert_eq!(record.br_rounds.is_some(), strategic, "{mechanism}");
                 assert!(record.unilateral_gain.is_some(), "audited");
@@ -142,7 +92,7 @@ fn records_keep_the_mechanisms_guarantees_and_mark_what_does_not_apply() {
     let results = run_on(2, &threshold, Shard::WHOLE);
     for result in &results {
         let subsidy = result
-            .threshold("subsidy".parse().expect("a mechanism"))
+            .threshold(ThresholdMechanism::Subsidy)
             .expect("subsidy runs");
         assert!(subsidy.iter().all(|record| record.null.is_none()));
     }

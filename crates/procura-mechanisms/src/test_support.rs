@@ -39,12 +39,64 @@ pub fn mostly_continuous(low: f64, high: f64, specials: &'static [f64]) -> Boxed
     .boxed()
 }
 
-/// Doubles over the whole range of magnitudes: log-uniform from 1e-300 to
-/// 1e300 nine times out of ten, and 0 otherwise. Never negative.
+/// The edges of the range of doubles that [`extreme_f64`] draws often.
+const EDGES: &[f64] = &[
+    5e-324,
+    1e-323,
+    f64::MIN_POSITIVE,
+    1e-300,
+    0.5,
+    1.0,
+    1e300,
+    f64::MAX / 3.0,
+    f64::MAX / 2.0,
+    f64::MAX,
+];
+
+/// Numbers whose neighbours, a few ulps away, [`extreme_f64`] draws, so that
+/// different fields and providers often hold the same number or numbers one
+/// ulp apart.
+const ANCHORS: &[f64] = &[
+    f64::MIN_POSITIVE,
+    1e-300,
+    0.6,
+    1.0,
+    3.0,
+    1e300,
+    f64::MAX / 3.0,
+];
+
+/// Doubles over the whole range: log-uniform from 1e-300 to 1e300 six
+/// times in ten; otherwise 0, a subnormal (uniform over their bit
+/// patterns), an edge of the range (5e-324, the smallest normal double,
+/// f64::MAX / 3, f64::MAX / 2, f64::MAX, …), or a number at most two ulps
+/// from one of a few anchors (so that equal numbers and numbers one ulp
+/// apart meet), one time in ten each. Never negative, never infinite.
 pub fn extreme_f64() -> impl Strategy<Value = f64> {
     prop_oneof![
-        9 => (-300.0f64..300.0).prop_map(|exponent| 10f64.powf(exponent)),
+        6 => (-300.0f64..300.0).prop_map(|exponent| 10f64.powf(exponent)),
         1 => Just(0.0),
+        1 => (1u64..(1u64 << 52)).prop_map(f64::from_bits),
+        1 => proptest::sample::select(EDGES),
+        1 => (proptest::sample::select(ANCHORS), 0u64..=4)
+            .prop_map(|(anchor, step)| f64::from_bits(anchor.to_bits() + step - 2)),
+    ]
+}
+
+/// A share in [0, 1] over its whole range: uniform three times in five,
+/// otherwise an edge (0, 1, one ulp below 1, one half, the smallest
+/// normal and subnormal doubles).
+fn extreme_share() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        3 => 0.0f64..=1.0,
+        2 => proptest::sample::select(&[
+            0.0,
+            1.0,
+            1.0 - f64::EPSILON / 2.0,
+            0.5,
+            f64::MIN_POSITIVE,
+            5e-324,
+        ][..]),
     ]
 }
 
@@ -112,34 +164,47 @@ pub fn procurement_instance(max_providers: usize) -> impl Strategy<Value = Insta
 }
 
 /// A procurement instance specification whose numbers span the whole range
-/// of doubles ([`extreme_f64`]): budget > 0, token budget and every
-/// provider's bid, utility and volume from 1e-300 to 1e300 or 0, quality
-/// and liquidity in [0, 1], token pool 1000, 1 to 5 providers. Some
-/// overflow the checks of [`Instance::new`], which refuses them; the rest
-/// must clear to finite numbers.
+/// of doubles: budget, token budget, token pool and every provider's bid,
+/// utility and volume from [`extreme_f64`] (0, subnormals, 1e-300 to
+/// 1e300, f64::MAX / 3 and the other edges, numbers one ulp apart), with
+/// budget and pool > 0; quality, claimed quality and liquidity in [0, 1],
+/// edges included (0, 1, one ulp below 1, subnormals); 1 to 6 providers.
+/// Some break the checks of [`Instance::new`] (a subnormal budget, a total
+/// that could overflow), which refuses them; the rest must clear, keeping
+/// every promise.
 pub fn extreme_procurement_spec() -> impl Strategy<Value = InstanceSpec> {
     (
         extreme_f64().prop_filter("budget > 0", |budget| *budget > 0.0),
         extreme_f64(),
-        0.0f64..=1.0,
+        extreme_share(),
+        extreme_f64().prop_filter("token pool > 0", |pool| *pool > 0.0),
         proptest::collection::vec(
-            (extreme_f64(), 0.0f64..=1.0, extreme_f64(), extreme_f64()),
-            1..6,
+            (
+                extreme_f64(),
+                extreme_share(),
+                extreme_f64(),
+                extreme_f64(),
+                proptest::option::of(extreme_share()),
+            ),
+            1..7,
         ),
     )
         .prop_map(
-            |(budget, token_budget, liquidity, providers)| InstanceSpec {
+            |(budget, token_budget, liquidity, token_pool, providers)| InstanceSpec {
                 budget,
                 token_budget: Some(token_budget),
                 liquidity: Some(liquidity),
-                token_pool: Some(1000.0),
+                token_pool: Some(token_pool),
                 providers: providers
                     .into_iter()
                     .enumerate()
-                    .map(|(i, (bid, quality, utility, volume))| ProviderSpec {
-                        volume: Some(volume),
-                        ..ProviderSpec::new(format!("p{i}"), bid, quality, utility)
-                    })
+                    .map(
+                        |(i, (bid, quality, utility, volume, claimed_quality))| ProviderSpec {
+                            volume: Some(volume),
+                            claimed_quality,
+                            ..ProviderSpec::new(format!("p{i}"), bid, quality, utility)
+                        },
+                    )
                     .collect(),
             },
         )

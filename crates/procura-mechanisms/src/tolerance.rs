@@ -12,8 +12,9 @@
 pub const GOLDEN_RELATIVE: f64 = 1e-9;
 
 /// Relative slack for identities that hold exactly in real arithmetic but may
-/// be off by a few units in the last place in doubles, such as
-/// `Σ θ_i ≤ B` when the budget is exactly exhausted.
+/// be off by a few units in the last place in doubles. The auctions'
+/// own promises (IR and budgets) have a proved bound instead,
+/// [`rounding_bound`], checked by [`pays_at_least`] and [`within_budget`].
 pub const ROUNDING_RELATIVE: f64 = 1e-12;
 
 /// Whether `actual` is within `relative` of `expected`, measured relative to
@@ -45,6 +46,91 @@ pub fn approx_eq(actual: f64, expected: f64, relative: f64) -> bool {
 #[must_use]
 pub fn at_most(value: f64, bound: f64, relative: f64) -> bool {
     value <= bound + relative * bound.abs().max(1.0)
+}
+
+/// The unit roundoff of doubles, 2⁻⁵³: the largest relative error of one
+/// rounding to nearest.
+const UNIT_ROUNDOFF: f64 = 1.0 / 9_007_199_254_740_992.0;
+
+/// The relative bound ε_n = (8n + 16)·2⁻⁵³ within which the auctions of
+/// §A.3–§A.5 keep their promises on an instance with `providers` = n
+/// providers, at every magnitude:
+///
+/// ```text
+/// reward_i ≥ b_i·(1 − ε_n)     every winner (cash + tokens; R·τ/Π for MUT)
+/// Σ cash   ≤ B·(1 + ε_n)       Σ tokens ≤ R·(1 + ε_n)       Σ τ ≤ Π·(1 + ε_n)
+/// ```
+///
+/// The promises are exact in real arithmetic; ε_n bounds the rounding of
+/// the spec's formulas in doubles (about 4n + 3 roundings to first order,
+/// doubled to cover every higher-order term). The error analysis, and the
+/// decision to compute with an unbounded exponent so that the bound holds
+/// below and above the normal range too, are in
+/// `procurement/numerics.rs`. The baselines (§A.6) keep theirs exactly.
+///
+/// ```
+/// use procura_mechanisms::tolerance::rounding_bound;
+/// assert_eq!(rounding_bound(1), 24.0 * 2f64.powi(-53));
+/// ```
+#[must_use]
+pub fn rounding_bound(providers: usize) -> f64 {
+    // Exact in doubles for any n below 2⁴⁹.
+    let providers = providers as f64;
+    (8.0 * providers + 16.0) * UNIT_ROUNDOFF
+}
+
+/// Numbers below this are scaled up by 2²⁰⁰ before a relative comparison,
+/// so that no subnormal rounding blurs it.
+const TINY: f64 = 1e-240;
+/// 2²⁰⁰, exact.
+const SCALE_UP: f64 = 1.606_938_044_258_990_3e60;
+
+/// Both numbers scaled by the same power of two (exactly) so that the
+/// larger is not tiny: relative comparisons then see every bit.
+fn scaled(a: f64, b: f64) -> (f64, f64) {
+    if a.abs().max(b.abs()) < TINY {
+        (a * SCALE_UP, b * SCALE_UP)
+    } else {
+        (a, b)
+    }
+}
+
+/// Whether a winner's `reward` covers its `bid` as the auctions promise
+/// (individual rationality): `reward ≥ bid·(1 − ε_n)`, ε_n =
+/// [`rounding_bound`]`(providers)`. Purely relative, at every magnitude:
+/// a winner bidding 1e-300 and paid 0, or bidding 5e-324 (the smallest
+/// double) and paid nothing, fails it.
+///
+/// ```
+/// use procura_mechanisms::tolerance::pays_at_least;
+/// assert!(pays_at_least(1.0, 1.0, 1));
+/// assert!(pays_at_least(1.0 - 1e-16, 1.0, 1));
+/// assert!(!pays_at_least(0.0, 1e-300, 1));
+/// assert!(!pays_at_least(0.0, 5e-324, 1));
+/// assert!(!pays_at_least(1.0 - 1e-12, 1.0, 1));
+/// ```
+#[must_use]
+pub fn pays_at_least(reward: f64, bid: f64, providers: usize) -> bool {
+    let (reward, bid) = scaled(reward, bid);
+    reward >= bid * (1.0 - rounding_bound(providers))
+}
+
+/// Whether a `total` paid keeps its `budget` as the auctions promise:
+/// finite and `total ≤ budget·(1 + ε_n)`, ε_n =
+/// [`rounding_bound`]`(providers)`. Purely relative, at every magnitude.
+///
+/// ```
+/// use procura_mechanisms::tolerance::within_budget;
+/// assert!(within_budget(0.6, 0.6, 1));
+/// assert!(within_budget(0.6 + 1e-16, 0.6, 1));
+/// assert!(!within_budget(1.0, 0.6, 1));
+/// assert!(!within_budget(1e-300, 1e-301, 1));
+/// assert!(!within_budget(f64::INFINITY, f64::MAX, 1));
+/// ```
+#[must_use]
+pub fn within_budget(total: f64, budget: f64, providers: usize) -> bool {
+    let (total, budget) = scaled(total, budget);
+    total.is_finite() && total <= budget * (1.0 + rounding_bound(providers))
 }
 
 /// Relative slack of the spec's "reaching the threshold" rule: a sum of data

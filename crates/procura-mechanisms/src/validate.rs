@@ -50,6 +50,10 @@ pub enum Rule {
     Positive,
     /// Must lie in [0, 1].
     UnitInterval,
+    /// Must be 0 or at least 2⁻¹⁰²² ≈ 2.2e-308, the smallest normal double:
+    /// amounts a subnormal budget would be split into cannot be rounded to
+    /// keep both it and every winner's bid (see `procurement/numerics.rs`).
+    NotSubnormal,
 }
 
 impl fmt::Display for Rule {
@@ -59,6 +63,9 @@ impl fmt::Display for Rule {
             Rule::NonNegative => "is negative",
             Rule::Positive => "is not > 0",
             Rule::UnitInterval => "is outside [0, 1]",
+            Rule::NotSubnormal => {
+                "is subnormal: below 2.2250738585072014e-308, the smallest normal double"
+            }
         })
     }
 }
@@ -78,6 +85,7 @@ pub(crate) fn check(
         Rule::NonNegative => value >= 0.0,
         Rule::Positive => value > 0.0,
         Rule::UnitInterval => (0.0..=1.0).contains(&value),
+        Rule::NotSubnormal => value == 0.0 || value.abs() >= f64::MIN_POSITIVE,
     };
     // Adding +0.0 turns a -0.0 into +0.0, so that no sign of zero reaches a
     // comparison or the output.

@@ -160,9 +160,10 @@ fn qmia_breaks_ratio_ties_by_id() {
 
 #[test]
 fn qmia_pays_finitely_at_extreme_magnitudes() {
-    // B = 1e300, w = 1·1e-10. Alone, a is paid θ = w·min(∞, B/w), but
-    // B/w = 1e310 overflows; the selection test's form (B·w)/w = 1e300 = B
-    // is finite, and that is what a is paid.
+    // B = 1e300, w = 1·1e-10. Alone, a is paid θ = w·min(∞, B/w), and
+    // B/w = 1e310 would overflow a double; procura takes it with an
+    // unbounded exponent (`procurement/numerics.rs`), so θ = 1e-10·1e310 =
+    // 1e300 = B.
     let instance = market(1e300, vec![provider("a", 1.0, 1.0, 1e-10)]);
     check(&instance, Auction::Qmia, &[("a", 1e300, 0.0)]);
 }

@@ -1,7 +1,9 @@
 //! Every rule of §A.1, checked one broken field at a time. Each case is one
 //! line: how to break a valid instance, and the exact message expected.
 
-use procura_mechanisms::procurement::{Instance, InstanceSpec, ProviderSpec};
+use procura_mechanisms::procurement::{
+    Instance, InstanceSpec, ProviderIds, ProviderNumbers, ProviderSpec,
+};
 
 fn valid() -> InstanceSpec {
     InstanceSpec {
@@ -118,13 +120,91 @@ fn negative_zero_is_zero() {
 }
 
 #[test]
-fn scores_too_large_to_price_are_refused() {
+fn subnormal_budgets_are_refused() {
+    let subnormal = "is subnormal: below 2.2250738585072014e-308, the smallest normal double";
+    check(|s| s.budget = 5e-324, &format!("budget 5e-324 {subnormal}"));
+    check(
+        |s| s.token_pool = Some(2e-308),
+        &format!("token_pool 2e-308 {subnormal}"),
+    );
+    // The smallest normal double is fine, and so is any token budget:
+    // Mixed-MIA rounds tokens below the normal range down (numerics.rs).
+    let mut spec = valid();
+    spec.budget = f64::MIN_POSITIVE;
+    spec.token_budget = Some(5e-324);
+    spec.token_pool = Some(f64::MIN_POSITIVE);
+    assert!(Instance::new(spec).is_ok());
+}
+
+/// Only totals that could round past the largest double are refused
+/// (issue 14, class 3): budgets of f64::MAX / 1.5 (above MAX/2, once
+/// refused because the check doubled B) and products B·w beyond it are
+/// fine.
+#[test]
+fn only_totals_that_could_overflow_are_refused() {
+    let accepted = |edit: fn(&mut InstanceSpec)| {
+        let mut spec = valid();
+        edit(&mut spec);
+        Instance::new(spec).expect("valid")
+    };
+    accepted(|s| {
+        s.budget = 1e300;
+        s.providers[0].utility = 1e300;
+    });
+    accepted(|s| s.budget = f64::MAX / 1.5);
+    accepted(|s| {
+        s.budget = f64::MAX;
+        s.providers.clear();
+    });
+    accepted(|s| {
+        // Nobody has a positive score: nothing is paid by proportional share.
+        s.budget = f64::MAX;
+        s.token_budget = Some(f64::MAX);
+        s.token_pool = Some(f64::MAX);
+        s.providers[0].quality = 0.0;
+        s.providers[1].utility = 0.0;
+    });
+    accepted(|s| {
+        // λ = 1: B_eff = B.
+        s.budget = 1e308;
+        s.token_budget = Some(1e308);
+        s.liquidity = Some(1.0);
+    });
+
+    accepted(|s| s.providers[0].utility = f64::MAX);
     check(
         |s| {
-            s.budget = 1e300;
-            s.providers[0].utility = 1e300;
+            s.providers[0].quality = 1.0;
+            s.providers[0].utility = f64::MAX;
         },
-        "providers: total score Σ quality·utility = 9e299 times budget 1e300 overflows f64",
+        "providers: total score Σ quality·utility 1.7976931348623157e308 is within rounding of the \
+         largest double: totals kept against it may exceed it by a relative 3.552713678800501e-15 \
+         and overflow f64",
+    );
+    check(
+        |s| {
+            s.providers[0].utility = f64::MAX;
+            s.providers[1].utility = f64::MAX;
+        },
+        "providers: total score Σ quality·utility overflows f64",
+    );
+    check(
+        |s| s.budget = f64::MAX,
+        "budget 1.7976931348623157e308 is within rounding of the largest double: totals kept \
+         against it may exceed it by a relative 3.552713678800501e-15 and overflow f64",
+    );
+    check(
+        |s| s.token_pool = Some(f64::MAX * (1.0 - 1e-15)),
+        "token_pool 1.797693134862314e308 is within rounding of the largest double: totals \
+         kept against it may exceed it by a relative 3.552713678800501e-15 and overflow f64",
+    );
+    check(
+        |s| {
+            s.budget = 1e308;
+            s.token_budget = Some(1e308);
+        },
+        "Mixed-MIA's effective budget min(budget / liquidity, token_budget / (1 − liquidity)) \
+         overflows f64",
     );
 }
 
@@ -142,5 +222,36 @@ fn edits_are_validated() {
     assert_eq!(
         error.to_string(),
         r#"provider "beta" (#1): claimed_quality 1.2 is outside [0, 1]"#
+    );
+}
+
+/// `Instance::with_ids` counts the numbers it is given against the ids, and
+/// stops at the first one too many, so an endless iterator is refused
+/// rather than read forever.
+#[test]
+fn shared_ids_take_exactly_one_provider_per_id() {
+    let ids = ProviderIds::new(vec!["a".to_owned(), "b".to_owned()]).expect("distinct ids");
+    let numbers = ProviderNumbers {
+        bid: 1.0,
+        quality: 1.0,
+        utility: 1.0,
+        volume: None,
+        claimed_quality: None,
+    };
+    let spec = || InstanceSpec {
+        budget: 1.0,
+        ..InstanceSpec::default()
+    };
+    let two = Instance::with_ids(spec(), &ids, std::iter::repeat_n(numbers, 2));
+    assert_eq!(two.expect("two ids, two numbers").providers().len(), 2);
+    let one = Instance::with_ids(spec(), &ids, [numbers]);
+    assert_eq!(
+        one.expect_err("too few").to_string(),
+        "providers: 2 ids but 1 providers' numbers"
+    );
+    let endless = Instance::with_ids(spec(), &ids, std::iter::repeat(numbers));
+    assert_eq!(
+        endless.expect_err("too many").to_string(),
+        "providers: 2 ids but more providers' numbers"
     );
 }

@@ -10,6 +10,8 @@
 
 use std::fmt;
 
+use crate::limits::MAX_CLASSES;
+
 /// A labelled dataset: `n_rows × n_features` finite features, row-major, and
 /// a label in `0..n_classes` for each row.
 ///
@@ -35,6 +37,14 @@ pub enum DatasetError {
     /// There must be at least one class.
     #[error("n_classes must be at least 1")]
     NoClasses,
+    /// More classes than [`crate::limits::MAX_CLASSES`].
+    #[error("n_classes: {n_classes} classes, more than the limit of {max}")]
+    TooManyClasses {
+        /// The number of classes asked for.
+        n_classes: usize,
+        /// The limit, [`crate::limits::MAX_CLASSES`].
+        max: usize,
+    },
     /// The feature buffer is not `labels.len() × n_features` long.
     #[error("features: {len} values is not {rows} rows × {n_features} features")]
     Shape {
@@ -106,12 +116,15 @@ pub enum DatasetError {
 
 impl Dataset {
     /// Checks and wraps a feature matrix (row-major) and its labels.
+    /// `n_classes` is at most [`crate::limits::MAX_CLASSES`].
     ///
     /// ```
     /// use procura_valuation::Dataset;
     /// let data = Dataset::new(vec![0.0, 1.0, 2.0, 3.0], 2, vec![0, 1], 2)?;
     /// assert_eq!(data.n_rows(), 2);
-    /// assert_eq!(data.row(1), &[2.0, 3.0]);
+    /// assert_eq!(data.row(1), Some(&[2.0, 3.0][..]));
+    /// assert_eq!(data.label(1), Some(1));
+    /// assert_eq!((data.row(2), data.label(2)), (None, None));
     /// # Ok::<(), procura_valuation::DatasetError>(())
     /// ```
     pub fn new(
@@ -128,6 +141,12 @@ impl Dataset {
         }
         if n_classes == 0 {
             return Err(DatasetError::NoClasses);
+        }
+        if n_classes > MAX_CLASSES {
+            return Err(DatasetError::TooManyClasses {
+                n_classes,
+                max: MAX_CLASSES,
+            });
         }
         if labels.len().checked_mul(n_features) != Some(features.len()) {
             return Err(DatasetError::Shape {
@@ -173,22 +192,40 @@ impl Dataset {
     pub fn n_classes(&self) -> usize {
         self.n_classes
     }
-    /// The features of row `row`.
-    ///
-    /// # Panics
-    ///
-    /// When `row ≥ n_rows()`.
+    /// The features of row `row`; `None` when `row ≥ n_rows()`.
     #[must_use]
-    pub fn row(&self, row: usize) -> &[f64] {
+    pub fn row(&self, row: usize) -> Option<&[f64]> {
+        (row < self.n_rows()).then(|| self.row_at(row))
+    }
+    /// The label of row `row`; `None` when `row ≥ n_rows()`.
+    #[must_use]
+    pub fn label(&self, row: usize) -> Option<usize> {
+        self.labels.get(row).copied()
+    }
+    /// Every row's features and label, in row order.
+    ///
+    /// ```
+    /// use procura_valuation::Dataset;
+    /// let data = Dataset::new(vec![0.0, 1.0, 2.0, 3.0], 2, vec![0, 1], 2)?;
+    /// let rows: Vec<(&[f64], usize)> = data.iter().collect();
+    /// assert_eq!(rows, [(&[0.0, 1.0][..], 0), (&[2.0, 3.0][..], 1)]);
+    /// # Ok::<(), procura_valuation::DatasetError>(())
+    /// ```
+    #[must_use]
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[f64], usize)> + '_ {
+        self.features
+            .chunks_exact(self.n_features)
+            .zip(self.labels.iter().copied())
+    }
+    /// The features of row `row`, which the caller has checked is below
+    /// `n_rows()` (with `model::check_rows`, or by taking it from players
+    /// checked against this dataset).
+    pub(crate) fn row_at(&self, row: usize) -> &[f64] {
         &self.features[row * self.n_features..(row + 1) * self.n_features]
     }
-    /// The label of row `row`.
-    ///
-    /// # Panics
-    ///
-    /// When `row ≥ n_rows()`.
-    #[must_use]
-    pub fn label(&self, row: usize) -> usize {
+    /// The label of row `row`, which the caller has checked is below
+    /// `n_rows()`.
+    pub(crate) fn label_at(&self, row: usize) -> usize {
         self.labels[row]
     }
     /// All labels, one per row.
@@ -211,7 +248,7 @@ impl Dataset {
         }
         let features = rows
             .iter()
-            .flat_map(|&row| self.row(row).iter().copied())
+            .flat_map(|&row| self.row_at(row).iter().copied())
             .collect();
         let labels = rows.iter().map(|&row| self.labels[row]).collect();
         Some(Dataset {
@@ -316,7 +353,12 @@ impl Standardizer {
                 expected: n_features,
             });
         }
-        let n_rows = parts.iter().map(|part| part.n_rows()).sum::<usize>() as f64;
+        // Saturating: only a slice of more references than memory holds
+        // could reach usize::MAX rows.
+        let n_rows = parts
+            .iter()
+            .fold(0_usize, |sum, part| sum.saturating_add(part.n_rows()))
+            as f64;
         let features = (0..n_features)
             .map(|feature| {
                 let column = || {
@@ -454,9 +496,21 @@ pub struct Players {
 }
 
 impl Players {
-    /// Point-level valuation: row `i` is player `i`.
+    /// Point-level valuation of `data`: row `i` is player `i`. The table it
+    /// builds is sized by the rows `data` already holds, never by a bare
+    /// number.
+    ///
+    /// ```
+    /// use procura_valuation::{Dataset, Players};
+    /// let data = Dataset::new(vec![0.0, 1.0, 2.0], 1, vec![0, 1, 0], 2)?;
+    /// let players = Players::points(&data);
+    /// assert_eq!((players.n_players(), players.n_rows()), (3, 3));
+    /// assert_eq!(players.rows_of(2), &[2]);
+    /// # Ok::<(), procura_valuation::DatasetError>(())
+    /// ```
     #[must_use]
-    pub fn points(n_rows: usize) -> Players {
+    pub fn points(data: &Dataset) -> Players {
+        let n_rows = data.n_rows();
         Players {
             of_row: (0..n_rows).collect(),
             rows: (0..n_rows).map(|row| vec![row]).collect(),
@@ -474,6 +528,8 @@ impl Players {
     /// let players = Players::groups(vec![1, 0, 1])?;
     /// assert_eq!(players.n_players(), 2);
     /// assert_eq!(players.rows_of(1), &[0, 2]);
+    /// // An index that is no player's owns no rows.
+    /// assert!(players.rows_of(2).is_empty());
     /// # Ok::<(), procura_valuation::DatasetError>(())
     /// ```
     pub fn groups(of_row: Vec<usize>) -> Result<Players, DatasetError> {
@@ -508,14 +564,12 @@ impl Players {
     pub fn n_rows(&self) -> usize {
         self.of_row.len()
     }
-    /// The rows owned by `player`, in increasing order.
-    ///
-    /// # Panics
-    ///
-    /// When `player ≥ n_players()`.
+    /// The rows owned by `player`, in increasing order: at least one for
+    /// every player, none for an index that is no player's
+    /// (`player ≥ n_players()`).
     #[must_use]
     pub fn rows_of(&self, player: usize) -> &[usize] {
-        &self.rows[player]
+        self.rows.get(player).map_or(&[], Vec::as_slice)
     }
     /// The player owning each row.
     #[must_use]
@@ -608,7 +662,7 @@ mod tests {
             Dataset::new(vec![0.3, 7.0, 1.7, -2.0, 2.9, 11.0], 2, vec![0, 1, 0], 2).expect("valid");
         let b = Dataset::new(vec![10.1, 0.5], 2, vec![1], 2).expect("valid");
         let scaler = Standardizer::fit(&[&a, &b]).expect("fit");
-        let rows = [a.row(0), a.row(1), a.row(2), b.row(0)];
+        let rows = [a.row_at(0), a.row_at(1), a.row_at(2), b.row_at(0)];
         let n = rows.len() as f64;
         let mapped = scaler.apply(&b).expect("apply");
         for feature in 0..2 {
@@ -616,8 +670,8 @@ mod tests {
             let variance = rows.iter().fold(0.0, |sum, row| {
                 sum + (row[feature] - mean) * (row[feature] - mean)
             }) / n;
-            let want = (b.row(0)[feature] - mean) * (1.0 / variance.sqrt());
-            assert_eq!(mapped.row(0)[feature].to_bits(), want.to_bits());
+            let want = (b.row_at(0)[feature] - mean) * (1.0 / variance.sqrt());
+            assert_eq!(mapped.row_at(0)[feature].to_bits(), want.to_bits());
         }
         assert_eq!(mapped.labels(), b.labels());
     }

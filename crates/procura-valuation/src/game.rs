@@ -5,8 +5,11 @@
 use rayon::prelude::*;
 
 use super::dataset::{Dataset, Players};
-use super::model::{accuracy, majority, neighbour_key, sort_neighbours, squared_distance, Model};
+use super::model::{
+    accuracy_checked, majority, neighbour_key, sort_neighbours, squared_distance, Model,
+};
 use super::{check_pair, ValuationError};
+use crate::limits::NEIGHBOUR_TABLE_MAX;
 
 /// A cooperative game: players `0..n_players()` and a utility `U(S)` on
 /// every coalition S.
@@ -35,12 +38,10 @@ pub struct LearningGame<'a> {
     neighbours: Option<Vec<u32>>,
 }
 
-/// Largest `n_test × n_train` for which the KNN game keeps every test
-/// point's neighbour order in memory (4 bytes per entry: 64 MiB).
-const NEIGHBOUR_TABLE_MAX: usize = 1 << 24;
-
 impl<'a> LearningGame<'a> {
     /// The game of `players` (who own the rows of `train`), scored on `test`.
+    /// Refuses a model that `train` would make too large
+    /// ([`Model::check`]), before anything is trained.
     pub fn new(
         train: &'a Dataset,
         test: &'a Dataset,
@@ -48,6 +49,7 @@ impl<'a> LearningGame<'a> {
         model: Model,
     ) -> Result<LearningGame<'a>, ValuationError> {
         check_pair(train, test, players)?;
+        model.check(train)?;
         let n_train = train.n_rows();
         let small = test
             .n_rows()
@@ -60,9 +62,9 @@ impl<'a> LearningGame<'a> {
                     .par_chunks_mut(n_train)
                     .enumerate()
                     .for_each(|(t, order)| {
-                        let x = test.row(t);
+                        let x = test.row_at(t);
                         let mut keys: Vec<(u64, usize)> = (0..n_train)
-                            .map(|row| neighbour_key(squared_distance(train.row(row), x), row))
+                            .map(|row| neighbour_key(squared_distance(train.row_at(row), x), row))
                             .collect();
                         sort_neighbours(&mut keys, &mut Vec::new());
                         for (slot, (_, row)) in order.iter_mut().zip(keys) {
@@ -83,7 +85,9 @@ impl<'a> LearningGame<'a> {
         })
     }
 
-    /// The training rows of a coalition, increasing.
+    /// The training rows of a coalition, increasing: rows of `train`, since
+    /// the players were checked against it. An index that is no player's
+    /// owns no rows.
     fn rows(&self, coalition: &[usize]) -> Vec<usize> {
         let mut rows: Vec<usize> = coalition
             .iter()
@@ -111,13 +115,13 @@ impl<'a> LearningGame<'a> {
             for &row in order {
                 let row = row as usize;
                 if member[row] {
-                    votes.push(self.train.label(row));
+                    votes.push(self.train.label_at(row));
                     if votes.len() == k {
                         break;
                     }
                 }
             }
-            if majority(&votes, self.train.n_classes()) == self.test.label(t) {
+            if majority(&votes, self.train.n_classes()) == self.test.label_at(t) {
                 correct += 1;
             }
         }
@@ -134,7 +138,8 @@ impl CooperativeGame for LearningGame<'_> {
         let rows = self.rows(coalition);
         match (&self.model, &self.neighbours) {
             (Model::Knn(knn), Some(table)) => self.knn_accuracy(table, knn.k(), &rows),
-            _ => accuracy(&self.model, self.train, &rows, self.test),
+            // `new` checked the model and the test set against `train`.
+            _ => accuracy_checked(&self.model, self.train, &rows, self.test),
         }
     }
 }

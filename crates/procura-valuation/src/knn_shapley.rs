@@ -33,7 +33,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use super::dataset::{Dataset, Players};
-use super::model::{neighbour_key, sort_neighbours, squared_distance, Knn, NeighbourKeys};
+use super::model::{
+    check_rows, check_test, neighbour_key, sort_neighbours, squared_distance, Knn, NeighbourKeys,
+};
 use super::sampling::Progress;
 use super::{check_pair, ValuationError};
 
@@ -45,27 +47,37 @@ const CHUNKS: usize = 32;
 
 /// The KNN utility `U(S)` of rows `rows` of `train`, averaged over `test`
 /// (see the module documentation). `U(∅) = 0`.
-#[must_use]
-pub fn knn_utility(train: &Dataset, test: &Dataset, knn: &Knn, rows: &[usize]) -> f64 {
+///
+/// Refuses a `test` with other features or classes than `train`
+/// ([`ValuationError::Features`], [`ValuationError::Classes`]) and a row
+/// that is not one of `train`'s
+/// ([`ModelError::NoSuchRow`](crate::ModelError::NoSuchRow)).
+pub fn knn_utility(
+    train: &Dataset,
+    test: &Dataset,
+    knn: &Knn,
+    rows: &[usize],
+) -> Result<f64, ValuationError> {
+    check_test(train, test)?;
+    check_rows(train, rows)?;
     let k = knn.k();
     let mut keys: Vec<(u64, usize)> = Vec::with_capacity(rows.len());
     let mut total = 0.0;
-    for t in 0..test.n_rows() {
-        let x = test.row(t);
+    for (x, label) in test.iter() {
         keys.clear();
         keys.extend(
             rows.iter()
-                .map(|&row| neighbour_key(squared_distance(train.row(row), x), row)),
+                .map(|&row| neighbour_key(squared_distance(train.row_at(row), x), row)),
         );
         keys.sort_unstable();
         let hits = keys
             .iter()
             .take(k)
-            .filter(|&&(_, row)| train.label(row) == test.label(t))
+            .filter(|&&(_, row)| train.label_at(row) == label)
             .count();
         total += hits as f64 / k as f64;
     }
-    total / test.n_rows() as f64
+    Ok(total / test.n_rows() as f64)
 }
 
 /// Exact KNN-Shapley values of the `players` of `train` against `test`: one
@@ -79,9 +91,9 @@ pub fn knn_utility(train: &Dataset, test: &Dataset, knn: &Knn, rows: &[usize]) -
 /// let train = Dataset::new(vec![0.0, 1.0, 5.0], 1, vec![0, 1, 0], 2)?;
 /// let test = Dataset::new(vec![0.2], 1, vec![0], 2)?;
 /// let knn = Knn::new(1)?;
-/// let values = knn_shapley(&train, &test, &knn, &Players::points(3), &|_| {})?;
+/// let values = knn_shapley(&train, &test, &knn, &Players::points(&train), &|_| {})?;
 /// let total: f64 = values.iter().sum();
-/// assert!((total - knn_utility(&train, &test, &knn, &[0, 1, 2])).abs() < 1e-12);
+/// assert!((total - knn_utility(&train, &test, &knn, &[0, 1, 2])?).abs() < 1e-12);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn knn_shapley(
@@ -105,7 +117,7 @@ pub fn knn_shapley(
             let mut keys = Vec::with_capacity(train.n_rows());
             let mut scratch = Vec::with_capacity(train.n_rows());
             for t in start..end {
-                let point = (test.row(t), test.label(t));
+                let point = (test.row_at(t), test.label_at(t));
                 let buffers = (&mut keys, &mut scratch);
                 add_point_values(train, point, knn.k(), buffers, &mut values);
             }
@@ -139,10 +151,10 @@ fn add_point_values(
 ) {
     let n = train.n_rows();
     keys.clear();
-    keys.extend((0..n).map(|row| neighbour_key(squared_distance(train.row(row), x), row)));
+    keys.extend((0..n).map(|row| neighbour_key(squared_distance(train.row_at(row), x), row)));
     sort_neighbours(keys, scratch);
     let hit = |i: usize| -> f64 {
-        if train.label(keys[i].1) == y {
+        if train.label_at(keys[i].1) == y {
             1.0
         } else {
             0.0

@@ -20,6 +20,9 @@
 //! line and column, labels numbered as classes across files) and
 //! standardised by [`Standardizer`], fitted on the rows a model may see.
 //! Players are rows ([`Players::points`]) or providers ([`Players::groups`]).
+//! What an input may ask of memory is bounded in [`limits`]: every
+//! allocation sized from the input is linear in it or checked against a
+//! limit there before it is made.
 //! Everything is in memory and deterministic: sampling methods run in
 //! parallel and give the same bits for a given seed on any number of
 //! threads.
@@ -35,7 +38,7 @@
 //! let test = Dataset::new(vec![-1.5, 1.5], 1, vec![0, 1], 2)?;
 //! let players = Players::groups(vec![0, 0, 0, 0, 1, 1, 1, 1])?;
 //! let game = LearningGame::new(&train, &test, &players, Model::Logistic(Logistic::new(1.0)?))?;
-//! let config = SamplingConfig { samples: 64, seed: 7, target_se: None };
+//! let config = SamplingConfig::new(64, 7)?;
 //! let estimate = banzhaf_msr(&game, &config, &no_progress)?;
 //! assert!(estimate.values[0] > estimate.values[1]);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -45,6 +48,7 @@
 mod dataset;
 mod game;
 mod knn_shapley;
+pub mod limits;
 pub mod logistic;
 pub mod model;
 mod quality;
@@ -57,7 +61,7 @@ pub use dataset::{Dataset, DatasetError, Players, Standardizer};
 pub use game::{CooperativeGame, LearningGame};
 pub use knn_shapley::{knn_shapley, knn_utility};
 pub use logistic::{fit_logistic, LogisticModel};
-pub use model::{accuracy, fit, Classifier, Knn, Logistic, Model, ModelError};
+pub use model::{accuracy, fit, Classifier, Knn, KnnClassifier, Logistic, Model, ModelError};
 pub use quality::quality_scores;
 pub use sampling::{
     banzhaf_msr, leave_one_out, no_progress, tmc_shapley, Estimate, Progress, SamplingConfig, BATCH,
@@ -125,18 +129,7 @@ pub(crate) fn check_pair(
     test: &Dataset,
     players: &Players,
 ) -> Result<(), ValuationError> {
-    if train.n_features() != test.n_features() {
-        return Err(ValuationError::Features {
-            train: train.n_features(),
-            test: test.n_features(),
-        });
-    }
-    if train.n_classes() != test.n_classes() {
-        return Err(ValuationError::Classes {
-            train: train.n_classes(),
-            test: test.n_classes(),
-        });
-    }
+    model::check_test(train, test)?;
     players.check_rows(train)?;
     Ok(())
 }

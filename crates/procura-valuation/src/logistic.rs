@@ -39,7 +39,7 @@ use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, Par, Side};
 
 use super::dataset::{class_counts, Dataset};
-use super::model::Logistic;
+use super::model::{check_rows, Logistic, Model, ModelError};
 use crate::tolerance::NEWTON_DECREMENT_RELATIVE;
 
 /// Most Newton iterations before the solver gives up and keeps its iterate.
@@ -125,20 +125,46 @@ pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// Fits the model on rows `rows` of `data` (in that order). `None` when the
-/// rows hold fewer than two classes: there is nothing to learn.
+/// rows hold fewer than two classes: there is nothing to learn. Before
+/// anything is allocated, [`ModelError::TooManyParameters`] when `data`'s
+/// features and classes make more coefficients than
+/// [`MAX_LOGISTIC_PARAMETERS`](crate::limits::MAX_LOGISTIC_PARAMETERS),
+/// and [`ModelError::NoSuchRow`] for the first of `rows` that is not a row
+/// of `data`.
 ///
 /// ```
-/// use procura_valuation::{fit_logistic, Dataset, Logistic};
+/// use procura_valuation::{fit_logistic, Dataset, Logistic, ModelError};
 /// let data = Dataset::new(vec![-2.0, -1.0, 1.0, 2.0], 1, vec![0, 0, 1, 1], 2)?;
-/// let model = fit_logistic(&data, &[0, 1, 2, 3], &Logistic::new(1.0)?).expect("two classes");
+/// let model = fit_logistic(&data, &[0, 1, 2, 3], &Logistic::new(1.0)?)?.expect("two classes");
 /// assert!(model.converged());
 /// assert_eq!(model.predict(&[1.5]), 1);
+/// assert_eq!(
+///     fit_logistic(&data, &[0, 9], &Logistic::new(1.0)?),
+///     Err(ModelError::NoSuchRow { row: 9, n_rows: 4 })
+/// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[must_use]
-pub fn fit_logistic(data: &Dataset, rows: &[usize], penalty: &Logistic) -> Option<LogisticModel> {
+pub fn fit_logistic(
+    data: &Dataset,
+    rows: &[usize],
+    penalty: &Logistic,
+) -> Result<Option<LogisticModel>, ModelError> {
+    Model::Logistic(*penalty).check(data)?;
+    check_rows(data, rows)?;
+    Ok(fit_checked(data, rows, penalty))
+}
+
+/// [`fit_logistic`], for a model checked against `data` and rows of `data`.
+pub(crate) fn fit_checked(
+    data: &Dataset,
+    rows: &[usize],
+    penalty: &Logistic,
+) -> Option<LogisticModel> {
     let counts = class_counts(
-        &rows.iter().map(|&row| data.label(row)).collect::<Vec<_>>(),
+        &rows
+            .iter()
+            .map(|&row| data.label_at(row))
+            .collect::<Vec<_>>(),
         data.n_classes(),
     );
     let classes: Vec<usize> = (0..data.n_classes()).filter(|&c| counts[c] > 0).collect();
@@ -151,7 +177,7 @@ pub fn fit_logistic(data: &Dataset, rows: &[usize], penalty: &Logistic) -> Optio
     }
     let problem = Problem {
         x: design(data, rows),
-        y: rows.iter().map(|&row| local[data.label(row)]).collect(),
+        y: rows.iter().map(|&row| local[data.label_at(row)]).collect(),
         n_vectors: if classes.len() == 2 { 1 } else { classes.len() },
         l2: penalty.l2(),
     };
@@ -165,12 +191,13 @@ pub fn fit_logistic(data: &Dataset, rows: &[usize], penalty: &Logistic) -> Optio
     })
 }
 
-/// The design matrix `x̃`: the rows' features and a final column of ones.
+/// The design matrix `x̃`: the rows' features (rows of `data`) and a final
+/// column of ones.
 fn design(data: &Dataset, rows: &[usize]) -> Mat<f64> {
     let d = data.n_features();
     Mat::from_fn(rows.len(), d + 1, |i, j| {
         if j < d {
-            data.row(rows[i])[j]
+            data.row_at(rows[i])[j]
         } else {
             1.0
         }
@@ -341,7 +368,7 @@ impl Problem {
         let mut loss = self.loss(&theta);
         for iteration in 0..MAX_ITERATIONS {
             let (gradient, hessian) = self.derivatives(&theta);
-            let Some(step) = newton_step(&hessian, &gradient, width, self.n_vectors) else {
+            let Some(step) = newton_step(hessian, &gradient, width, self.n_vectors) else {
                 return (theta, iteration, false);
             };
             // The Newton decrement: slope = gᵀΔ = −gᵀH⁻¹g.
@@ -381,9 +408,11 @@ impl Problem {
 /// Solves `H Δ = −g` by Cholesky. A tiny ridge on the intercepts removes the
 /// multinomial model's flat direction; if the factorisation still fails
 /// (a Hessian singular to rounding), a growing ridge on every coordinate is
-/// tried, which gives a damped Newton step.
+/// tried, which gives a damped Newton step. Takes the Hessian, so that at
+/// most three dim × dim matrices are alive at once: it (with the
+/// intercept ridge), a damped copy and the factor.
 fn newton_step(
-    hessian: &Mat<f64>,
+    hessian: Mat<f64>,
     gradient: &[f64],
     width: usize,
     n_vectors: usize,
@@ -393,7 +422,7 @@ fn newton_step(
         .map(|j| hessian[(j, j)].abs())
         .fold(0.0_f64, f64::max)
         .max(1.0);
-    let mut system = hessian.clone();
+    let mut system = hessian;
     if n_vectors > 1 {
         for k in 0..n_vectors {
             let j = k * width + width - 1;

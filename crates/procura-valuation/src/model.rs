@@ -15,7 +15,9 @@
 //! predicting it is the natural model (scikit-learn refuses to fit one).
 
 use super::dataset::{class_counts, Dataset};
-use super::logistic::{fit_logistic, LogisticModel};
+use super::logistic::{self, LogisticModel};
+use super::ValuationError;
+use crate::limits::{logistic_parameters, MAX_LOGISTIC_PARAMETERS};
 
 /// k-nearest-neighbours classification: majority vote of the k training
 /// rows nearest in squared Euclidean distance (ties in distance broken by
@@ -74,7 +76,8 @@ pub enum Model {
     Logistic(Logistic),
 }
 
-/// Why a model configuration is invalid.
+/// Why a model cannot be trained: its configuration is invalid, too large
+/// for the data, or the rows asked for are not rows of the data.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ModelError {
@@ -84,6 +87,100 @@ pub enum ModelError {
     /// λ must be finite and positive.
     #[error("l2: {0} is not finite and > 0")]
     L2(f64),
+    /// Logistic regression on this data would have more coefficients than
+    /// [`crate::limits::MAX_LOGISTIC_PARAMETERS`]: its Newton Hessian, the
+    /// square of their number, would not fit in memory.
+    #[error(
+        "logistic regression on {features} features and {classes} classes has {} \
+         coefficients ((features + 1) × {}), more than the limit of {max}: its Newton \
+         Hessian would hold their square",
+        .parameters.map_or_else(|| "too many".to_owned(), |n| n.to_string()),
+        if *.classes <= 2 { 1 } else { *.classes }
+    )]
+    TooManyParameters {
+        /// Feature columns of the training data.
+        features: usize,
+        /// Classes of the training data.
+        classes: usize,
+        /// The coefficients, (features + 1) × (1, or classes when ≥ 3);
+        /// `None` when that overflows.
+        parameters: Option<usize>,
+        /// The limit, [`crate::limits::MAX_LOGISTIC_PARAMETERS`].
+        max: usize,
+    },
+    /// A training row asked for is not a row of the training data.
+    #[error("row {row} is not a row of the training data, which has {n_rows} rows")]
+    NoSuchRow {
+        /// The first row asked for that is not below `n_rows`.
+        row: usize,
+        /// Rows of the training data.
+        n_rows: usize,
+    },
+}
+
+/// Checks that every one of `rows` is a row of `data`: the first that is
+/// not is [`ModelError::NoSuchRow`].
+pub(crate) fn check_rows(data: &Dataset, rows: &[usize]) -> Result<(), ModelError> {
+    let n_rows = data.n_rows();
+    match rows.iter().find(|&&row| row >= n_rows) {
+        Some(&row) => Err(ModelError::NoSuchRow { row, n_rows }),
+        None => Ok(()),
+    }
+}
+
+/// Checks that `test` can score models trained on `train`: the same
+/// features and classes.
+pub(crate) fn check_test(train: &Dataset, test: &Dataset) -> Result<(), ValuationError> {
+    if train.n_features() != test.n_features() {
+        return Err(ValuationError::Features {
+            train: train.n_features(),
+            test: test.n_features(),
+        });
+    }
+    if train.n_classes() != test.n_classes() {
+        return Err(ValuationError::Classes {
+            train: train.n_classes(),
+            test: test.n_classes(),
+        });
+    }
+    Ok(())
+}
+
+impl Model {
+    /// Checks that this model can be trained on rows of `train` within the
+    /// [`crate::limits`]: logistic regression on `train`'s features and
+    /// classes may have at most [`MAX_LOGISTIC_PARAMETERS`] coefficients
+    /// (whatever rows it is trained on: the count is that of all of
+    /// `train`'s classes). KNN has no such limit.
+    ///
+    /// ```
+    /// use procura_valuation::{Dataset, Logistic, Model, ModelError};
+    /// let wide = Dataset::new(vec![0.0; 2 * 5000], 5000, vec![0, 1], 2)?;
+    /// let logistic = Model::Logistic(Logistic::new(1.0)?);
+    /// assert!(matches!(
+    ///     logistic.check(&wide),
+    ///     Err(ModelError::TooManyParameters { features: 5000, parameters: Some(5001), .. })
+    /// ));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check(&self, train: &Dataset) -> Result<(), ModelError> {
+        match self {
+            Model::Knn(_) => Ok(()),
+            Model::Logistic(_) => {
+                let (features, classes) = (train.n_features(), train.n_classes());
+                let parameters = logistic_parameters(features, classes);
+                match parameters {
+                    Some(n) if n <= MAX_LOGISTIC_PARAMETERS => Ok(()),
+                    _ => Err(ModelError::TooManyParameters {
+                        features,
+                        classes,
+                        parameters,
+                        max: MAX_LOGISTIC_PARAMETERS,
+                    }),
+                }
+            }
+        }
+    }
 }
 
 /// A trained classifier.
@@ -91,28 +188,53 @@ pub enum ModelError {
 pub enum Classifier<'a> {
     /// Predicts one class whatever the input.
     Constant(usize),
-    /// k-nearest neighbours among `rows` of `data`.
-    Knn {
-        /// The training data.
-        data: &'a Dataset,
-        /// The training rows, increasing.
-        rows: Vec<usize>,
-        /// Neighbours that vote.
-        k: usize,
-    },
+    /// k-nearest neighbours among rows of a dataset.
+    Knn(KnnClassifier<'a>),
     /// A fitted logistic regression.
     Logistic(LogisticModel),
 }
 
+/// A KNN classifier: the training rows it votes among, checked against
+/// their dataset when [`fit`] built it (its fields are private, so every
+/// one is valid).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnnClassifier<'a> {
+    data: &'a Dataset,
+    /// Rows of `data`, increasing.
+    rows: Vec<usize>,
+    /// At least 1.
+    k: usize,
+}
+
+impl<'a> KnnClassifier<'a> {
+    /// The training data.
+    #[must_use]
+    pub fn data(&self) -> &'a Dataset {
+        self.data
+    }
+    /// The training rows, increasing.
+    #[must_use]
+    pub fn rows(&self) -> &[usize] {
+        &self.rows
+    }
+    /// Neighbours that vote.
+    #[must_use]
+    pub fn k(&self) -> usize {
+        self.k
+    }
+}
+
 impl Classifier<'_> {
-    /// The predicted class of `x`.
+    /// The predicted class of `x` (a vector of the training data's
+    /// features; extra values are ignored, missing ones count as absent
+    /// from the distance or the score).
     #[must_use]
     pub fn predict(&self, x: &[f64]) -> usize {
         match self {
             Classifier::Constant(class) => *class,
-            Classifier::Knn { data, rows, k } => {
-                let mut scratch = Vec::with_capacity(rows.len());
-                knn_vote(data, rows, *k, x, &mut scratch)
+            Classifier::Knn(knn) => {
+                let mut scratch = Vec::with_capacity(knn.rows.len());
+                knn_vote(knn.data, &knn.rows, knn.k, x, &mut scratch)
             }
             Classifier::Logistic(model) => model.predict(x),
         }
@@ -120,24 +242,50 @@ impl Classifier<'_> {
 }
 
 /// Trains `model` on rows `rows` of `train`: a constant classifier when the
-/// rows hold a single class, `None` when there are no rows.
-#[must_use]
-pub fn fit<'a>(model: &Model, train: &'a Dataset, rows: &[usize]) -> Option<Classifier<'a>> {
-    let first = train.label(*rows.first()?);
-    if rows.iter().all(|&row| train.label(row) == first) {
+/// rows hold a single class, `None` when there are no rows. Refuses a
+/// model that `train` makes too large ([`Model::check`]) and a row that is
+/// not one of `train`'s ([`ModelError::NoSuchRow`]) before training.
+///
+/// ```
+/// use procura_valuation::{fit, Dataset, Knn, Model, ModelError};
+/// let train = Dataset::new(vec![0.0, 1.0], 1, vec![0, 1], 2)?;
+/// let knn = Model::Knn(Knn::new(1)?);
+/// assert!(fit(&knn, &train, &[0, 1])?.is_some());
+/// assert_eq!(fit(&knn, &train, &[0, 2]), Err(ModelError::NoSuchRow { row: 2, n_rows: 2 }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn fit<'a>(
+    model: &Model,
+    train: &'a Dataset,
+    rows: &[usize],
+) -> Result<Option<Classifier<'a>>, ModelError> {
+    model.check(train)?;
+    check_rows(train, rows)?;
+    Ok(fit_checked(model, train, rows))
+}
+
+/// [`fit`], for a model checked against `train` and rows of `train`.
+pub(crate) fn fit_checked<'a>(
+    model: &Model,
+    train: &'a Dataset,
+    rows: &[usize],
+) -> Option<Classifier<'a>> {
+    let &first = rows.first()?;
+    let first = train.label_at(first);
+    if rows.iter().all(|&row| train.label_at(row) == first) {
         return Some(Classifier::Constant(first));
     }
     Some(match model {
         Model::Knn(knn) => {
             let mut rows = rows.to_vec();
             rows.sort_unstable();
-            Classifier::Knn {
+            Classifier::Knn(KnnClassifier {
                 data: train,
                 rows,
                 k: knn.k(),
-            }
+            })
         }
-        Model::Logistic(penalty) => match fit_logistic(train, rows, penalty) {
+        Model::Logistic(penalty) => match logistic::fit_checked(train, rows, penalty) {
             Some(fitted) => Classifier::Logistic(fitted),
             None => Classifier::Constant(first),
         },
@@ -147,23 +295,51 @@ pub fn fit<'a>(model: &Model, train: &'a Dataset, rows: &[usize]) -> Option<Clas
 /// The utility U(S): accuracy on `test` of `model` trained on rows `rows` of
 /// `train`, with the conventions of this module for small S.
 ///
+/// Refuses, before training, a `test` with other features or classes than
+/// `train` ([`ValuationError::Features`], [`ValuationError::Classes`]), a
+/// model too large for `train` ([`Model::check`]) and a row that is not
+/// one of `train`'s ([`ModelError::NoSuchRow`]).
+///
 /// ```
-/// use procura_valuation::{accuracy, Dataset, Knn, Model};
+/// use procura_valuation::{accuracy, Dataset, Knn, Model, ModelError, ValuationError};
 /// let train = Dataset::new(vec![0.0, 1.0, 10.0, 11.0], 1, vec![0, 0, 1, 1], 2)?;
 /// let test = Dataset::new(vec![0.5, 10.5, 12.0], 1, vec![0, 1, 1], 2)?;
 /// let knn = Model::Knn(Knn::new(1)?);
-/// assert_eq!(accuracy(&knn, &train, &[0, 1, 2, 3], &test), 1.0);
-/// assert_eq!(accuracy(&knn, &train, &[], &test), 2.0 / 3.0);
-/// assert_eq!(accuracy(&knn, &train, &[0], &test), 1.0 / 3.0);
+/// assert_eq!(accuracy(&knn, &train, &[0, 1, 2, 3], &test)?, 1.0);
+/// assert_eq!(accuracy(&knn, &train, &[], &test)?, 2.0 / 3.0);
+/// assert_eq!(accuracy(&knn, &train, &[0], &test)?, 1.0 / 3.0);
+/// assert_eq!(
+///     accuracy(&knn, &train, &[0, 4], &test),
+///     Err(ValuationError::Model(ModelError::NoSuchRow { row: 4, n_rows: 4 }))
+/// );
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[must_use]
-pub fn accuracy(model: &Model, train: &Dataset, rows: &[usize], test: &Dataset) -> f64 {
-    let Some(classifier) = fit(model, train, rows) else {
+pub fn accuracy(
+    model: &Model,
+    train: &Dataset,
+    rows: &[usize],
+    test: &Dataset,
+) -> Result<f64, ValuationError> {
+    check_test(train, test)?;
+    model.check(train)?;
+    check_rows(train, rows)?;
+    Ok(accuracy_checked(model, train, rows, test))
+}
+
+/// [`accuracy`], for a model checked against `train`, rows of `train` and a
+/// `test` set of `train`'s features and classes.
+pub(crate) fn accuracy_checked(
+    model: &Model,
+    train: &Dataset,
+    rows: &[usize],
+    test: &Dataset,
+) -> f64 {
+    let Some(classifier) = fit_checked(model, train, rows) else {
         return test.majority_rate();
     };
-    let correct = (0..test.n_rows())
-        .filter(|&t| classifier.predict(test.row(t)) == test.label(t))
+    let correct = test
+        .iter()
+        .filter(|&(x, label)| classifier.predict(x) == label)
         .count();
     correct as f64 / test.n_rows() as f64
 }
@@ -186,7 +362,8 @@ pub(crate) fn neighbour_key(distance: f64, row: usize) -> (u64, usize) {
     (distance.to_bits(), row)
 }
 
-/// Majority class among the `k` rows of `rows` nearest to `x`.
+/// Majority class among the `k ≥ 1` rows of `rows` (rows of `data`)
+/// nearest to `x`.
 pub(crate) fn knn_vote(
     data: &Dataset,
     rows: &[usize],
@@ -197,7 +374,7 @@ pub(crate) fn knn_vote(
     scratch.clear();
     scratch.extend(
         rows.iter()
-            .map(|&row| neighbour_key(squared_distance(data.row(row), x), row)),
+            .map(|&row| neighbour_key(squared_distance(data.row_at(row), x), row)),
     );
     let k = k.min(scratch.len());
     if k < scratch.len() {
@@ -205,7 +382,7 @@ pub(crate) fn knn_vote(
     }
     let votes: Vec<usize> = scratch[..k]
         .iter()
-        .map(|&(_, row)| data.label(row))
+        .map(|&(_, row)| data.label_at(row))
         .collect();
     majority(&votes, data.n_classes())
 }

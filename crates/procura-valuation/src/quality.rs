@@ -26,6 +26,8 @@ use super::{check_pair, ValuationError};
 
 /// The quality score q_i of each player of `data` (see the module
 /// documentation), with the reference `model` trained on all of `trusted`.
+/// A model too large for `trusted` ([`Model::check`]) is refused before
+/// it is trained.
 ///
 /// ```
 /// use procura_valuation::{quality_scores, Dataset, Knn, Model, Players};
@@ -44,13 +46,13 @@ pub fn quality_scores(
 ) -> Result<Vec<f64>, ValuationError> {
     check_pair(data, trusted, players)?;
     let all: Vec<usize> = (0..trusted.n_rows()).collect();
-    let Some(reference) = fit(model, trusted, &all) else {
+    let Some(reference) = fit(model, trusted, &all)? else {
         // A Dataset has rows, so the reference always fits.
         return Err(ValuationError::Dataset(super::DatasetError::Empty));
     };
     let agrees: Vec<bool> = (0..data.n_rows())
         .into_par_iter()
-        .map(|row| reference.predict(data.row(row)) == data.label(row))
+        .map(|row| reference.predict(data.row_at(row)) == data.label_at(row))
         .collect();
     Ok((0..players.n_players())
         .map(|player| {

@@ -35,27 +35,92 @@ pub struct Progress {
 /// A progress callback that ignores its reports.
 pub fn no_progress(_: Progress) {}
 
-/// How a sampling estimator draws.
+/// How a sampling estimator draws: how many samples at most, from which
+/// seed, and when to stop early. The fields are checked when the config is
+/// built, so every config an estimator receives is valid; errors name the
+/// field. [`SamplingConfig::standard`] is the named preset (`procura
+/// value`'s defaults).
+///
+/// ```
+/// use procura_valuation::{SamplingConfig, ValuationError};
+///
+/// let config = SamplingConfig::new(64, 7)?.with_target_se(Some(0.01))?;
+/// assert_eq!((config.samples(), config.seed(), config.target_se()), (64, 7, Some(0.01)));
+/// assert_eq!(SamplingConfig::new(0, 7), Err(ValuationError::Samples));
+/// assert!(SamplingConfig::standard().with_target_se(Some(f64::NAN)).is_err());
+/// # Ok::<(), ValuationError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SamplingConfig {
     /// Most samples (permutations or subsets) to draw: ≥ 1.
-    pub samples: usize,
+    samples: usize,
     /// Seed of the ChaCha8 streams.
-    pub seed: u64,
+    seed: u64,
     /// Stop early once every player's standard error is at most this
     /// (finite, > 0); `None` draws all `samples`.
-    pub target_se: Option<f64>,
+    target_se: Option<f64>,
 }
 
 impl SamplingConfig {
-    fn check(&self) -> Result<(), ValuationError> {
-        if self.samples == 0 {
+    /// The preset: 1000 samples, seed 0, no early stop (`procura value`'s
+    /// defaults).
+    #[must_use]
+    pub fn standard() -> SamplingConfig {
+        SamplingConfig {
+            samples: 1000,
+            seed: 0,
+            target_se: None,
+        }
+    }
+
+    /// At most `samples` samples (≥ 1) from `seed`, without early stop.
+    pub fn new(samples: usize, seed: u64) -> Result<SamplingConfig, ValuationError> {
+        Ok(SamplingConfig::standard()
+            .with_samples(samples)?
+            .with_seed(seed))
+    }
+
+    /// Most samples (permutations or subsets) to draw: ≥ 1, or
+    /// [`ValuationError::Samples`].
+    pub fn with_samples(self, samples: usize) -> Result<SamplingConfig, ValuationError> {
+        if samples == 0 {
             return Err(ValuationError::Samples);
         }
-        match self.target_se {
+        Ok(SamplingConfig { samples, ..self })
+    }
+
+    /// The seed of the ChaCha8 streams.
+    #[must_use]
+    pub fn with_seed(self, seed: u64) -> SamplingConfig {
+        SamplingConfig { seed, ..self }
+    }
+
+    /// Stop early once every player's standard error is at most
+    /// `target_se` (finite, > 0, or [`ValuationError::TargetSe`]); `None`
+    /// draws every sample.
+    pub fn with_target_se(self, target_se: Option<f64>) -> Result<SamplingConfig, ValuationError> {
+        match target_se {
             Some(se) if !(se.is_finite() && se > 0.0) => Err(ValuationError::TargetSe(se)),
-            _ => Ok(()),
+            _ => Ok(SamplingConfig { target_se, ..self }),
         }
+    }
+
+    /// Most samples to draw.
+    #[must_use]
+    pub fn samples(&self) -> usize {
+        self.samples
+    }
+
+    /// Seed of the ChaCha8 streams.
+    #[must_use]
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The standard error at which sampling stops early, if any.
+    #[must_use]
+    pub fn target_se(&self) -> Option<f64> {
+        self.target_se
     }
 }
 
@@ -202,7 +267,6 @@ pub fn tmc_shapley(
     truncation: f64,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Estimate, ValuationError> {
-    config.check()?;
     if !(truncation.is_finite() && truncation >= 0.0) {
         return Err(ValuationError::Truncation(truncation));
     }
@@ -275,12 +339,13 @@ fn max_variance(moments: &[Moments]) -> f64 {
 /// ```
 ///
 /// A side with no sample counts as mean 0, with an infinite standard error.
+/// A [`SamplingConfig`] is checked when built, so this fails on no input
+/// today; the `Result` leaves room for the game's own errors.
 pub fn banzhaf_msr(
     game: &dyn CooperativeGame,
     config: &SamplingConfig,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Estimate, ValuationError> {
-    config.check()?;
     let n = game.n_players();
     let mut inside = vec![Moments::default(); n];
     let mut outside = vec![Moments::default(); n];

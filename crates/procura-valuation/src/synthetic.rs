@@ -119,7 +119,7 @@ pub fn split_among_providers(
     for provider in 0..n_providers {
         let own = &order[next..next + volumes[provider]];
         next += volumes[provider];
-        let mut provider_labels: Vec<usize> = own.iter().map(|&row| data.label(row)).collect();
+        let mut provider_labels: Vec<usize> = own.iter().map(|&row| data.label_at(row)).collect();
         for label in &mut provider_labels {
             if n_classes > 1 && rng.random_range(0.0..1.0) < noise_rates[provider] {
                 // A uniformly drawn class other than the true one.
@@ -132,7 +132,7 @@ pub fn split_among_providers(
             .map(|_| rng.random_range(0..own.len()))
             .collect();
         for index in (0..own.len()).chain(copies) {
-            features.extend_from_slice(data.row(own[index]));
+            features.extend_from_slice(data.row_at(own[index]));
             labels.push(provider_labels[index]);
             of_row.push(provider);
         }

@@ -36,14 +36,12 @@
 //! # Ok::<(), procura_valuation::table::TableError>(())
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 
 use crate::dataset::{Dataset, DatasetError, Players};
 
-/// Most classes a label column may have. A label column with more distinct
-/// values is most likely a continuous target, not a classification label.
-pub const MAX_CLASSES: usize = 64;
+pub use crate::limits::MAX_CLASSES;
 
 /// Why CSV text is not a valid table, or tables do not fit together. Lines
 /// are 1-based lines of the text (the header is line 1), columns 1-based.
@@ -325,7 +323,9 @@ impl Table {
 
     /// Checks that this table has the feature columns of `train`, by name,
     /// and puts its columns in the training table's order. A missing or an
-    /// extra feature column is an error naming it.
+    /// extra feature column is an error naming it: the first missing one in
+    /// the training table's order, else the first extra one in this
+    /// table's. O(F) expected: both lookups are hash maps.
     pub fn align_features(&mut self, train: &Table) -> Result<(), TableError> {
         let position: HashMap<&str, usize> = self
             .feature_names
@@ -340,10 +340,11 @@ impl Table {
                 None => return Err(TableError::MissingFeature { name: name.clone() }),
             }
         }
+        let wanted: HashSet<&str> = train.feature_names.iter().map(String::as_str).collect();
         if let Some(extra) = self
             .feature_names
             .iter()
-            .find(|name| !train.feature_names.contains(name))
+            .find(|name| !wanted.contains(name.as_str()))
         {
             return Err(TableError::ExtraFeature {
                 name: extra.clone(),

@@ -57,14 +57,14 @@ fn csv(data: &Dataset, provider: Option<&Players>) -> String {
     }
     text.push_str(&FEATURES.join(","));
     text.push_str(",label\n");
-    for row in 0..data.n_rows() {
+    for (row, (features, label)) in data.iter().enumerate() {
         if let Some(players) = provider {
             text.push_str(&format!("p{:02},", players.of_row()[row]));
         }
-        for value in data.row(row) {
+        for value in features {
             text.push_str(&format!("{value},"));
         }
-        text.push_str(&format!("{}\n", data.label(row)));
+        text.push_str(&format!("{label}\n"));
     }
     text
 }

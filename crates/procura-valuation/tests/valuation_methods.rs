@@ -106,9 +106,11 @@ fn knn_shapley_equals_brute_force() {
         let train = dataset(seed, rows, features, classes, grid);
         let test = dataset(seed + 100, tests, features, classes, grid);
         let knn = Knn::new(k).expect("k ≥ 1");
-        let values = knn_shapley(&train, &test, &knn, &Players::points(rows), &no_progress)
+        let values = knn_shapley(&train, &test, &knn, &Players::points(&train), &no_progress)
             .expect("knn-shapley runs");
-        let utilities = all_utilities(rows, &|s| knn_utility(&train, &test, &knn, s));
+        let utilities = all_utilities(rows, &|s| {
+            knn_utility(&train, &test, &knn, s).expect("rows of train")
+        });
         let expected = brute_shapley(rows, &utilities);
         for (i, (v, e)) in values.iter().zip(&expected).enumerate() {
             assert!(
@@ -131,7 +133,7 @@ fn knn_shapley_sums_rows_per_provider() {
     let groups: Vec<usize> = (0..40).map(|row| row % 4).collect();
     let players = Players::groups(groups.clone()).expect("groups");
     let per_row =
-        knn_shapley(&train, &test, &knn, &Players::points(40), &no_progress).expect("runs");
+        knn_shapley(&train, &test, &knn, &Players::points(&train), &no_progress).expect("runs");
     let per_provider = knn_shapley(&train, &test, &knn, &players, &no_progress).expect("runs");
     for (provider, value) in per_provider.iter().enumerate() {
         let expected: f64 = (0..40)
@@ -174,11 +176,7 @@ fn check_converged(name: &str, estimate: &Estimate, exact: &[f64], z: f64, max_s
 }
 
 fn config(samples: usize, seed: u64) -> SamplingConfig {
-    SamplingConfig {
-        samples,
-        seed,
-        target_se: None,
-    }
+    SamplingConfig::new(samples, seed).expect("at least one sample")
 }
 
 #[test]
@@ -290,7 +288,7 @@ impl CooperativeGame for Counting<'_> {
 fn tmc_truncation_bound_holds_per_sample() {
     let train = linear_dataset(71, 40, 2, 2);
     let test = linear_dataset(72, 30, 2, 2);
-    let players = Players::points(40);
+    let players = Players::points(&train);
     let knn = Model::Knn(Knn::new(3).expect("k"));
     let learning = LearningGame::new(&train, &test, &players, knn).expect("game");
     let games: [&dyn CooperativeGame; 2] = [&learning, &Cancelling];
@@ -341,15 +339,13 @@ fn bits(values: &[f64]) -> Vec<u64> {
 fn results_do_not_depend_on_the_thread_count() {
     let train = linear_dataset(31, 120, 3, 3);
     let test = linear_dataset(32, 50, 3, 3);
-    let points = Players::points(120);
+    let points = Players::points(&train);
     let providers = Players::groups((0..120).map(|row| row % 7).collect()).expect("groups");
     let knn = Knn::new(5).expect("k");
     let logistic = Model::Logistic(Logistic::new(0.5).expect("l2"));
-    let early = SamplingConfig {
-        samples: 400,
-        seed: 9,
-        target_se: Some(0.02),
-    };
+    let early = SamplingConfig::new(400, 9)
+        .and_then(|config| config.with_target_se(Some(0.02)))
+        .expect("valid config");
     let run = || {
         let exact = knn_shapley(&train, &test, &knn, &points, &no_progress).expect("knn");
         let knn_game = LearningGame::new(&train, &test, &providers, Model::Knn(knn)).expect("g");
@@ -385,8 +381,7 @@ fn gradient(data: &Dataset, l2: f64, classes: &[usize], coefficients: &[f64]) ->
     let width = d + 1;
     let n_vectors = coefficients.len() / width;
     let mut g = vec![0.0; coefficients.len()];
-    for row in 0..data.n_rows() {
-        let x = data.row(row);
+    for (x, label) in data.iter() {
         let z: Vec<f64> = coefficients
             .chunks_exact(width)
             .map(|v| v[..d].iter().zip(x).map(|(w, x)| w * x).sum::<f64>() + v[d])
@@ -404,7 +399,7 @@ fn gradient(data: &Dataset, l2: f64, classes: &[usize], coefficients: &[f64]) ->
             } else {
                 classes[k]
             };
-            let residual = p[k] - if data.label(row) == class { 1.0 } else { 0.0 };
+            let residual = p[k] - if label == class { 1.0 } else { 0.0 };
             for j in 0..d {
                 g[k * width + j] += residual * x[j];
             }
@@ -431,8 +426,9 @@ fn logistic_regression_reaches_a_zero_gradient() {
     for (seed, rows, features, classes, l2) in cases {
         let data = linear_dataset(seed, rows, features, classes);
         let all: Vec<usize> = (0..rows).collect();
-        let model =
-            fit_logistic(&data, &all, &Logistic::new(l2).expect("l2")).expect("several classes");
+        let model = fit_logistic(&data, &all, &Logistic::new(l2).expect("l2"))
+            .expect("within the limits")
+            .expect("several classes");
         assert!(model.converged(), "case {seed}: not converged");
         let g = gradient(&data, l2, model.classes(), model.coefficients());
         let norm = g.iter().map(|g| g.abs()).fold(0.0, f64::max);
@@ -488,7 +484,9 @@ fn logistic_regression_converges_on_wine() {
         (&multi, 1.0),
     ];
     for (data, l2) in cases {
-        let model = fit_logistic(data, &all, &Logistic::new(l2).expect("l2")).expect("fit");
+        let model = fit_logistic(data, &all, &Logistic::new(l2).expect("l2"))
+            .expect("within the limits")
+            .expect("fit");
         assert!(
             model.converged(),
             "l2 {l2}: {} iterations",
@@ -514,7 +512,9 @@ fn logistic_regression_converges_on_wine() {
 fn logistic_regression_matches_a_closed_form() {
     let data = Dataset::new(vec![-1.0, 1.0], 1, vec![0, 1], 2).expect("data");
     for l2 in [0.5, 1.0, 4.0] {
-        let model = fit_logistic(&data, &[0, 1], &Logistic::new(l2).expect("l2")).expect("fit");
+        let model = fit_logistic(&data, &[0, 1], &Logistic::new(l2).expect("l2"))
+            .expect("within the limits")
+            .expect("fit");
         let (w, b) = (model.coefficients()[0], model.coefficients()[1]);
         assert!(b.abs() <= 1e-12, "intercept {b}");
         let residual = l2 * w - 2.0 / (1.0 + w.exp());
@@ -531,22 +531,24 @@ fn utility_conventions() {
     let knn = Model::Knn(Knn::new(3).expect("k"));
     let logistic = Model::Logistic(Logistic::new(1.0).expect("l2"));
     for model in [knn, logistic] {
-        assert_eq!(accuracy(&model, &train, &[], &test), 0.6);
+        let accuracy = |rows: &[usize]| accuracy(&model, &train, rows, &test).expect("trains");
+        assert_eq!(accuracy(&[]), 0.6);
         let of_class = |class| {
             (0..30)
-                .filter(|&row| train.label(row) == class)
+                .filter(|&row| train.label(row) == Some(class))
                 .collect::<Vec<_>>()
         };
-        assert_eq!(accuracy(&model, &train, &of_class(2), &test), 0.2);
-        assert_eq!(accuracy(&model, &train, &of_class(1), &test), 0.6);
+        assert_eq!(accuracy(&of_class(2)), 0.2);
+        assert_eq!(accuracy(&of_class(1)), 0.6);
     }
     let test = dataset(52, 25, 2, 3, None);
-    let players = Players::points(30);
+    let players = Players::points(&train);
     let game = LearningGame::new(&train, &test, &players, knn).expect("game");
     let mut rng = ChaCha8Rng::seed_from_u64(53);
     for _ in 0..50 {
         let rows: Vec<usize> = (0..30).filter(|_| rng.random_range(0..2) == 1).collect();
-        assert_eq!(game.utility(&rows), accuracy(&knn, &train, &rows, &test));
+        let trained = accuracy(&knn, &train, &rows, &test).expect("trains");
+        assert_eq!(game.utility(&rows), trained);
     }
 }
 
@@ -554,20 +556,25 @@ fn utility_conventions() {
 fn invalid_configurations_are_refused() {
     let train = dataset(61, 10, 2, 2, None);
     let test3 = dataset(62, 5, 3, 2, None);
-    let players = Players::points(10);
+    let players = Players::points(&train);
     let knn = Knn::new(1).expect("k");
     assert!(knn_shapley(&train, &test3, &knn, &players, &no_progress).is_err());
     assert!(LearningGame::new(&train, &test3, &players, Model::Knn(knn)).is_err());
     let test = dataset(63, 5, 2, 2, None);
     let game = LearningGame::new(&train, &test, &players, Model::Knn(knn)).expect("game");
-    assert!(tmc_shapley(&game, &config(0, 1), 0.0, &no_progress).is_err());
+    // A config is checked when built; its errors name the field.
+    let no_samples = SamplingConfig::new(0, 1).expect_err("0 samples");
+    assert_eq!(no_samples.to_string(), "samples must be at least 1");
     assert!(tmc_shapley(&game, &config(5, 1), -1.0, &no_progress).is_err());
-    let bad_target = SamplingConfig {
-        samples: 5,
-        seed: 1,
-        target_se: Some(f64::NAN),
-    };
-    assert!(banzhaf_msr(&game, &bad_target, &no_progress).is_err());
+    let bad_target = config(5, 1)
+        .with_target_se(Some(f64::NAN))
+        .expect_err("NaN target");
+    assert_eq!(
+        bad_target.to_string(),
+        "target_se: NaN is not finite and > 0"
+    );
+    assert!(config(5, 1).with_target_se(Some(0.0)).is_err());
+    assert!(banzhaf_msr(&game, &config(5, 1), &no_progress).is_ok());
     assert!(Knn::new(0).is_err());
     assert!(Logistic::new(0.0).is_err());
     assert!(Logistic::new(f64::INFINITY).is_err());

@@ -1,7 +1,11 @@
 //! Cost of the withdrawal protocols (spec §B.4): the exact solvers at 20
 //! assigned users, the largest they take (goal: < 1 s each), and the grid
 //! approximation at 10,000 users (goal: < 5 s each); plus the assignment
-//! stage with its Myerson payments (§B.3) at 10,000 users.
+//! stage with its Myerson payments (§B.3) at 10,000 users, and on the
+//! hostile market of issue 14 where every payment integrates over many
+//! tiny capacities past the end of the fill (5,000 + 5,000 and 50,000 +
+//! 50,000 users; the plain walk took 67 ms and 8.2 s, the closed form
+//! takes about 4 ms and 40 ms).
 //!
 //! Run: `cargo bench -p procura --bench threshold`
 
@@ -127,5 +131,40 @@ fn assignment(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, protocols, assignment);
+/// `assigned` users of capacity 2⁻¹⁰ and costs 0.1 + i·10⁻⁶ who fill T
+/// exactly, then `tail` users of capacity 10⁻¹³ and costs 0.5 + i·10⁻⁶;
+/// reserve 1. Each assigned user's second phase passes every tail user.
+fn tiny_tail(assigned: usize, tail: usize) -> ThresholdInstance {
+    let capacity = 1.0 / 1024.0;
+    let mut users: Vec<UserSpec> = (0..assigned)
+        .map(|i| UserSpec::new(format!("a{i:06}"), 0.1 + i as f64 * 1e-6, capacity))
+        .collect();
+    users
+        .extend((0..tail).map(|i| UserSpec::new(format!("b{i:06}"), 0.5 + i as f64 * 1e-6, 1e-13)));
+    let spec = ThresholdSpec {
+        threshold: assigned as f64 * capacity,
+        reserve_price: Some(1.0),
+        users,
+        ..ThresholdSpec::default()
+    };
+    ThresholdInstance::new(spec).expect("tiny-tail market is valid")
+}
+
+fn hostile(c: &mut Criterion) {
+    let mut group = c.benchmark_group("assign-tiny-tail");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(5));
+    for n in [5_000, 50_000] {
+        let instance = tiny_tail(n, n);
+        group.bench_with_input(
+            BenchmarkId::new("withdrawal", format!("{n}+{n}")),
+            &instance,
+            |b, instance| b.iter(|| withdrawal::assign(black_box(instance))),
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, protocols, assignment, hostile);
 criterion_main!(benches);

@@ -33,7 +33,7 @@ fn valuation(c: &mut Criterion) {
 
     let train = dataset(10_000, 20, 1);
     let test = dataset(500, 20, 2);
-    let players = Players::points(train.n_rows());
+    let players = Players::points(&train);
     let knn = Knn::new(5).unwrap_or_else(|e| unreachable!("{e}"));
     group.bench_function("knn_shapley/10000x500x20", |b| {
         b.iter(|| knn_shapley(black_box(&train), &test, &knn, &players, &no_progress))

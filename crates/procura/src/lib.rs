@@ -11,7 +11,7 @@
 //! | [`procurement`], [`threshold`], [`game`], [`tolerance`], [`Mechanism`] | `procura-mechanisms` | the rules of both markets |
 //! | [`audit`] | `procura-audit` | the auditor, certificates, best responses |
 //! | [`valuation`] | `procura-valuation` | data valuation with real models |
-//! | [`datasets`], [`experiment`], [`population`], [`round`], [`seed`], [`synthetic`] | `procura-lab` | built-in data, populations, experiments, claims, rounds on real data |
+//! | [`datasets`], [`experiment`], [`offer`], [`population`], [`round`], [`seed`], [`synthetic`] | `procura-lab` | built-in data, populations, experiments, claims, offers priced by valuations, rounds on real data |
 //!
 //! ```
 //! use procura::procurement::{clear, Auction, Instance, InstanceSpec, ProviderSpec};
@@ -29,7 +29,7 @@
 
 pub use procura_audit as audit;
 pub use procura_lab::{
-    datasets, experiment, population, round, seed, synthetic, threshold_population,
+    datasets, experiment, limits, offer, population, round, seed, synthetic, threshold_population,
 };
 pub use procura_mechanisms::{
     game, procurement, threshold, tolerance, validate, Market, Mechanism, UnknownMechanism,

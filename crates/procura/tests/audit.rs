@@ -141,6 +141,44 @@ fn certificates_hold_at_budgets_near_the_largest_double() {
     );
 }
 
+/// Issue 14's hostile instances, through the auditor: budgets kept, no IR
+/// violation, and a monotone certificate for a loser bidding far above
+/// 2B + 1 (its probes used to cancel to a bid of 0, which wins).
+#[test]
+fn hostile_instances_audit_clean() {
+    let provider = |id: &str, bid: f64, utility: f64| ProviderSpec::new(id, bid, 1.0, utility);
+    let cases = [
+        // Class 1: B·w subnormal (Q-MIA paid 1.0 against B = 0.6).
+        (0.6, None, vec![provider("a", 0.0, 5e-324)]),
+        // Class 2: B/w underflows (the winner was paid 0).
+        (1e-300, None, vec![provider("a", 1e-300, 1e30)]),
+        (1e-300, Some(1e-300), vec![provider("a", 5e-324, 1e30)]),
+        // Class 4: a loser far above 2B + 1.
+        (
+            1.0,
+            None,
+            vec![provider("a", 1e20, 1.0), provider("b", 0.5, 1.0)],
+        ),
+    ];
+    for (budget, token_budget, providers) in cases {
+        let instance = Instance::new(InstanceSpec {
+            budget,
+            token_budget,
+            liquidity: token_budget.map(|_| 0.5),
+            providers,
+            ..InstanceSpec::default()
+        })
+        .expect("valid");
+        for mechanism in [Auction::Qmia, Auction::Mixed] {
+            let report = audit(&mechanism, &instance, &AuditConfig::thorough());
+            assert_eq!(report.ir_violations, 0, "{mechanism}: {instance:?}");
+            assert!(report.budget_ok, "{mechanism}: {instance:?}");
+            let certificate = certify(mechanism, &instance).expect("certified");
+            assert!(certificate.monotone, "{mechanism}: {certificate:?}");
+        }
+    }
+}
+
 #[test]
 fn large_coalitions_stay_bounded() {
     // Coalitions of up to all six providers: the joint candidates per
@@ -327,9 +365,13 @@ fn population_audits_are_identical_on_1_and_4_threads() {
     }
     let trust = run(2, Auction::Trust);
     assert!(trust.with_deviation > 0 && trust.max_gain > 0.0);
-    let (index, worst, report) = trust.worst.expect("worst instance");
-    assert_eq!(worst, population.draw(99, index));
-    assert_eq!(report.max_unilateral_gain, trust.max_gain);
+    let worst = trust.worst.expect("worst instance");
+    assert_eq!(worst.instance, population.draw(99, worst.index));
+    assert_eq!(
+        worst.audit_seed,
+        procura::population::instance_seed(config.seed(), worst.index)
+    );
+    assert_eq!(worst.audit.max_unilateral_gain, trust.max_gain);
     let qmia = run(2, Auction::Qmia);
     assert_eq!(qmia.with_deviation, 0);
     assert_eq!(qmia.ir_violations + qmia.budget_violations, 0);
@@ -392,7 +434,7 @@ fn population_errors_name_the_key() {
 
 mod properties {
     use super::*;
-    use procura_mechanisms::test_support::procurement_instance;
+    use procura_mechanisms::test_support::{extreme_procurement_spec, procurement_instance};
     use proptest::prelude::*;
 
     fn config() -> ProptestConfig {
@@ -496,6 +538,39 @@ mod properties {
                             ),
                             (fast, full) => prop_assert_eq!(fast.is_some(), full.is_some(), "{}: {:?}", mechanism, report),
                         }
+                    }
+                }
+            }
+        }
+
+        /// The same agreement over the whole range of doubles, where the
+        /// mechanisms compute with an unbounded exponent
+        /// (`procurement/numerics.rs`): bit for bit for MUT and the
+        /// baselines, whose view runs the very same arithmetic.
+        #[test]
+        fn the_fast_unilateral_screen_agrees_at_any_magnitude(spec in extreme_procurement_spec(), fractions in proptest::collection::vec(0.0f64..3.0, 6)) {
+            let Ok(instance) = Instance::new(spec) else {
+                return Ok(());
+            };
+            for mechanism in [Auction::Mut, Auction::Volume, Auction::Trust] {
+                for participant in 0..instance.providers().len() {
+                    let truth = mechanism.report(&instance, participant).expect("participant exists");
+                    let mut reports: Vec<Vec<f64>> = mechanism.critical_reports(&instance, participant).expect("participant exists");
+                    reports.extend(fractions.iter().map(|f| {
+                        let mut report = truth.clone();
+                        report[0] *= f;
+                        report
+                    }));
+                    let fast = mechanism.unilateral_utilities(&instance, participant, &reports).expect("participant exists");
+                    for (report, fast) in reports.iter().zip(fast) {
+                        let full = mechanism
+                            .with_report(&instance, participant, report)
+                            .expect("participant exists")
+                            .map(|reported| mechanism.evaluate(&instance, &reported).expect("same participants").utilities[participant]);
+                        prop_assert_eq!(
+                            fast.map(f64::to_bits), full.map(f64::to_bits),
+                            "{}: participant {} report {:?}: fast {:?} vs full {:?}", mechanism, participant, report, fast, full
+                        );
                     }
                 }
             }

@@ -35,10 +35,9 @@ fn data(seed: u64) -> RoundData {
 }
 
 fn config() -> RoundConfig {
-    RoundConfig {
-        n_providers: 12,
-        ..RoundConfig::demo()
-    }
+    RoundConfig::demo()
+        .with_n_providers(12)
+        .expect("12 providers")
 }
 
 fn round(seed: u64) -> RoundReport {
@@ -79,7 +78,7 @@ fn the_holdout_split_deals_every_row_once_and_scales_on_what_the_buyer_sees() {
     let rows = |parts: &[&Dataset]| -> Vec<(Vec<f64>, usize)> {
         parts
             .iter()
-            .flat_map(|d| (0..d.n_rows()).map(|row| (d.row(row).to_vec(), d.label(row))))
+            .flat_map(|d| d.iter().map(|(x, label)| (x.to_vec(), label)))
             .collect()
     };
     let scaled = rows(&dealt);
@@ -151,9 +150,7 @@ fn the_holdout_split_deals_every_row_once_and_scales_on_what_the_buyer_sees() {
 #[test]
 fn a_constant_feature_becomes_zero_in_every_part() {
     let blobs = blobs(99, 500);
-    let features: Vec<f64> = (0..blobs.n_rows())
-        .flat_map(|row| [blobs.row(row)[0], 0.1, blobs.row(row)[1]])
-        .collect();
+    let features: Vec<f64> = blobs.iter().flat_map(|(x, _)| [x[0], 0.1, x[1]]).collect();
     let with_constant = Dataset::new(features, 3, blobs.labels().to_vec(), 2).expect("valid");
     let parts = RoundData::split(&with_constant, 150, 60, 5).expect("split");
     let plain = data(5);
@@ -162,11 +159,10 @@ fn a_constant_feature_becomes_zero_in_every_part() {
         (&parts.trusted, &plain.trusted),
         (&parts.pool, &plain.pool),
     ] {
-        for row in 0..part.n_rows() {
-            let x = part.row(row);
+        for (row, (x, _)) in part.iter().enumerate() {
             assert_eq!(x[1].to_bits(), 0.0_f64.to_bits());
             // The other features are scaled exactly as without the column.
-            assert_eq!([x[0], x[2]], plain.row(row));
+            assert_eq!(Some(&[x[0], x[2]][..]), plain.row(row));
         }
     }
 }
@@ -180,7 +176,7 @@ fn every_mechanism_runs_and_stays_within_its_share_of_the_budget() {
         assert!(approx_eq(budget, 0.3 * costs, 1e-12), "B = 0.3 Σ c_i");
         let mechanisms: Vec<Auction> = report.purchases.iter().map(|p| p.mechanism).collect();
         assert_eq!(mechanisms, Auction::ALL);
-        let lambda = config().liquidity;
+        let lambda = config().liquidity();
         for purchase in &report.purchases {
             let (cash_share, token_share) = match purchase.mechanism {
                 Auction::Qmia | Auction::Volume | Auction::Trust => (1.0, 0.0),
@@ -207,7 +203,7 @@ fn the_model_is_trained_on_exactly_the_winners_rows() {
     let parts = data(1);
     let report = run(&parts, &config(), 1, &no_progress).expect("round");
     let players = &report.split.players;
-    let model = Model::Logistic(config().logistic);
+    let model = Model::Logistic(config().logistic());
     let mut bought_something = false;
     for purchase in &report.purchases {
         let mut expected: Vec<usize> = purchase
@@ -224,7 +220,8 @@ fn the_model_is_trained_on_exactly_the_winners_rows() {
             .map(|winner| report.truth.providers()[winner].volume())
             .sum();
         assert_eq!(purchase.n_rows() as f64, volume, "volume is the row count");
-        let retrained = accuracy(&model, &report.split.data, &expected, &parts.test);
+        let retrained =
+            accuracy(&model, &report.split.data, &expected, &parts.test).expect("trains");
         assert_eq!(purchase.accuracy, retrained, "{}", purchase.mechanism);
         let cost: f64 = purchase
             .outcome
@@ -238,7 +235,7 @@ fn the_model_is_trained_on_exactly_the_winners_rows() {
     assert_eq!(report.all_data.n_rows, all.len());
     assert_eq!(
         report.all_data.accuracy,
-        accuracy(&model, &report.split.data, &all, &parts.test)
+        accuracy(&model, &report.split.data, &all, &parts.test).expect("trains")
     );
     assert_eq!(report.no_purchase.accuracy, parts.test.majority_rate());
 }
@@ -248,19 +245,16 @@ fn the_model_is_trained_on_exactly_the_winners_rows() {
 /// (not the test set), clamped at 0.
 #[test]
 fn quality_and_utility_are_measured_on_the_trusted_set() {
-    let noisy = RoundConfig {
-        max_noise: 1.0,
-        ..config()
-    };
+    let noisy = config().with_max_noise(1.0).expect("noise up to 1");
     let parts = data(2);
     let report = run(&parts, &noisy, 2, &no_progress).expect("round");
     let split = &report.split;
-    let model = Model::Logistic(noisy.logistic);
+    let model = Model::Logistic(noisy.logistic());
     let quality = quality_scores(&parts.trusted, &split.data, &split.players, &model).expect("q");
     let values = knn_shapley(
         &split.data,
         &parts.trusted,
-        &noisy.knn,
+        &noisy.knn(),
         &split.players,
         &|_| {},
     )
@@ -310,7 +304,7 @@ fn values_are_scores_of_winners_and_bounded_by_all_data() {
 /// tokens.
 #[test]
 fn the_dsic_mechanisms_are_cleared_at_true_costs() {
-    let lambda = config().liquidity;
+    let lambda = config().liquidity();
     for seed in 0..4 {
         let report = round(seed);
         let qmia = report.purchase(Auction::Qmia).expect("qmia");
@@ -325,6 +319,74 @@ fn the_dsic_mechanisms_are_cleared_at_true_costs() {
         );
         assert!(approx_eq(mixed.cash, lambda * qmia.cash, 1e-9));
         assert!(approx_eq(mixed.tokens, (1.0 - lambda) * qmia.cash, 1e-9));
+    }
+}
+
+/// What the demo's paragraph says of a purchase comes from `Purchase`:
+/// the DSIC mechanisms are truthful with no markup; the pay-as-bid
+/// baselines' winners bid at least their cost; underbids are counted
+/// against the true costs; the trust winners' claims are compared with
+/// their verified quality; and a MUT share is worth R·τ/Π.
+#[test]
+fn purchases_describe_how_their_providers_bid() {
+    for seed in 0..4 {
+        let report = round(seed);
+        let truth = &report.truth;
+        for purchase in &report.purchases {
+            let costs = bids(truth);
+            let reported = bids(&purchase.reports);
+            let below = reported.iter().zip(&costs).filter(|(r, c)| r < c).count();
+            assert_eq!(purchase.underbids(truth), below);
+            assert_eq!(
+                purchase.truthful(truth),
+                reported == costs && {
+                    let claims = |i: &Instance| -> Vec<f64> {
+                        i.providers().iter().map(|p| p.claimed_quality()).collect()
+                    };
+                    claims(&purchase.reports) == claims(truth)
+                }
+            );
+            let winners: Vec<usize> = purchase.outcome.winners().collect();
+            match purchase.claim_inflation() {
+                None => assert!(winners.is_empty()),
+                Some(inflation) => {
+                    let mean = |f: &dyn Fn(usize) -> f64| {
+                        winners.iter().map(|&w| f(w)).sum::<f64>() / winners.len() as f64
+                    };
+                    let providers = purchase.reports.providers();
+                    assert_eq!(inflation.claimed, mean(&|w| providers[w].claimed_quality()));
+                    assert_eq!(
+                        inflation.verified,
+                        mean(&|w| truth.providers()[w].quality())
+                    );
+                }
+            }
+        }
+        for mechanism in [Auction::Qmia, Auction::Mixed] {
+            let purchase = report.purchase(mechanism).expect("dsic");
+            assert!(purchase.truthful(truth));
+            assert_eq!(purchase.underbids(truth), 0);
+            assert_eq!(purchase.markup(), 0.0);
+        }
+        for mechanism in [Auction::Volume, Auction::Trust] {
+            let purchase = report.purchase(mechanism).expect("baseline");
+            assert!(
+                purchase.markup() >= 0.0,
+                "{mechanism}: pay-as-bid never bids below cost"
+            );
+            assert_eq!(purchase.underbids(truth), 0);
+        }
+        let trust = report.purchase(Auction::Trust).expect("trust");
+        if let Some(inflation) = trust.claim_inflation() {
+            assert!(inflation.claimed >= inflation.verified);
+        }
+        let mut_token = report.purchase(Auction::Mut).expect("mut");
+        let market = &mut_token.reports;
+        assert!(approx_eq(
+            mut_token.tokens,
+            mut_token.outcome.total_tokens() * market.token_budget() / market.token_pool(),
+            1e-12
+        ));
     }
 }
 
@@ -378,76 +440,64 @@ fn progress_counts_the_valuation_and_every_mechanism() {
     assert!(seen.iter().all(|step| step.total == STAGES));
 }
 
-/// One line per invalid configuration: the error names the field.
+/// One line per invalid configuration: the setter refuses it and the error
+/// names the field; the number of providers is checked again against the
+/// pool when the round runs.
 #[test]
 fn invalid_configurations_name_their_field() {
-    fn check(config: &RoundConfig, expected: &str) {
-        let error = run(&data(0), config, 0, &no_progress).expect_err("invalid config");
+    fn check(config: Result<RoundConfig, RoundError>, expected: &str) {
+        let error = config.expect_err("invalid config");
+        assert!(matches!(error, RoundError::Config { .. }), "{error:?}");
         assert_eq!(error.to_string(), expected);
     }
     let base = config();
+    for (fraction, expected) in [
+        (0.0, "budget_fraction: 0 is not in (0, 1]"),
+        (-1.0, "budget_fraction: -1 is not in (0, 1]"),
+        (f64::NAN, "budget_fraction: NaN is not in (0, 1]"),
+        (1.5, "budget_fraction: 1.5 is not in (0, 1]"),
+    ] {
+        check(base.clone().with_budget_fraction(fraction), expected);
+    }
     check(
-        &RoundConfig {
-            budget_fraction: 0.0,
-            ..base.clone()
-        },
-        "budget_fraction: 0 is not in (0, 1]",
-    );
-    check(
-        &RoundConfig {
-            budget_fraction: -1.0,
-            ..base.clone()
-        },
-        "budget_fraction: -1 is not in (0, 1]",
-    );
-    check(
-        &RoundConfig {
-            budget_fraction: f64::NAN,
-            ..base.clone()
-        },
-        "budget_fraction: NaN is not in (0, 1]",
-    );
-    check(
-        &RoundConfig {
-            budget_fraction: 1.5,
-            ..base.clone()
-        },
-        "budget_fraction: 1.5 is not in (0, 1]",
-    );
-    check(
-        &RoundConfig {
-            liquidity: 0.0,
-            ..base.clone()
-        },
+        base.clone().with_liquidity(0.0),
         "liquidity: 0 is not in (0, 1]",
     );
     check(
-        &RoundConfig {
-            token_pool: f64::INFINITY,
-            ..base.clone()
-        },
+        base.clone().with_token_pool(f64::INFINITY),
         "token_pool: inf is not finite and > 0",
     );
     check(
-        &RoundConfig {
-            unit_cost_sigma: -0.5,
-            ..base.clone()
-        },
+        base.clone().with_unit_cost_sigma(-0.5),
         "unit_cost_sigma: -0.5 is not finite and ≥ 0",
     );
     check(
-        &RoundConfig {
-            max_noise: 2.0,
-            ..base.clone()
-        },
+        base.clone().with_max_noise(2.0),
         "max_noise: 2 is not in [0, 1]",
     );
     check(
-        &RoundConfig {
-            n_providers: 0,
-            ..base.clone()
-        },
-        "n_providers: cannot split 290 rows among 0 providers",
+        base.clone().with_max_duplicates(f64::NAN),
+        "max_duplicates: NaN is not in [0, 1]",
+    );
+    check(
+        base.clone().with_n_providers(0),
+        "n_providers: 0 is not ≥ 1",
+    );
+    // A refused value leaves nothing half-set: the edges are accepted.
+    let edges = base
+        .clone()
+        .with_budget_fraction(1.0)
+        .and_then(|c| c.with_liquidity(1.0))
+        .and_then(|c| c.with_max_noise(0.0))
+        .and_then(|c| c.with_unit_cost_sigma(0.0))
+        .expect("edges are valid");
+    assert_eq!(
+        (
+            edges.budget_fraction(),
+            edges.liquidity(),
+            edges.max_noise()
+        ),
+        (1.0, 1.0, 0.0)
     );
     // An empty strategy grid cannot even be built into a config.
     assert_eq!(
@@ -457,25 +507,17 @@ fn invalid_configurations_name_their_field() {
             .to_string(),
         "markups is empty: list at least one bid multiplier",
     );
-    check(
-        &RoundConfig {
-            n_providers: 291,
-            ..base.clone()
-        },
-        "n_providers: cannot split 290 rows among 291 providers",
-    );
+    // More providers than the pool's 290 rows: refused when the round runs.
+    let too_many = base.with_n_providers(291).expect("≥ 1");
+    let error = run(&data(0), &too_many, 0, &no_progress).expect_err("291 providers");
     assert!(matches!(
-        run(
-            &data(0),
-            &RoundConfig {
-                n_providers: 0,
-                ..base
-            },
-            0,
-            &no_progress
-        ),
-        Err(RoundError::Valuation(ValuationError::Providers { .. }))
+        error,
+        RoundError::Valuation(ValuationError::Providers { .. })
     ));
+    assert_eq!(
+        error.to_string(),
+        "n_providers: cannot split 290 rows among 291 providers"
+    );
 }
 
 #[test]

@@ -52,8 +52,8 @@ use procura_mechanisms::procurement::Auction;
 use procura_mechanisms::threshold::Protocol;
 use procura_mechanisms::Mechanism;
 
-use super::statistics::{max, missing_as_nan, paired_difference, summarize, welch_difference};
-use super::{CellResult, ProcurementRecord, Summary, ThresholdRecord};
+use super::statistics::{max, paired_difference, summarize, welch_difference};
+use super::{CellResult, ProcurementRecord, Summary, ThresholdMechanism, ThresholdRecord};
 
 /// The decision rule of each claim, in words: written once, here, and read
 /// by [`Claim::rule`], [`Verdict::rule`] and the judges' documentation.
@@ -312,11 +312,11 @@ pub enum ClaimError {
     },
 }
 
-const QMIA: Mechanism = Mechanism::Auction(Auction::Qmia);
-const MIXED: Mechanism = Mechanism::Auction(Auction::Mixed);
-const SUBSIDY: Mechanism = Mechanism::Subsidy;
-const SIMULTANEOUS: Mechanism = Mechanism::Withdrawal(Protocol::Simultaneous);
-const SMALL_FIRST: Mechanism = Mechanism::Withdrawal(Protocol::SmallFirst);
+const QMIA: Auction = Auction::Qmia;
+const MIXED: Auction = Auction::Mixed;
+const SUBSIDY: ThresholdMechanism = ThresholdMechanism::Subsidy;
+const SIMULTANEOUS: ThresholdMechanism = ThresholdMechanism::Withdrawal(Protocol::Simultaneous);
+const SMALL_FIRST: ThresholdMechanism = ThresholdMechanism::Withdrawal(Protocol::SmallFirst);
 
 /// The records of an experiment, checked against a claim.
 struct Records<'a> {
@@ -367,30 +367,31 @@ impl<'a> Records<'a> {
         }
     }
 
-    /// Every replicate's record of the auction `mechanism` in `result`.
+    /// Every replicate's record of `auction` in `result`.
     fn procurement(
         &self,
         result: &'a CellResult,
-        mechanism: Mechanism,
+        auction: Auction,
     ) -> Result<Vec<&'a ProcurementRecord>, ClaimError> {
         result
-            .procurement(mechanism)
-            .ok_or_else(|| self.missing(mechanism))
+            .procurement(auction)
+            .ok_or_else(|| self.missing(Mechanism::Auction(auction)))
     }
 
     /// Every replicate's record of the threshold `mechanism` in `result`.
     fn threshold(
         &self,
         result: &'a CellResult,
-        mechanism: Mechanism,
+        mechanism: ThresholdMechanism,
     ) -> Result<Vec<&'a ThresholdRecord>, ClaimError> {
         result
             .threshold(mechanism)
-            .ok_or_else(|| self.missing(mechanism))
+            .ok_or_else(|| self.missing(mechanism.into()))
     }
 
     /// Fails unless every cell runs `mechanism`.
-    fn require(&self, mechanism: Mechanism) -> Result<(), ClaimError> {
+    fn require(&self, mechanism: impl Into<Mechanism>) -> Result<(), ClaimError> {
+        let mechanism = mechanism.into();
         for (_, result) in self.cells() {
             if !result.mechanisms().contains(&mechanism) {
                 return Err(self.missing(mechanism));
@@ -421,14 +422,26 @@ impl<'a> Records<'a> {
     }
 }
 
-/// One field of every record, as a sample.
-fn sample<R>(records: &[&R], field: impl Fn(&R) -> f64) -> Vec<f64> {
+/// One field of every record, as a sample (the field applies to every
+/// record).
+fn sample<R>(records: &[&R], field: impl Fn(&R) -> f64) -> Vec<Option<f64>> {
+    records.iter().map(|record| Some(field(record))).collect()
+}
+
+/// One field of every record that may not apply, as a sample (`None`
+/// where it does not).
+fn sample_where<R>(records: &[&R], field: impl Fn(&R) -> Option<f64>) -> Vec<Option<f64>> {
     records.iter().map(|record| field(record)).collect()
 }
 
-/// A flag that may not apply, as a sample value: 1, 0, or NaN (missing).
-fn flag(value: Option<bool>) -> f64 {
-    missing_as_nan(value.map(f64::from))
+/// A flag as a sample value: 1 or 0.
+fn flag(value: bool) -> f64 {
+    f64::from(value)
+}
+
+/// A number for the evidence: NaN where there is none.
+fn number(value: Option<f64>) -> Evidence {
+    Evidence::Number(value.unwrap_or(f64::NAN))
 }
 
 fn count(n: usize) -> Evidence {
@@ -452,12 +465,12 @@ fn named(parts: Vec<(&str, Evidence)>) -> Vec<(String, Evidence)> {
 }
 
 /// The withdrawal mechanisms of a cell, in record order.
-fn withdrawal_mechanisms(result: &CellResult) -> Vec<Mechanism> {
+fn withdrawal_mechanisms(result: &CellResult) -> Vec<ThresholdMechanism> {
     result
-        .mechanisms()
+        .threshold_mechanisms()
         .iter()
         .copied()
-        .filter(|m| matches!(m, Mechanism::Withdrawal(_)))
+        .filter(|m| matches!(m, ThresholdMechanism::Withdrawal(_)))
         .collect()
 }
 
@@ -476,7 +489,7 @@ pub fn p1a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     let mut cells = Vec::new();
     let (mut failures, mut leaked, mut invalid) = (0usize, 0usize, 0usize);
     let (mut withdrawal_records, mut withdrawal_leaks) = (0usize, 0usize);
-    let mut withdrawal_max = f64::NAN;
+    let mut withdrawal_max: Option<f64> = None;
     let mut cells_ok = true;
     let mut failing_cells = 0usize;
     let (mut p_min, mut p_max) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -506,7 +519,7 @@ pub fn p1a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
             failing_cells += 1;
         }
         cells_ok &= cell_ok;
-        let mut cell_withdrawal_max = f64::NAN;
+        let mut cell_withdrawal_max: Option<f64> = None;
         for mechanism in withdrawal_mechanisms(result) {
             for record in records.threshold(result, mechanism)? {
                 let l = record.leakage;
@@ -514,7 +527,7 @@ pub fn p1a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
                 if l.is_nan() || l != 0.0 {
                     withdrawal_leaks += 1;
                 }
-                cell_withdrawal_max = max([cell_withdrawal_max, l]);
+                cell_withdrawal_max = max([cell_withdrawal_max, Some(l)]);
             }
         }
         withdrawal_max = max([withdrawal_max, cell_withdrawal_max]);
@@ -524,10 +537,7 @@ pub fn p1a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
             ("subsidy_leakage", Evidence::Mean(mean_leakage)),
             ("failures_with_contributors", count(cell_failures)),
             ("leaking_failures", count(cell_leaked)),
-            (
-                "withdrawal_max_leakage",
-                Evidence::Number(cell_withdrawal_max),
-            ),
+            ("withdrawal_max_leakage", number(cell_withdrawal_max)),
             ("passes", Evidence::Flag(cell_ok)),
         ]));
         cells.push(Evidence::Group(parts));
@@ -543,8 +553,9 @@ pub fn p1a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     let headline = format!(
         "subsidy leaked in {leaked}/{failures} failures with contributors \
          (P(X<T) from {p_min:.2} to {p_max:.2}); withdrawal leakage 0 in {}/{withdrawal_records} \
-         records (max {withdrawal_max})",
-        withdrawal_records - withdrawal_leaks
+         records (max {})",
+        withdrawal_records - withdrawal_leaks,
+        withdrawal_max.unwrap_or(f64::NAN)
     );
     Ok(Verdict {
         claim: Claim::P1a,
@@ -560,7 +571,7 @@ pub fn p1a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
             ("p_fail_max", Evidence::Number(p_max)),
             ("withdrawal_records", count(withdrawal_records)),
             ("withdrawal_leaking_records", count(withdrawal_leaks)),
-            ("withdrawal_max_leakage", Evidence::Number(withdrawal_max)),
+            ("withdrawal_max_leakage", number(withdrawal_max)),
             ("cells", Evidence::List(cells)),
         ]),
     })
@@ -592,7 +603,7 @@ pub fn p1b(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
         let mut feasible_share = summarize(&[]);
         for mechanism in mechanisms {
             let withdrawal = records.threshold(result, mechanism)?;
-            feasible_share = summarize(&sample(&withdrawal, |r| flag(r.feasible)));
+            feasible_share = summarize(&sample_where(&withdrawal, |r| r.feasible.map(flag)));
             for record in withdrawal {
                 total += 1;
                 let (Some(is_feasible), Some(is_null)) = (record.feasible, record.null) else {
@@ -772,11 +783,11 @@ pub fn p1c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
 #[doc = concat!("**Rule** ([`Claim::rule`]): ", rule!(P2a))]
 pub fn p2a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     let records = Records::new(Claim::P2a, *observed)?;
-    records.require(QMIA)?;
+    records.require(Mechanism::Auction(QMIA))?;
     let mut cells = Vec::new();
     let (mut instances, mut unaudited, mut profitable, mut ir, mut breaches) =
         (0usize, 0usize, 0usize, 0usize, 0usize);
-    let mut max_gain = f64::NAN;
+    let mut max_gain: Option<f64> = None;
     for (point, result) in records.cells() {
         let qmia = records.procurement(result, QMIA)?;
         let (mut cell_profitable, mut cell_ir, mut cell_breaches) = (0usize, 0usize, 0usize);
@@ -792,13 +803,13 @@ pub fn p2a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
         profitable += cell_profitable;
         ir = ir.saturating_add(cell_ir);
         breaches += cell_breaches;
-        let cell_max = max(qmia.iter().map(|r| missing_as_nan(r.unilateral_gain)));
+        let cell_max = max(qmia.iter().map(|r| r.unilateral_gain));
         max_gain = max([max_gain, cell_max]);
         let mut parts = records.point(point);
         parts.extend(named(vec![
             ("instances", count(qmia.len())),
             ("profitable_misreports", count(cell_profitable)),
-            ("max_unilateral_gain", Evidence::Number(cell_max)),
+            ("max_unilateral_gain", number(cell_max)),
             ("ir_violations", count(cell_ir)),
             ("budget_breaches", count(cell_breaches)),
             (
@@ -816,7 +827,7 @@ pub fn p2a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     let headline = format!(
         "{instances} audited instances: {profitable} profitable misreports (max gain {}), \
          {ir} IR violations, {breaches} budget breaches",
-        if max_gain.is_nan() { 0.0 } else { max_gain }
+        max_gain.unwrap_or(0.0)
     );
     Ok(Verdict {
         claim: Claim::P2a,
@@ -827,7 +838,7 @@ pub fn p2a(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
             ("instances", count(instances)),
             ("unaudited_instances", count(unaudited)),
             ("profitable_misreports", count(profitable)),
-            ("max_unilateral_gain", Evidence::Number(max_gain)),
+            ("max_unilateral_gain", number(max_gain)),
             ("ir_violations", count(ir)),
             ("budget_breaches", count(breaches)),
             ("cells", Evidence::List(cells)),
@@ -849,7 +860,7 @@ const BASELINES: [Auction; 2] = [Auction::Volume, Auction::Trust];
 #[doc = concat!("**Rule** ([`Claim::rule`]): ", rule!(P2b))]
 pub fn p2b(observed: &Observed<'_>, accuracy: Option<&Accuracies>) -> Result<Verdict, ClaimError> {
     let records = Records::new(Claim::P2b, *observed)?;
-    records.require(QMIA)?;
+    records.require(Mechanism::Auction(QMIA))?;
     for baseline in BASELINES {
         records.require(Mechanism::Auction(baseline))?;
     }
@@ -862,7 +873,7 @@ pub fn p2b(observed: &Observed<'_>, accuracy: Option<&Accuracies>) -> Result<Ver
         let mut parts = records.point(point);
         parts.push(("qmia_value".to_owned(), Evidence::Mean(summarize(&qmia))));
         for baseline in BASELINES {
-            let other = records.procurement(result, Mechanism::Auction(baseline))?;
+            let other = records.procurement(result, baseline)?;
             let value = sample(&other, |r| r.value);
             let best_responding = other.iter().all(|r| r.br_rounds.is_some());
             strategic &= best_responding;
@@ -873,7 +884,7 @@ pub fn p2b(observed: &Observed<'_>, accuracy: Option<&Accuracies>) -> Result<Ver
             let mean = summarize(&value);
             let ratio = summarize(&qmia).mean / mean.mean;
             min_ratio = min_ratio.min(ratio);
-            let converged = sample(&other, |r| flag(r.br_converged));
+            let converged = sample_where(&other, |r| r.br_converged.map(flag));
             parts.push((
                 baseline.name().to_owned(),
                 group(vec![
@@ -924,7 +935,7 @@ pub fn p2b(observed: &Observed<'_>, accuracy: Option<&Accuracies>) -> Result<Ver
 /// The real-data half of P2-b: whether, and by how much, Q-MIA's model
 /// beats each baseline's over the seeds.
 fn judge_accuracy(accuracy: &Accuracies) -> Result<(bool, Evidence, String), ClaimError> {
-    let column = |mechanism: Auction| -> Result<Vec<f64>, ClaimError> {
+    let column = |mechanism: Auction| -> Result<Vec<Option<f64>>, ClaimError> {
         let index = accuracy
             .mechanisms
             .iter()
@@ -937,14 +948,17 @@ fn judge_accuracy(accuracy: &Accuracies) -> Result<(bool, Evidence, String), Cla
             .runs
             .iter()
             .map(|run| {
-                run.get(index).copied().ok_or_else(|| ClaimError::Shape {
-                    claim: Claim::P2b,
-                    problem: format!(
-                        "a real-data run has {} accuracies for {} mechanisms",
-                        run.len(),
-                        accuracy.mechanisms.len()
-                    ),
-                })
+                run.get(index)
+                    .copied()
+                    .map(Some)
+                    .ok_or_else(|| ClaimError::Shape {
+                        claim: Claim::P2b,
+                        problem: format!(
+                            "a real-data run has {} accuracies for {} mechanisms",
+                            run.len(),
+                            accuracy.mechanisms.len()
+                        ),
+                    })
             })
             .collect()
     };
@@ -1008,14 +1022,14 @@ const NOT_DSIC: [Auction; 3] = [Auction::Mut, Auction::Volume, Auction::Trust];
 #[doc = concat!("**Rule** ([`Claim::rule`]): ", rule!(P2c))]
 pub fn p2c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     let records = Records::new(Claim::P2c, *observed)?;
-    records.require(QMIA)?;
-    let mechanisms = observed.results[0].mechanisms().to_vec();
+    records.require(Mechanism::Auction(QMIA))?;
+    // Every cell runs qmia, so every cell is a procurement cell.
+    let mechanisms = observed.results[0].auctions().to_vec();
     for mechanism in &mechanisms {
-        records.require(*mechanism)?;
+        records.require(Mechanism::Auction(*mechanism))?;
     }
-    let others: Vec<Mechanism> = NOT_DSIC
+    let others: Vec<Auction> = NOT_DSIC
         .into_iter()
-        .map(Mechanism::Auction)
         .filter(|m| mechanisms.contains(m))
         .collect();
     if others.is_empty() {
@@ -1025,21 +1039,25 @@ pub fn p2c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
         });
     }
     // Per mechanism, over every record: unilateral and coalition gains
-    // relative to the budget (NaN where the cell does not audit).
-    let mut unilateral: Vec<Vec<f64>> = vec![Vec::new(); mechanisms.len()];
-    let mut coalition: Vec<Vec<f64>> = vec![Vec::new(); mechanisms.len()];
+    // relative to the budget (`None` where the cell does not audit).
+    let mut unilateral: Vec<Vec<Option<f64>>> = vec![Vec::new(); mechanisms.len()];
+    let mut coalition: Vec<Vec<Option<f64>>> = vec![Vec::new(); mechanisms.len()];
     let mut cells = Vec::new();
     let (mut comparisons, mut below) = (0usize, 0usize);
     for (point, result) in records.cells() {
-        let budget = sample(&records.procurement(result, QMIA)?, |r| r.budget);
-        let relative = |mechanism: Mechanism,
+        let budget: Vec<f64> = records
+            .procurement(result, QMIA)?
+            .iter()
+            .map(|r| r.budget)
+            .collect();
+        let relative = |mechanism: Auction,
                         gain: fn(&ProcurementRecord) -> Option<f64>|
-         -> Result<Vec<f64>, ClaimError> {
+         -> Result<Vec<Option<f64>>, ClaimError> {
             Ok(records
                 .procurement(result, mechanism)?
                 .iter()
                 .zip(&budget)
-                .map(|(record, b)| missing_as_nan(gain(record)) / b)
+                .map(|(record, b)| gain(record).map(|gain| gain / b))
                 .collect())
         };
         let unilateral_gain: fn(&ProcurementRecord) -> Option<f64> = |r| r.unilateral_gain;
@@ -1074,8 +1092,9 @@ pub fn p2c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
         }
         cells.push(Evidence::Group(parts));
     }
-    let share = |values: &[f64]| {
-        let found = values.iter().filter(|g| **g > 0.0).count();
+    // Over every record, audited or not.
+    let share = |values: &[Option<f64>]| {
+        let found = values.iter().filter(|g| g.is_some_and(|g| g > 0.0)).count();
         found as f64 / values.len().max(1) as f64
     };
     let mut by_mechanism = Vec::new();
@@ -1084,7 +1103,7 @@ pub fn p2c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     for (index, mechanism) in mechanisms.iter().enumerate() {
         let (u, c) = (&unilateral[index], &coalition[index]);
         if *mechanism == QMIA {
-            qmia_unilateral_ok = !u.is_empty() && u.iter().all(|g| *g == 0.0);
+            qmia_unilateral_ok = !u.is_empty() && u.iter().all(|g| *g == Some(0.0));
         }
         text.push(format!(
             "{mechanism} {:.1}%/{:.2}%",
@@ -1099,13 +1118,13 @@ pub fn p2c(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
                 ("unilateral_gain_over_budget", Evidence::Mean(summarize(u))),
                 (
                     "max_unilateral_gain_over_budget",
-                    Evidence::Number(max(u.iter().copied())),
+                    number(max(u.iter().copied())),
                 ),
                 ("profitable_coalition_share", Evidence::Number(share(c))),
                 ("coalition_gain_over_budget", Evidence::Mean(summarize(c))),
                 (
                     "max_coalition_gain_over_budget",
-                    Evidence::Number(max(c.iter().copied())),
+                    number(max(c.iter().copied())),
                 ),
             ]),
         ));
@@ -1153,8 +1172,8 @@ type Series<'a> = (Vec<f64>, Vec<(f64, &'a CellResult)>);
 pub fn p2d(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
     let records = Records::new(Claim::P2d, *observed)?;
     let liquidity = records.key("procurement.liquidity")?;
-    records.require(QMIA)?;
-    records.require(MIXED)?;
+    records.require(Mechanism::Auction(QMIA))?;
+    records.require(Mechanism::Auction(MIXED))?;
     // Group the cells by the other swept values, each sorted by λ.
     let mut series: Vec<Series<'_>> = Vec::new();
     for (point, result) in records.cells() {
@@ -1192,7 +1211,7 @@ pub fn p2d(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
             .map(|(key, x)| ((*key).clone(), Evidence::Number(*x)))
             .collect();
         let mut list = Vec::new();
-        let mut previous: Option<Vec<f64>> = None;
+        let mut previous: Option<Vec<Option<f64>>> = None;
         let mut shares = Vec::new();
         for (lambda, result) in cells.iter() {
             let mixed = records.procurement(result, MIXED)?;
@@ -1268,38 +1287,26 @@ pub fn p2d(observed: &Observed<'_>) -> Result<Verdict, ClaimError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiment::record::{EMPTY_PROCUREMENT, EMPTY_THRESHOLD};
     use crate::experiment::{Record, ThresholdRecord};
     use procura_mechanisms::Market;
 
+    /// The records the cells' `edit`s start from: in budget, B = 1.
     fn procurement() -> ProcurementRecord {
         ProcurementRecord {
-            value: 0.0,
-            cash: 0.0,
-            tokens: 0.0,
-            winners: 0,
-            volume: 0.0,
-            ir_violations: 0,
             budget_ok: true,
-            br_rounds: None,
-            br_converged: None,
-            unilateral_gain: None,
-            coalition_gain: None,
             budget: 1.0,
+            ..EMPTY_PROCUREMENT
         }
     }
 
     fn threshold() -> ThresholdRecord {
-        ThresholdRecord {
-            feasible: None,
-            null: None,
-            collected: 0.0,
-            success: 0.0,
-            expected_data: 0.0,
-            participants: 0.0,
-            spend: 0.0,
-            leakage: 0.0,
-        }
+        EMPTY_THRESHOLD
     }
+
+    /// The claims' constants as the mechanisms `edit`s see.
+    const QMIA_M: Mechanism = Mechanism::Auction(QMIA);
+    const MIXED_M: Mechanism = Mechanism::Auction(MIXED);
 
     fn mechanisms(names: &[&str]) -> Vec<Mechanism> {
         names.iter().map(|m| m.parse().expect("known")).collect()
@@ -1479,7 +1486,7 @@ mod tests {
             8,
             move |r, m, record| {
                 let noise = 0.01 * (r % 3) as f64;
-                let small_first = m == SMALL_FIRST;
+                let small_first = m == Mechanism::from(SMALL_FIRST);
                 let bump = |delta: f64| if small_first { delta + noise } else { 0.0 };
                 record.success = 0.5 + bump(success);
                 record.expected_data = 3.0 + bump(data);
@@ -1571,7 +1578,7 @@ mod tests {
     fn p2b_cell(baseline_value: f64, strategic: bool) -> CellResult {
         procurement_cell(&["qmia", "volume", "trust"], 6, move |r, m, record| {
             let noise = 0.1 * (r % 2) as f64;
-            if m == QMIA {
+            if m == QMIA_M {
                 record.value = 2.0 + noise;
             } else {
                 record.value = baseline_value + noise * 0.5;
@@ -1625,8 +1632,8 @@ mod tests {
         procurement_cell(&["qmia", "mixed", "volume"], 5, move |r, m, record| {
             let noise = 0.01 * (r % 2) as f64;
             let (u, c) = match m {
-                QMIA => (qmia_unilateral, qmia_coalition + noise),
-                MIXED => (0.0, 0.2 + noise),
+                QMIA_M => (qmia_unilateral, qmia_coalition + noise),
+                MIXED_M => (0.0, 0.2 + noise),
                 _ => (0.5 + noise, 0.6 + noise * 2.0),
             };
             record.unilateral_gain = Some(u);
@@ -1651,7 +1658,7 @@ mod tests {
         procurement_cell(&["qmia", "mixed"], 6, move |r, m, record| {
             let noise = 0.05 * (r % 3) as f64;
             record.budget = 10.0;
-            if m == QMIA {
+            if m == QMIA_M {
                 record.value = 3.0 + noise;
                 record.cash = 10.0;
             } else {

@@ -20,9 +20,11 @@
 //! values = [0.0, 0.5, 1.0]
 //! ```
 //!
-//! [`parse_design`] expands the sweeps into one TOML table per cell, so
-//! that every swept key is validated, and named in errors, exactly like a
-//! written one; [`run_design`] runs the cells of a [`Shard`]. Errors
+//! [`parse_design`] sets each cell's swept values in the tables they
+//! belong to, so that every swept key is validated, and named in errors,
+//! exactly like a written one (only the swept tables are copied per cell:
+//! see its complexity); [`run_design`] runs the cells of a [`Shard`].
+//! Sizes are bounded before anything is built ([`crate::limits`]). Errors
 //! ([`DesignError`]) name the key, and the cell for a swept value that
 //! breaks a rule.
 //!
@@ -50,12 +52,14 @@
 //! assert_eq!(design.cells().len(), 2);
 //! assert_eq!(design.cells()[1].labels(), ["8"]);
 //! let results = run_design(&design, Shard::WHOLE, &|| {})?;
-//! assert_eq!(results[1].records().len(), 3);
+//! assert_eq!(results[1].replicates(), 3);
 //!
 //! let error = parse_design(&design.source().replace("[5, 8]", "[5, 0]")).unwrap_err();
 //! assert!(error.to_string().contains("(in cell 1: procurement.providers = 0)"));
 //! # Ok::<(), procura_lab::experiment::design::DesignError>(())
 //! ```
+
+use std::sync::Arc;
 
 use serde::Deserialize;
 
@@ -63,13 +67,14 @@ use procura_audit::{AuditConfig, BestResponseConfig};
 use procura_mechanisms::procurement::Auction;
 use procura_mechanisms::{Market, Mechanism};
 
-use super::{run, Cell, CellResult, ExperimentError, MarketPopulation, Record, Shard, Strategic};
+use super::{
+    run, Cell, CellResult, Column, ExperimentError, MarketPopulation, Record, Shard, Strategic,
+};
 use crate::population::{Population, PopulationError, PopulationSpec};
 use crate::threshold_population::{ThresholdPopulation, ThresholdPopulationSpec};
+use crate::toml_input::{self, TomlError};
 
-/// The most records (cell × replicate × mechanism) one run keeps in memory:
-/// a few GiB.
-pub const MAX_RECORDS: u64 = 20_000_000;
+pub use crate::limits::{MAX_CELLS, MAX_PROVIDER_IDS, MAX_RECORDS};
 
 /// Why an experiment file is not a valid design, or cannot run. Messages
 /// name the key (dotted, as written in the file).
@@ -106,11 +111,24 @@ pub enum DesignError {
         /// includes it.)
         error: Box<DesignError>,
     },
-    /// The run would hold more than [`MAX_RECORDS`] records in memory.
+    /// The grid has more than [`MAX_CELLS`] cells: the product of the
+    /// sweeps' lengths (`None` when it overflows a u64).
+    #[error(
+        "sweep: the sweeps' lengths multiply to {} cells, more than the {MAX_CELLS} an \
+         experiment may have",
+        .cells.map_or_else(|| format!("more than {}", u64::MAX), |cells| cells.to_string())
+    )]
+    TooManyCells {
+        /// The product of the sweeps' lengths, if it fits a u64.
+        cells: Option<u64>,
+    },
+    /// The experiment has more than [`MAX_RECORDS`] records (cells ×
+    /// replicates × mechanisms): a run, and a merge of its shards, holds
+    /// them all in memory.
     #[error(
         "replicates: {cells} cells × {replicates} replicates × {mechanisms} mechanisms is more \
-         than the {MAX_RECORDS} records one run holds in memory; lower replicates or split the \
-         run with --shard"
+         than the {MAX_RECORDS} records an experiment may have (a run, and a merge of its \
+         shards, holds them all in memory); lower replicates or sweep fewer values"
     )]
     TooLarge {
         /// Cells to run.
@@ -183,11 +201,11 @@ struct ExperimentFile {
     threshold: Option<toml::Value>,
     /// The audit run on every procurement instance, if any (validated per
     /// cell, since sweeps may change it).
-    #[serde(default, rename = "audit")]
-    _audit: Option<toml::Value>,
+    #[serde(default)]
+    audit: Option<toml::Value>,
     /// Best-responding providers, if any (validated per cell).
-    #[serde(default, rename = "strategic")]
-    _strategic: Option<toml::Value>,
+    #[serde(default)]
+    strategic: Option<toml::Value>,
     /// Swept keys.
     #[serde(default)]
     sweep: Vec<Sweep>,
@@ -292,7 +310,7 @@ pub struct Design {
     mechanisms: Vec<Mechanism>,
     keys: Vec<String>,
     cells: Vec<GridCell>,
-    figures: Vec<String>,
+    figures: Vec<Column>,
 }
 
 impl Design {
@@ -369,9 +387,10 @@ impl Design {
         &self.cells
     }
 
-    /// The columns plotted, each one of [`Design::columns`].
+    /// The columns plotted, each one of [`Design::columns`] (checked when
+    /// the file is read: an unknown name is refused, naming `figures[i]`).
     #[must_use]
-    pub fn figures(&self) -> &[String] {
+    pub fn figures(&self) -> &[Column] {
         &self.figures
     }
 
@@ -452,10 +471,25 @@ fn with_replicates(source: &str, replicates: u64) -> Result<String, DesignError>
 
 /// Validates an experiment from its TOML text. Errors name the key, and
 /// the cell of a swept value that breaks a rule.
+///
+/// Sizes are checked, with checked arithmetic, before anything of that
+/// size is built: the grid's cells (the product of the sweeps' lengths, at
+/// most [`MAX_CELLS`]) and its records (cells × replicates × mechanisms,
+/// at most [`MAX_RECORDS`]).
+///
+/// **Complexity.** Reading a file of n bytes is O(n): every swept key and
+/// value is checked (and turned into its label and number) once. Building
+/// the cells is then O(cells × (t + k)), where k is the number of swept
+/// keys and t the size of the tables a sweep changes (`[procurement]` or
+/// `[threshold]`, `[audit]`, `[strategic]`): only those are copied per
+/// cell, to set the cell's values in them; a table no sweep changes is
+/// validated once and shared by every cell, and so are provider ids. No
+/// per-cell cost depends on the length of the sweeps' value lists or on
+/// the rest of the file (cells used to copy the whole file, sweeps
+/// included: quadratic in the length of a sweep).
 pub fn parse_design(source: &str) -> Result<Design, DesignError> {
-    let table: toml::Table =
-        toml::from_str(source).map_err(|e| DesignError::Syntax(e.message().to_owned()))?;
-    let file: ExperimentFile = deserialize(toml::Value::Table(table.clone()), "")?;
+    let table = toml_input::table(source).map_err(toml_error)?;
+    let file: ExperimentFile = deserialize(toml::Value::Table(table), "")?;
     if file.replicates == 0 {
         return Err(key_error("replicates", "must be at least 1"));
     }
@@ -489,11 +523,15 @@ pub fn parse_design(source: &str) -> Result<Design, DesignError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
 
-    // The grid: the product of the sweeps, the first varying slowest.
-    let mut keys = Vec::new();
-    for (i, sweep) in file.sweep.iter().enumerate() {
+    // The sweeps, each key and value checked once.
+    let mut sweeps: Vec<SweptKey> = Vec::with_capacity(file.sweep.len());
+    for (i, sweep) in file.sweep.into_iter().enumerate() {
         let root = sweep.key.split('.').next().unwrap_or_default();
-        if ![market_key, "audit", "strategic"].contains(&root) || !sweep.key.contains('.') {
+        let part = [market_key, "audit", "strategic"]
+            .iter()
+            .position(|part| *part == root)
+            .filter(|_| sweep.key.contains('.'));
+        let Some(part) = part else {
             let example = match market {
                 Market::Procurement => "budget_fraction",
                 Market::Threshold => "slack",
@@ -506,8 +544,8 @@ pub fn parse_design(source: &str) -> Result<Design, DesignError> {
                     sweep.key
                 ),
             ));
-        }
-        if keys.contains(&sweep.key) {
+        };
+        if sweeps.iter().any(|swept| swept.key == sweep.key) {
             return Err(key_error(
                 format!("sweep[{i}].key"),
                 format!("{:?} is swept twice", sweep.key),
@@ -519,74 +557,135 @@ pub fn parse_design(source: &str) -> Result<Design, DesignError> {
                 "give at least one value",
             ));
         }
+        let mut numbers = Vec::with_capacity(sweep.values.len());
         for (j, value) in sweep.values.iter().enumerate() {
-            if number(value).is_none() {
+            let Some(x) = number(value) else {
                 return Err(key_error(
                     format!("sweep[{i}].values[{j}]"),
                     format!("{value} is not a finite number"),
                 ));
-            }
+            };
+            numbers.push(x);
         }
-        keys.push(sweep.key.clone());
-    }
-    let mut points: Vec<Vec<&toml::Value>> = vec![Vec::new()];
-    for sweep in &file.sweep {
-        points = points
-            .into_iter()
-            .flat_map(|point| {
-                sweep.values.iter().map(move |value| {
-                    let mut point = point.clone();
-                    point.push(value);
-                    point
-                })
-            })
-            .collect();
+        sweeps.push(SweptKey {
+            part,
+            labels: sweep.values.iter().map(ToString::to_string).collect(),
+            key: sweep.key,
+            values: sweep.values,
+            numbers,
+        });
     }
 
-    let cells = points
+    // The sizes, before anything of that size is built.
+    let cells = grid_size(&sweeps)?;
+    let n_mechanisms = mechanisms.len() as u64;
+    let records = cells
+        .checked_mul(file.replicates)
+        .and_then(|n| n.checked_mul(n_mechanisms));
+    if records.is_none_or(|records| records > MAX_RECORDS) {
+        return Err(DesignError::TooLarge {
+            cells,
+            replicates: file.replicates,
+            mechanisms: n_mechanisms,
+        });
+    }
+
+    // Cells with as many providers share their ids, so the grid holds one
+    // set per distinct count: only a sweep of the count makes several.
+    // (A threshold design cannot sweep a `procurement.` key.)
+    let providers = sweeps
         .iter()
         .enumerate()
-        .map(|(index, point)| {
-            let mut cell_table = table.clone();
-            for (key, value) in keys.iter().zip(point) {
-                set_dotted(&mut cell_table, key, (*value).clone());
-            }
-            let labels: Vec<String> = point.iter().map(ToString::to_string).collect();
-            let cell = build_cell(&cell_table, market, &mechanisms).map_err(|error| {
-                DesignError::Cell {
-                    cell: index,
-                    settings: keys.iter().cloned().zip(labels.iter().cloned()).collect(),
-                    error: Box::new(error),
-                }
-            })?;
-            Ok(GridCell {
-                cell,
-                labels,
-                point: point
-                    .iter()
-                    .map(|value| number(value).unwrap_or(f64::NAN))
-                    .collect(),
-            })
-        })
-        .collect::<Result<Vec<_>, DesignError>>()?;
+        .find(|(_, sweep)| sweep.key == "procurement.providers");
+    if let Some((i, sweep)) = providers {
+        let mut counts: Vec<u64> = sweep
+            .values
+            .iter()
+            .filter_map(|value| u64::try_from(value.as_integer()?).ok())
+            .collect();
+        counts.sort_unstable();
+        counts.dedup();
+        let held = counts.into_iter().fold(0, u64::saturating_add);
+        if held > MAX_PROVIDER_IDS as u64 {
+            return Err(key_error(
+                format!("sweep[{i}].values"),
+                format!(
+                    "the distinct provider counts add up to {held}, more than the \
+                     {MAX_PROVIDER_IDS} provider ids an experiment's cells may hold"
+                ),
+            ));
+        }
+    }
 
-    let columns = Record::columns(market);
+    let mut builder = CellBuilder {
+        market,
+        mechanisms: &mechanisms,
+        tables: [
+            file.procurement.or(file.threshold),
+            file.audit,
+            file.strategic,
+        ],
+        swept: [0, 1, 2].map(|part| sweeps.iter().any(|sweep| sweep.part == part)),
+        population: Part::Unbuilt,
+        audit: Part::Unbuilt,
+        strategic: Part::Unbuilt,
+        populations: Vec::new(),
+    };
+    let keys: Vec<String> = sweeps.iter().map(|sweep| sweep.key.clone()).collect();
+    // `cells` ≤ MAX_CELLS, checked above.
+    let mut grid = Vec::with_capacity(usize::try_from(cells).unwrap_or(0));
+    let mut at = vec![0; sweeps.len()];
+    for index in 0..cells {
+        // Cell `index`'s value of each sweep: its digits in the mixed
+        // radix of the sweeps' lengths, the first sweep the most
+        // significant (it varies slowest).
+        let mut rest = index;
+        for (digit, sweep) in at.iter_mut().zip(&sweeps).rev() {
+            let length = sweep.values.len() as u64;
+            // rest % length < length, a usize.
+            *digit = usize::try_from(rest % length).unwrap_or(0);
+            rest /= length;
+        }
+        let labels: Vec<String> = sweeps
+            .iter()
+            .zip(&at)
+            .map(|(sweep, &j)| sweep.labels[j].clone())
+            .collect();
+        let cell = builder
+            .cell(&sweeps, &at)
+            .map_err(|error| DesignError::Cell {
+                cell: usize::try_from(index).unwrap_or(usize::MAX),
+                settings: keys.iter().cloned().zip(labels.iter().cloned()).collect(),
+                error: Box::new(error),
+            })?;
+        grid.push(GridCell {
+            cell,
+            labels,
+            point: sweeps
+                .iter()
+                .zip(&at)
+                .map(|(sweep, &j)| sweep.numbers[j])
+                .collect(),
+        });
+    }
+
     let figures = match file.figures {
-        Some(figures) => {
-            for (i, figure) in figures.iter().enumerate() {
-                if !columns.contains(&figure.as_str()) {
-                    return Err(key_error(
+        Some(figures) => figures
+            .iter()
+            .enumerate()
+            .map(|(i, figure)| {
+                Column::named(market, figure).ok_or_else(|| {
+                    key_error(
                         format!("figures[{i}]"),
                         format!(
                             "{figure:?} is not a metric; expected one of {}",
-                            columns.join(", ")
+                            Record::columns(market).join(", ")
                         ),
-                    ));
-                }
-            }
-            figures
-        }
-        None => default_figures(market),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => default_figures(market).to_vec(),
     };
     Ok(Design {
         source: source.to_owned(),
@@ -599,18 +698,206 @@ pub fn parse_design(source: &str) -> Result<Design, DesignError> {
         market,
         mechanisms,
         keys,
-        cells,
+        cells: grid,
         figures,
     })
 }
 
+/// A swept key, checked: the part of the file it sets (0 the population,
+/// 1 `[audit]`, 2 `[strategic]`), and each value with its label (as
+/// written) and number.
+struct SweptKey {
+    key: String,
+    part: usize,
+    values: Vec<toml::Value>,
+    labels: Vec<String>,
+    numbers: Vec<f64>,
+}
+
+/// The number of cells of the grid, the product of the sweeps' lengths
+/// (1 without sweeps); fails above [`MAX_CELLS`], without overflow.
+fn grid_size(sweeps: &[SweptKey]) -> Result<u64, DesignError> {
+    let mut cells: u64 = 1;
+    for sweep in sweeps {
+        let length = u64::try_from(sweep.values.len()).unwrap_or(u64::MAX);
+        cells = cells
+            .checked_mul(length)
+            .ok_or(DesignError::TooManyCells { cells: None })?;
+    }
+    if cells > MAX_CELLS {
+        return Err(DesignError::TooManyCells { cells: Some(cells) });
+    }
+    Ok(cells)
+}
+
+/// Builds the cells of a grid from the tables of the file: a table no
+/// sweep changes is built into its part once (by the first cell) and
+/// shared; a swept one is copied, set and validated per cell.
+struct CellBuilder<'a> {
+    market: Market,
+    mechanisms: &'a [Mechanism],
+    /// The population, `[audit]` and `[strategic]` tables, as written.
+    tables: [Option<toml::Value>; 3],
+    /// Whether a sweep sets a key of each.
+    swept: [bool; 3],
+    /// The parts no sweep changes, once built.
+    population: Part<MarketPopulation>,
+    audit: Part<Option<AuditConfig>>,
+    strategic: Part<Option<Arc<Strategic>>>,
+    /// A procurement population of each provider count built so far, whose
+    /// ids later cells share.
+    populations: Vec<Population>,
+}
+
+/// A part of every cell that no sweep changes: built by the first cell,
+/// then shared.
+enum Part<T> {
+    /// Not built yet (or changed by a sweep: built per cell).
+    Unbuilt,
+    /// Built, the same in every cell.
+    Shared(T),
+}
+
+impl CellBuilder<'_> {
+    /// The cell with value `at[i]` of each sweep `i`. Validation runs in
+    /// the order of the file's parts, as if the whole file were read with
+    /// the cell's values set: population, mechanisms, audit, strategic.
+    fn cell(&mut self, sweeps: &[SweptKey], at: &[usize]) -> Result<Cell, DesignError> {
+        let population = match &self.population {
+            Part::Shared(population) => population.clone(),
+            Part::Unbuilt => {
+                let table = self
+                    .table(0, sweeps, at)
+                    .unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
+                let population = self.build_population(table)?;
+                if !self.swept[0] {
+                    self.population = Part::Shared(population.clone());
+                }
+                population
+            }
+        };
+        let mut cell = Cell::new(population, self.mechanisms.to_vec())?;
+        let audit = match &self.audit {
+            Part::Shared(audit) => audit.clone(),
+            Part::Unbuilt => {
+                let audit = match self.table(1, sweeps, at) {
+                    Some(value) => {
+                        let audit: AuditTable = deserialize(value, "audit")?;
+                        Some(audit.config().map_err(DesignError::Audit)?)
+                    }
+                    None => None,
+                };
+                if !self.swept[1] {
+                    self.audit = Part::Shared(audit.clone());
+                }
+                audit
+            }
+        };
+        if let Some(config) = audit {
+            cell = cell.with_audit(config)?;
+        }
+        let strategic = match &self.strategic {
+            Part::Shared(strategic) => strategic.clone(),
+            Part::Unbuilt => {
+                let strategic = match self.table(2, sweeps, at) {
+                    Some(value) => Some(Arc::new(strategic(value)?)),
+                    None => None,
+                };
+                if !self.swept[2] {
+                    self.strategic = Part::Shared(strategic.clone());
+                }
+                strategic
+            }
+        };
+        if let Some(strategic) = strategic {
+            cell = cell.with_shared_strategic(strategic)?;
+        }
+        Ok(cell)
+    }
+
+    /// Part `part`'s table with the cell's swept values set in it, as
+    /// setting them in the whole file would (creating tables on the way);
+    /// `None` when the file has no such table and no sweep sets one.
+    fn table(&self, part: usize, sweeps: &[SweptKey], at: &[usize]) -> Option<toml::Value> {
+        let written = self.tables[part].as_ref();
+        if !self.swept[part] {
+            return written.cloned();
+        }
+        let root = [self.market.name(), "audit", "strategic"][part];
+        let mut file = toml::Table::new();
+        if let Some(table) = written {
+            file.insert(root.to_owned(), table.clone());
+        }
+        for (sweep, &j) in sweeps.iter().zip(at) {
+            if sweep.part == part {
+                set_dotted(&mut file, &sweep.key, sweep.values[j].clone());
+            }
+        }
+        file.remove(root)
+    }
+
+    /// The population of `table`, validated (errors name the key under the
+    /// market's table).
+    fn build_population(&mut self, table: toml::Value) -> Result<MarketPopulation, DesignError> {
+        let market_key = self.market.name();
+        Ok(match self.market {
+            Market::Procurement => {
+                let spec: PopulationSpec = deserialize(table, market_key)?;
+                let same = self
+                    .populations
+                    .iter()
+                    .find(|other| other.spec().providers == spec.providers);
+                let population = Population::sharing_ids(spec, same)
+                    .map_err(|e| population_error(market_key, e))?;
+                if same.is_none() {
+                    self.populations.push(population.clone());
+                }
+                MarketPopulation::Procurement(population)
+            }
+            Market::Threshold => {
+                let spec: ThresholdPopulationSpec = deserialize(table, market_key)?;
+                MarketPopulation::Threshold(
+                    ThresholdPopulation::new(spec).map_err(|e| population_error(market_key, e))?,
+                )
+            }
+        })
+    }
+}
+
+/// `[strategic]` read and checked: the mechanisms named, the grid within
+/// the best responses' limits.
+fn strategic(value: toml::Value) -> Result<Strategic, DesignError> {
+    let table: StrategicTable = deserialize(value, "strategic")?;
+    let mechanisms = table
+        .mechanisms
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            name.parse::<Auction>()
+                .map_err(|e| key_error(format!("strategic.mechanisms[{i}]"), e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let default = BestResponseConfig::default_grid();
+    let config = BestResponseConfig::new(
+        table.markups.unwrap_or_else(|| default.markups().to_vec()),
+        table.claim_steps.unwrap_or(default.claim_steps()),
+        table.max_rounds.unwrap_or(default.max_rounds()),
+    )
+    .map_err(|e| ExperimentError::Strategic(format!("strategic.{e}")))?;
+    Ok(Strategic { config, mechanisms })
+}
+
 /// The columns plotted when the file names none.
-fn default_figures(market: Market) -> Vec<String> {
-    let columns: &[&str] = match market {
-        Market::Procurement => &["value", "cash"],
-        Market::Threshold => &["success", "expected_data", "spend", "leakage"],
-    };
-    columns.iter().map(|c| (*c).to_owned()).collect()
+fn default_figures(market: Market) -> &'static [Column] {
+    match market {
+        Market::Procurement => &[Column::VALUE, Column::CASH],
+        Market::Threshold => &[
+            Column::SUCCESS,
+            Column::EXPECTED_DATA,
+            Column::SPEND,
+            Column::LEAKAGE,
+        ],
+    }
 }
 
 /// A swept value as a number: TOML integers and finite floats.
@@ -650,17 +937,15 @@ fn deserialize<T: serde::de::DeserializeOwned>(
     value: toml::Value,
     at: &str,
 ) -> Result<T, DesignError> {
-    serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
-        let problem = error.into_inner().message().trim().to_owned();
-        let key = match (at.is_empty(), path == ".") {
-            (true, true) => String::new(),
-            (true, false) => path,
-            (false, true) => at.to_owned(),
-            (false, false) => format!("{at}.{path}"),
-        };
-        key_error(key, problem)
-    })
+    toml_input::deserialize(value, at).map_err(toml_error)
+}
+
+/// A TOML error as a design error: syntax, or a named key.
+fn toml_error(error: TomlError) -> DesignError {
+    match error {
+        TomlError::Syntax(error) => DesignError::Syntax(error.message().to_owned()),
+        TomlError::Key { key, problem } => DesignError::Key { key, problem },
+    }
 }
 
 /// A population error under the market's table: its key prefixed.
@@ -668,90 +953,21 @@ fn population_error(market_key: &str, error: PopulationError) -> DesignError {
     key_error(format!("{market_key}.{}", error.key), error.problem)
 }
 
-/// The cell of one point of the grid: `table` is the file with the
-/// point's swept values set.
-fn build_cell(
-    table: &toml::Table,
-    market: Market,
-    mechanisms: &[Mechanism],
-) -> Result<Cell, DesignError> {
-    let market_key = market.name();
-    let population = table
-        .get(market_key)
-        .cloned()
-        .unwrap_or_else(|| toml::Value::Table(toml::Table::new()));
-    let population = match market {
-        Market::Procurement => {
-            let spec: PopulationSpec = deserialize(population, market_key)?;
-            MarketPopulation::Procurement(
-                Population::new(spec).map_err(|e| population_error(market_key, e))?,
-            )
-        }
-        Market::Threshold => {
-            let spec: ThresholdPopulationSpec = deserialize(population, market_key)?;
-            MarketPopulation::Threshold(
-                ThresholdPopulation::new(spec).map_err(|e| population_error(market_key, e))?,
-            )
-        }
-    };
-    let mut cell = Cell::new(population, mechanisms.to_vec())?;
-    if let Some(value) = table.get("audit") {
-        let audit: AuditTable = deserialize(value.clone(), "audit")?;
-        cell = cell.with_audit(audit.config().map_err(DesignError::Audit)?)?;
-    }
-    if let Some(value) = table.get("strategic") {
-        let table: StrategicTable = deserialize(value.clone(), "strategic")?;
-        let mechanisms = table
-            .mechanisms
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                name.parse::<Auction>()
-                    .map_err(|e| key_error(format!("strategic.mechanisms[{i}]"), e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let default = BestResponseConfig::default_grid();
-        let config = BestResponseConfig::new(
-            table.markups.unwrap_or_else(|| default.markups().to_vec()),
-            table.claim_steps.unwrap_or(default.claim_steps()),
-            table.max_rounds.unwrap_or(default.max_rounds()),
-        )
-        .map_err(|e| ExperimentError::Strategic(format!("strategic.{e}")))?;
-        cell = cell.with_strategic(Strategic { config, mechanisms })?;
-    }
-    Ok(cell)
-}
-
 /// Runs the design's replicates of the cells of `shard` ([`Shard::WHOLE`]
 /// for all), calling `progress` once per finished replicate (see
-/// [`super::run`]).
-///
-/// Fails with [`DesignError::TooLarge`] when the run would hold more than
-/// [`MAX_RECORDS`] records.
+/// [`super::run`]). The design has at most [`MAX_RECORDS`] records
+/// ([`parse_design`] checks), so neither does the run.
 pub fn run_design(
     design: &Design,
     shard: Shard,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<CellResult>, DesignError> {
-    let replicates = design.replicates;
     let cells: Vec<(u64, Cell)> = (0u64..)
         .zip(&design.cells)
         .filter(|(index, _)| shard.contains(*index))
         .map(|(index, cell)| (index, cell.cell.clone()))
         .collect();
-    let n_cells = cells.len() as u64;
-    let n_mechanisms = design.mechanisms.len() as u64;
-    let records = n_cells
-        .checked_mul(replicates)
-        .and_then(|n| n.checked_mul(n_mechanisms));
-    if records.is_none_or(|records| records > MAX_RECORDS) {
-        return Err(DesignError::TooLarge {
-            cells: n_cells,
-            replicates,
-            mechanisms: n_mechanisms,
-        });
-    }
-    Ok(run(&cells, replicates, design.seed, progress)?)
+    Ok(run(&cells, design.replicates, design.seed, progress)?)
 }
 
 #[cfg(test)]
@@ -805,13 +1021,13 @@ values = [3, 5]
             [["0.2", "3"], ["0.2", "5"], ["0.5", "3"], ["0.5", "5"]]
         );
         assert_eq!(design.cells()[3].point(), [0.5, 5.0]);
-        assert_eq!(design.figures(), ["value", "cash"]);
+        assert_eq!(design.figures(), [Column::VALUE, Column::CASH]);
         assert_eq!(design.market(), Market::Procurement);
         assert_eq!(design.columns()[0], "value");
-        let MarketPopulation::Procurement(population) = design.cells()[1].cell().market() else {
+        let Cell::Procurement(cell) = design.cells()[1].cell() else {
             panic!("a procurement cell")
         };
-        assert_eq!(population.spec().providers, 5);
+        assert_eq!(cell.population().spec().providers, 5);
         assert_eq!(design.replicates_to_run(Shard::WHOLE), 8);
         let shard: Shard = "2/3".parse().expect("a shard");
         assert_eq!(design.replicates_to_run(shard), 2);
@@ -904,19 +1120,54 @@ values = [3, 5]
     }
 
     #[test]
-    fn runs_refuse_more_records_than_memory_holds() {
+    fn designs_refuse_more_records_than_memory_holds() {
         let huge = TINY.replacen("replicates = 2", "replicates = 5000000", 1);
-        let design = parse_design(&huge).expect("valid");
-        let error = run_design(&design, Shard::WHOLE, &|| {}).expect_err("too large");
         assert_eq!(
-            error.to_string(),
+            parse_design(&huge).expect_err("too large").to_string(),
             "replicates: 4 cells × 5000000 replicates × 2 mechanisms is more than the 20000000 \
-             records one run holds in memory; lower replicates or split the run with --shard"
+             records an experiment may have (a run, and a merge of its shards, holds them all in \
+             memory); lower replicates or sweep fewer values"
         );
         let shard: Shard = "1/2".parse().expect("a shard");
         let design = parse_design(TINY).expect("valid");
         let results = run_design(&design, shard, &|| {}).expect("runs");
         let cells: Vec<u64> = results.iter().map(CellResult::cell).collect();
         assert_eq!(cells, [0, 2]);
+    }
+
+    #[test]
+    fn cells_share_what_no_sweep_changes() {
+        let design = parse_design(TINY).expect("valid");
+        let strategic: Vec<&Strategic> = design
+            .cells()
+            .iter()
+            .filter_map(|cell| cell.cell().strategic())
+            .collect();
+        assert_eq!(strategic.len(), 4);
+        assert!(strategic.iter().all(|s| std::ptr::eq(*s, strategic[0])));
+        // A swept [strategic] is built per cell, from the cell's values.
+        let swept = TINY.replacen(
+            "[[sweep]]\nkey = \"procurement.providers\"",
+            "[[sweep]]\nkey = \"strategic.max_rounds\"",
+            1,
+        );
+        let design = parse_design(&swept).expect("valid");
+        let rounds: Vec<usize> = design
+            .cells()
+            .iter()
+            .filter_map(|cell| cell.cell().strategic())
+            .map(|s| s.config.max_rounds())
+            .collect();
+        assert_eq!(rounds, [3, 5, 3, 5]);
+        // A swept table that the file lacks is made, as if set in the file.
+        let audit = format!("{TINY}\n[[sweep]]\nkey = \"audit.grid\"\nvalues = [2]\n");
+        let design = parse_design(&audit).expect("valid");
+        let grids: Vec<usize> = design
+            .cells()
+            .iter()
+            .filter_map(|cell| cell.cell().audit())
+            .map(AuditConfig::grid)
+            .collect();
+        assert_eq!(grids, [2; 4]);
     }
 }

@@ -42,7 +42,7 @@
 //! let qmia = Mechanism::Auction(Auction::Qmia);
 //! let cell = Cell::new(MarketPopulation::Procurement(population), vec![qmia])?;
 //! let results = run(&[(0, cell)], 10, 42, &|| {})?;
-//! let records = results[0].procurement(qmia).expect("qmia ran");
+//! let records = results[0].procurement(Auction::Qmia).expect("qmia ran");
 //! assert_eq!(records.len(), 10);
 //! assert!(records.iter().all(|record| record.value > 0.0 && record.budget_ok));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -58,17 +58,19 @@ pub mod statistics;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rayon::prelude::*;
 
+pub use crate::limits::MAX_SHARDS;
 pub use crate::seed::cell_seed;
-pub use record::{ProcurementRecord, Record, RecordError, ThresholdRecord};
+pub use record::{Column, ProcurementRecord, Record, RecordError, ThresholdRecord};
 pub use statistics::{summarize, Summary};
 
 use procura_audit::{audit, best_response_dynamics, AuditConfig, BestResponseConfig};
 use procura_mechanisms::procurement::{self, Auction, Instance, Outcome};
-use procura_mechanisms::threshold::{reaches, subsidy, withdrawal, ThresholdInstance};
-use procura_mechanisms::tolerance::{at_most, ROUNDING_RELATIVE};
+use procura_mechanisms::threshold::{subsidy, withdrawal, Protocol, ThresholdInstance};
 use procura_mechanisms::{Market, Mechanism};
 
 use crate::population::{Population, PopulationError};
@@ -160,7 +162,7 @@ pub enum ExperimentError {
 
 /// Shard `index` of `count` of an experiment (`--shard I/N`): the cells c
 /// with c mod N = I − 1. Built by [`Shard::new`] or parsed from `I/N`, so
-/// 1 ≤ I ≤ N always holds.
+/// 1 ≤ I ≤ N ≤ [`MAX_SHARDS`] always holds.
 ///
 /// ```
 /// use procura_lab::experiment::Shard;
@@ -190,14 +192,21 @@ pub enum ShardError {
     /// Not 1 ≤ I ≤ N.
     #[error("{0:?}: need 1 ≤ I ≤ N")]
     OutOfRange(String),
+    /// N is above [`MAX_SHARDS`].
+    #[error("{0:?}: N is above the limit of {MAX_SHARDS} shards")]
+    TooMany(String),
 }
 
 impl Shard {
     /// The whole experiment, as one shard: 1/1.
     pub const WHOLE: Shard = Shard { index: 1, count: 1 };
 
-    /// Shard `index` (1-based) of `count`; fails unless 1 ≤ index ≤ count.
+    /// Shard `index` (1-based) of `count`; fails unless 1 ≤ index ≤
+    /// count ≤ [`MAX_SHARDS`].
     pub fn new(index: u64, count: u64) -> Result<Shard, ShardError> {
+        if count > MAX_SHARDS {
+            return Err(ShardError::TooMany(format!("{index}/{count}")));
+        }
         if count == 0 || index == 0 || index > count {
             return Err(ShardError::OutOfRange(format!("{index}/{count}")));
         }
@@ -246,17 +255,146 @@ impl FromStr for Shard {
                 .map_err(|_| ShardError::NotWhole(text.to_owned()))
         };
         let (index, count) = (number(index)?, number(count)?);
-        Shard::new(index, count).map_err(|_| ShardError::OutOfRange(text.to_owned()))
+        Shard::new(index, count).map_err(|error| match error {
+            ShardError::TooMany(_) => ShardError::TooMany(text.to_owned()),
+            _ => ShardError::OutOfRange(text.to_owned()),
+        })
     }
 }
 
-/// One point of an experiment's grid: a population and what to run on it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Cell {
-    market: MarketPopulation,
+/// A mechanism of the threshold market (Part B): what a threshold cell
+/// clears its instances with, so that a threshold cell cannot hold an
+/// auction (nor a procurement cell, which holds [`Auction`]s, a threshold
+/// mechanism).
+///
+/// ```
+/// use procura_lab::experiment::ThresholdMechanism;
+/// use procura_mechanisms::{procurement::Auction, threshold::Protocol, Mechanism};
+///
+/// let small_first = ThresholdMechanism::Withdrawal(Protocol::SmallFirst);
+/// assert_eq!(Mechanism::from(small_first).to_string(), "withdrawal-small-first");
+/// assert_eq!(ThresholdMechanism::of(Mechanism::Subsidy), Some(ThresholdMechanism::Subsidy));
+/// assert_eq!(ThresholdMechanism::of(Mechanism::Auction(Auction::Qmia)), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThresholdMechanism {
+    /// The posted subsidy (§B.2).
+    Subsidy,
+    /// Withdrawal rights (§B.3) played under a protocol (§B.4).
+    Withdrawal(Protocol),
+}
+
+impl ThresholdMechanism {
+    /// The threshold mechanism `mechanism` is, if it is one.
+    #[must_use]
+    pub fn of(mechanism: Mechanism) -> Option<ThresholdMechanism> {
+        match mechanism {
+            Mechanism::Subsidy => Some(ThresholdMechanism::Subsidy),
+            Mechanism::Withdrawal(protocol) => Some(ThresholdMechanism::Withdrawal(protocol)),
+            Mechanism::Auction(_) => None,
+        }
+    }
+}
+
+impl From<ThresholdMechanism> for Mechanism {
+    fn from(mechanism: ThresholdMechanism) -> Mechanism {
+        match mechanism {
+            ThresholdMechanism::Subsidy => Mechanism::Subsidy,
+            ThresholdMechanism::Withdrawal(protocol) => Mechanism::Withdrawal(protocol),
+        }
+    }
+}
+
+impl fmt::Display for ThresholdMechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        Mechanism::from(*self).fmt(f)
+    }
+}
+
+/// The auction `mechanism` is, if it is one.
+fn auction_of(mechanism: Mechanism) -> Option<Auction> {
+    match mechanism {
+        Mechanism::Auction(auction) => Some(auction),
+        Mechanism::Subsidy | Mechanism::Withdrawal(_) => None,
+    }
+}
+
+/// The mechanisms of a cell, checked in order: each of the market
+/// (`typed`), not repeated, given what it needs (`needs`: the problem, if
+/// any). Fails on the first problem, and on an empty list.
+fn checked<M: Copy + PartialEq>(
     mechanisms: Vec<Mechanism>,
+    typed: fn(Mechanism) -> Option<M>,
+    needs: impl Fn(M) -> Option<&'static str>,
+) -> Result<Vec<M>, ExperimentError> {
+    if mechanisms.is_empty() {
+        return Err(ExperimentError::Mechanisms("the list is empty".to_owned()));
+    }
+    typed_list(mechanisms, typed, needs)
+}
+
+/// [`checked`], empty lists allowed.
+fn typed_list<M: Copy + PartialEq>(
+    mechanisms: Vec<Mechanism>,
+    typed: fn(Mechanism) -> Option<M>,
+    needs: impl Fn(M) -> Option<&'static str>,
+) -> Result<Vec<M>, ExperimentError> {
+    let mut list = Vec::with_capacity(mechanisms.len());
+    for mechanism in mechanisms {
+        let problem = |problem: &str| ExperimentError::Mechanism {
+            mechanism: mechanism.to_string(),
+            problem: problem.to_owned(),
+        };
+        let Some(one) = typed(mechanism) else {
+            return Err(problem("does not run on this market"));
+        };
+        // Every mechanism before is in `list` (or the loop has returned).
+        if list.contains(&one) {
+            return Err(ExperimentError::Mechanisms(format!(
+                "{mechanism} is listed twice"
+            )));
+        }
+        if let Some(missing) = needs(one) {
+            return Err(problem(missing));
+        }
+        list.push(one);
+    }
+    Ok(list)
+}
+
+/// One point of an experiment's grid: a population and the mechanisms of
+/// its market that clear its instances. A procurement cell holds
+/// [`Auction`]s, a threshold cell [`ThresholdMechanism`]s, so a cell
+/// cannot hold a mechanism of the other market.
+///
+/// Both kinds are built by validating constructors ([`Cell::new`],
+/// [`ProcurementCell::new`], [`ThresholdCell::new`]), so every mechanism
+/// of a cell has what it needs to clear the cell's instances.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// A procurement cell (Part A).
+    Procurement(ProcurementCell),
+    /// A threshold cell (Part B).
+    Threshold(ThresholdCell),
+}
+
+/// A procurement cell: a population, the auctions that clear each of its
+/// instances, and optionally an audit and best-responding providers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProcurementCell {
+    population: Population,
+    auctions: Vec<Auction>,
     audit: Option<AuditConfig>,
-    strategic: Option<Strategic>,
+    /// Shared by the cells of a design that do not sweep `[strategic]`.
+    strategic: Option<Arc<Strategic>>,
+}
+
+/// A threshold cell: a population and the threshold mechanisms that
+/// clear each of its instances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdCell {
+    population: ThresholdPopulation,
+    mechanisms: Vec<ThresholdMechanism>,
 }
 
 /// Best-responding providers: under the listed mechanisms, each record is
@@ -275,69 +413,42 @@ impl Cell {
     /// A cell that clears every instance of `market` with each of
     /// `mechanisms`, truthfully.
     ///
-    /// Fails when a mechanism does not fit the market, is repeated, or
-    /// needs a key the population lacks (MUT a token budget, the subsidy a
-    /// payment and a floor, withdrawal rights a reserve price).
+    /// Fails when the list is empty, or a mechanism is repeated, does not
+    /// fit the market, or needs a key the population lacks (MUT a token
+    /// budget, the subsidy a payment and a floor, withdrawal rights a
+    /// reserve price): the first problem in list order.
     pub fn new(
         market: MarketPopulation,
         mechanisms: Vec<Mechanism>,
     ) -> Result<Cell, ExperimentError> {
-        if mechanisms.is_empty() {
-            return Err(ExperimentError::Mechanisms("the list is empty".to_owned()));
-        }
-        for (i, mechanism) in mechanisms.iter().enumerate() {
-            if mechanisms[..i].contains(mechanism) {
-                return Err(ExperimentError::Mechanisms(format!(
-                    "{mechanism} is listed twice"
-                )));
+        Ok(match market {
+            MarketPopulation::Procurement(population) => {
+                let auctions = checked(mechanisms, auction_of, |auction| {
+                    ProcurementCell::needs(&population, auction)
+                })?;
+                Cell::Procurement(ProcurementCell::unchecked(population, auctions))
             }
-            let problem = |problem: &str| ExperimentError::Mechanism {
-                mechanism: mechanism.to_string(),
-                problem: problem.to_owned(),
-            };
-            if mechanism.market() != market.market() {
-                return Err(problem("does not run on this market"));
+            MarketPopulation::Threshold(population) => {
+                let typed = checked(mechanisms, ThresholdMechanism::of, |mechanism| {
+                    ThresholdCell::needs(&population, mechanism)
+                })?;
+                Cell::Threshold(ThresholdCell {
+                    population,
+                    mechanisms: typed,
+                })
             }
-            match (mechanism, &market) {
-                (Mechanism::Auction(Auction::Mut), MarketPopulation::Procurement(population))
-                    if population.spec().token_budget_fraction.is_none() =>
-                {
-                    return Err(problem("needs token_budget_fraction"));
-                }
-                (Mechanism::Subsidy, MarketPopulation::Threshold(population))
-                    if population.spec().payment.is_none() || population.spec().floor.is_none() =>
-                {
-                    return Err(problem("needs payment and floor"));
-                }
-                (Mechanism::Withdrawal(_), MarketPopulation::Threshold(population))
-                    if population.spec().reserve_price.is_none() =>
-                {
-                    return Err(problem("needs reserve_price"));
-                }
-                _ => {}
-            }
-        }
-        Ok(Cell {
-            market,
-            mechanisms,
-            audit: None,
-            strategic: None,
         })
     }
 
     /// The same cell, also auditing every procurement instance with
-    /// `config` (its seed is replaced by one derived per replicate) and
-    /// recording the largest unilateral and coalition gains.
+    /// `config` ([`ProcurementCell::with_audit`]).
     ///
     /// Fails when the market is not procurement. (Every [`AuditConfig`]
     /// is within the auditor's limits: its setters check them.)
     pub fn with_audit(self, config: AuditConfig) -> Result<Cell, ExperimentError> {
-        match self.market {
-            MarketPopulation::Procurement(_) => Ok(Cell {
-                audit: Some(config),
-                ..self
-            }),
-            MarketPopulation::Threshold(_) => Err(ExperimentError::Strategic(
+        match self {
+            Cell::Procurement(cell) => Ok(Cell::Procurement(cell.with_audit(config))),
+            Cell::Threshold(_) => Err(ExperimentError::Strategic(
                 "audit: threshold experiments cannot be audited (subsidy users report nothing)"
                     .to_owned(),
             )),
@@ -345,21 +456,144 @@ impl Cell {
     }
 
     /// The same cell with providers best-responding under
-    /// `strategic.mechanisms` (each must be one of the cell's).
+    /// `strategic.mechanisms` (each must be one of the cell's); fails when
+    /// the market is not procurement.
     pub fn with_strategic(self, strategic: Strategic) -> Result<Cell, ExperimentError> {
-        if matches!(self.market, MarketPopulation::Threshold(_)) {
-            return Err(ExperimentError::Strategic(
+        self.with_shared_strategic(Arc::new(strategic))
+    }
+
+    /// [`Cell::with_strategic`] with best responses shared with other
+    /// cells (a design's cells share an unswept `[strategic]`).
+    pub(crate) fn with_shared_strategic(
+        self,
+        strategic: Arc<Strategic>,
+    ) -> Result<Cell, ExperimentError> {
+        match self {
+            Cell::Procurement(cell) => cell.with_shared_strategic(strategic).map(Cell::Procurement),
+            Cell::Threshold(_) => Err(ExperimentError::Strategic(
                 "strategic: best responses apply to procurement markets only".to_owned(),
-            ));
+            )),
         }
+    }
+
+    /// The market of the cell's population.
+    #[must_use]
+    pub fn market(&self) -> Market {
+        match self {
+            Cell::Procurement(_) => Market::Procurement,
+            Cell::Threshold(_) => Market::Threshold,
+        }
+    }
+
+    /// The mechanisms, in record order.
+    #[must_use]
+    pub fn mechanisms(&self) -> Vec<Mechanism> {
+        match self {
+            Cell::Procurement(cell) => cell
+                .auctions
+                .iter()
+                .map(|a| Mechanism::Auction(*a))
+                .collect(),
+            Cell::Threshold(cell) => cell
+                .mechanisms
+                .iter()
+                .map(|m| Mechanism::from(*m))
+                .collect(),
+        }
+    }
+
+    /// The audit run on every instance, if any (its seed is replaced per
+    /// replicate); `None` for a threshold cell.
+    #[must_use]
+    pub fn audit(&self) -> Option<&AuditConfig> {
+        match self {
+            Cell::Procurement(cell) => cell.audit(),
+            Cell::Threshold(_) => None,
+        }
+    }
+
+    /// The best-responding providers, if any; `None` for a threshold cell.
+    #[must_use]
+    pub fn strategic(&self) -> Option<&Strategic> {
+        match self {
+            Cell::Procurement(cell) => cell.strategic(),
+            Cell::Threshold(_) => None,
+        }
+    }
+}
+
+impl From<ProcurementCell> for Cell {
+    fn from(cell: ProcurementCell) -> Cell {
+        Cell::Procurement(cell)
+    }
+}
+
+impl From<ThresholdCell> for Cell {
+    fn from(cell: ThresholdCell) -> Cell {
+        Cell::Threshold(cell)
+    }
+}
+
+impl ProcurementCell {
+    /// A cell that clears every instance of `population` with each of
+    /// `auctions`, truthfully. Fails when the list is empty, an auction is
+    /// repeated, or MUT runs on a population without a token budget.
+    pub fn new(
+        population: Population,
+        auctions: Vec<Auction>,
+    ) -> Result<ProcurementCell, ExperimentError> {
+        let mechanisms: Vec<Mechanism> = auctions.into_iter().map(Mechanism::Auction).collect();
+        let auctions = checked(mechanisms, auction_of, |auction| {
+            ProcurementCell::needs(&population, auction)
+        })?;
+        Ok(ProcurementCell::unchecked(population, auctions))
+    }
+
+    /// A truthful, unaudited cell of auctions already checked.
+    fn unchecked(population: Population, auctions: Vec<Auction>) -> ProcurementCell {
+        ProcurementCell {
+            population,
+            auctions,
+            audit: None,
+            strategic: None,
+        }
+    }
+
+    /// What `auction` needs that `population` lacks, if anything.
+    fn needs(population: &Population, auction: Auction) -> Option<&'static str> {
+        (auction == Auction::Mut && population.spec().token_budget_fraction.is_none())
+            .then_some("needs token_budget_fraction")
+    }
+
+    /// The same cell, also auditing every instance with `config` (its
+    /// seed is replaced by one derived per replicate) and recording the
+    /// largest profitable unilateral and coalition gains.
+    #[must_use]
+    pub fn with_audit(self, config: AuditConfig) -> ProcurementCell {
+        ProcurementCell {
+            audit: Some(config),
+            ..self
+        }
+    }
+
+    /// The same cell with providers best-responding under
+    /// `strategic.mechanisms`; fails unless each is one of the cell's.
+    pub fn with_strategic(self, strategic: Strategic) -> Result<ProcurementCell, ExperimentError> {
+        self.with_shared_strategic(Arc::new(strategic))
+    }
+
+    fn with_shared_strategic(
+        self,
+        strategic: Arc<Strategic>,
+    ) -> Result<ProcurementCell, ExperimentError> {
         for (i, mechanism) in strategic.mechanisms.iter().enumerate() {
-            if !self.mechanisms.contains(&Mechanism::Auction(*mechanism)) {
+            if !self.auctions.contains(mechanism) {
                 return Err(ExperimentError::Strategic(format!(
                     "strategic.mechanisms[{i}]: {mechanism} is not one of the experiment's mechanisms"
                 )));
             }
         }
-        Ok(Cell {
+        Ok(ProcurementCell {
             strategic: Some(strategic),
             ..self
         })
@@ -367,14 +601,14 @@ impl Cell {
 
     /// The population.
     #[must_use]
-    pub fn market(&self) -> &MarketPopulation {
-        &self.market
+    pub fn population(&self) -> &Population {
+        &self.population
     }
 
-    /// The mechanisms, in record order.
+    /// The auctions, in record order.
     #[must_use]
-    pub fn mechanisms(&self) -> &[Mechanism] {
-        &self.mechanisms
+    pub fn auctions(&self) -> &[Auction] {
+        &self.auctions
     }
 
     /// The audit run on every instance, if any (its seed is replaced per
@@ -387,30 +621,218 @@ impl Cell {
     /// The best-responding providers, if any.
     #[must_use]
     pub fn strategic(&self) -> Option<&Strategic> {
-        self.strategic.as_ref()
+        self.strategic.as_deref()
+    }
+
+    /// The records of replicate `replicate`, drawn with `seed` (the cell's
+    /// seed): one per auction, in the cell's order.
+    ///
+    /// Fails with [`ExperimentError::Clear`] when an auction cannot clear
+    /// the instance, which [`ProcurementCell::new`] rules out (a bug).
+    pub fn replicate(
+        &self,
+        seed: u64,
+        replicate: u64,
+    ) -> Result<Vec<ProcurementRecord>, ExperimentError> {
+        let truth = self.population.draw(seed, replicate);
+        let audit_config = self
+            .audit
+            .as_ref()
+            .map(|config| config.clone().with_seed(instance_seed(seed, replicate)));
+        self.auctions
+            .iter()
+            .map(|&auction| {
+                let strategic = self
+                    .strategic
+                    .as_ref()
+                    .filter(|s| s.mechanisms.contains(&auction))
+                    .map(|s| &s.config);
+                procurement_record(auction, &truth, strategic, audit_config.as_ref()).map_err(
+                    |problem| ExperimentError::Clear {
+                        replicate,
+                        mechanism: Mechanism::Auction(auction),
+                        problem,
+                    },
+                )
+            })
+            .collect()
     }
 }
 
-/// The records of one cell: for each replicate, one [`Record`] per
-/// mechanism, all of the cell's market.
+impl ThresholdCell {
+    /// A cell that clears every instance of `population` with each of
+    /// `mechanisms`. Fails when the list is empty, a mechanism is
+    /// repeated, or needs a key the population lacks (the subsidy a
+    /// payment and a floor, withdrawal rights a reserve price).
+    pub fn new(
+        population: ThresholdPopulation,
+        mechanisms: Vec<ThresholdMechanism>,
+    ) -> Result<ThresholdCell, ExperimentError> {
+        let names: Vec<Mechanism> = mechanisms.into_iter().map(Mechanism::from).collect();
+        let mechanisms = checked(names, ThresholdMechanism::of, |mechanism| {
+            ThresholdCell::needs(&population, mechanism)
+        })?;
+        Ok(ThresholdCell {
+            population,
+            mechanisms,
+        })
+    }
+
+    /// What `mechanism` needs that `population` lacks, if anything.
+    fn needs(
+        population: &ThresholdPopulation,
+        mechanism: ThresholdMechanism,
+    ) -> Option<&'static str> {
+        let spec = population.spec();
+        match mechanism {
+            ThresholdMechanism::Subsidy => (spec.payment.is_none() || spec.floor.is_none())
+                .then_some("needs payment and floor"),
+            ThresholdMechanism::Withdrawal(_) => spec
+                .reserve_price
+                .is_none()
+                .then_some("needs reserve_price"),
+        }
+    }
+
+    /// The population.
+    #[must_use]
+    pub fn population(&self) -> &ThresholdPopulation {
+        &self.population
+    }
+
+    /// The mechanisms, in record order.
+    #[must_use]
+    pub fn mechanisms(&self) -> &[ThresholdMechanism] {
+        &self.mechanisms
+    }
+
+    /// The records of replicate `replicate`, drawn with `seed` (the cell's
+    /// seed): one per mechanism, in the cell's order.
+    ///
+    /// Fails with [`ExperimentError::Clear`] when a mechanism cannot clear
+    /// the instance, which [`ThresholdCell::new`] rules out (a bug).
+    pub fn replicate(
+        &self,
+        seed: u64,
+        replicate: u64,
+    ) -> Result<Vec<ThresholdRecord>, ExperimentError> {
+        let instance = self.population.draw(seed, replicate);
+        // `None` without a reserve price: feasibility does not apply.
+        let feasible = withdrawal::is_feasible(&instance).ok();
+        self.mechanisms
+            .iter()
+            .map(|&mechanism| {
+                threshold_record(mechanism, &instance, feasible).map_err(|problem| {
+                    ExperimentError::Clear {
+                        replicate,
+                        mechanism: mechanism.into(),
+                        problem,
+                    }
+                })
+            })
+            .collect()
+    }
+}
+
+/// The records of one market's cell: for each replicate, one record per
+/// mechanism, each mechanism once. `M` is the market's mechanism type
+/// ([`Auction`] or [`ThresholdMechanism`]), `R` its record type.
 ///
-/// Its shape is checked on construction ([`CellResult::new`]), so the
+/// Its shape is checked on construction ([`MarketRecords::new`]), so the
 /// accessors never fail on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MarketRecords<M, R> {
+    /// The mechanisms, in record order, each once.
+    mechanisms: Vec<M>,
+    /// `records[replicate][mechanism]`.
+    records: Vec<Vec<R>>,
+}
+
+impl<M: Copy + PartialEq + fmt::Display, R> MarketRecords<M, R> {
+    /// The records `records[replicate][mechanism]` of `mechanisms`.
+    ///
+    /// Fails when a mechanism is listed twice
+    /// ([`ExperimentError::Mechanisms`]) or, naming the replicate
+    /// ([`ExperimentError::Records`]), when a replicate does not have
+    /// exactly one record per mechanism.
+    pub fn new(mechanisms: Vec<M>, records: Vec<Vec<R>>) -> Result<Self, ExperimentError> {
+        for (i, mechanism) in mechanisms.iter().enumerate() {
+            if mechanisms[..i].contains(mechanism) {
+                return Err(ExperimentError::Mechanisms(format!(
+                    "{mechanism} is listed twice"
+                )));
+            }
+        }
+        if let Some((record, rows)) = records
+            .iter()
+            .enumerate()
+            .find(|(_, rows)| rows.len() != mechanisms.len())
+        {
+            return Err(ExperimentError::Records {
+                record,
+                problem: format!(
+                    "{} mechanism records for {} mechanisms",
+                    rows.len(),
+                    mechanisms.len()
+                ),
+            });
+        }
+        Ok(MarketRecords {
+            mechanisms,
+            records,
+        })
+    }
+
+    /// The mechanisms, in record order.
+    #[must_use]
+    pub fn mechanisms(&self) -> &[M] {
+        &self.mechanisms
+    }
+
+    /// `records()[replicate][mechanism]`: one record per mechanism in
+    /// every replicate.
+    #[must_use]
+    pub fn records(&self) -> &[Vec<R>] {
+        &self.records
+    }
+
+    /// Every replicate's record of `mechanism`, in replicate order; `None`
+    /// when the cell does not run it.
+    #[must_use]
+    pub fn of(&self, mechanism: M) -> Option<Vec<&R>> {
+        let index = self.mechanisms.iter().position(|m| *m == mechanism)?;
+        // `new` checked that every replicate has a record per mechanism.
+        Some(
+            self.records
+                .iter()
+                .filter_map(|rows| rows.get(index))
+                .collect(),
+        )
+    }
+}
+
+/// The records of a cell, typed by market.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellRecords {
+    /// The records of a procurement cell, by auction.
+    Procurement(MarketRecords<Auction, ProcurementRecord>),
+    /// The records of a threshold cell, by threshold mechanism.
+    Threshold(MarketRecords<ThresholdMechanism, ThresholdRecord>),
+}
+
+/// The records of one cell: for each replicate, one record per mechanism,
+/// all of the cell's market ([`CellRecords`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CellResult {
     /// The cell's index in the experiment's grid.
     cell: u64,
-    /// The market of every mechanism and record.
-    market: Market,
-    /// The mechanisms, in record order, each once.
-    mechanisms: Vec<Mechanism>,
-    /// `records[replicate][mechanism]`.
-    records: Vec<Vec<Record>>,
+    records: CellRecords,
 }
 
 impl CellResult {
     /// The records `records[replicate][mechanism]` of cell `cell`, with
-    /// `mechanisms` naming the records of each replicate.
+    /// `mechanisms` naming the records of each replicate: the untyped form
+    /// (as read back from a table), checked and typed.
     ///
     /// Fails when a mechanism is not of `market` or is listed twice
     /// ([`ExperimentError::Mechanism`], [`ExperimentError::Mechanisms`]),
@@ -434,7 +856,7 @@ impl CellResult {
     /// });
     /// let subsidy = vec![Mechanism::Subsidy];
     /// let result = CellResult::new(3, Market::Threshold, subsidy.clone(), vec![vec![record]; 2])?;
-    /// assert_eq!((result.cell(), result.records().len()), (3, 2));
+    /// assert_eq!((result.cell(), result.replicates()), (3, 2));
     ///
     /// // Replicate 0 has 2 records for 1 mechanism.
     /// let error = CellResult::new(3, Market::Threshold, subsidy, vec![vec![record; 2]]);
@@ -447,50 +869,29 @@ impl CellResult {
         mechanisms: Vec<Mechanism>,
         records: Vec<Vec<Record>>,
     ) -> Result<CellResult, ExperimentError> {
-        for (i, mechanism) in mechanisms.iter().enumerate() {
-            if mechanism.market() != market {
-                return Err(ExperimentError::Mechanism {
-                    mechanism: mechanism.to_string(),
-                    problem: "does not run on this market".to_owned(),
-                });
-            }
-            if mechanisms[..i].contains(mechanism) {
-                return Err(ExperimentError::Mechanisms(format!(
-                    "{mechanism} is listed twice"
-                )));
-            }
-        }
-        for (record, rows) in records.iter().enumerate() {
-            if rows.len() != mechanisms.len() {
-                return Err(ExperimentError::Records {
-                    record,
-                    problem: format!(
-                        "{} mechanism records for {} mechanisms",
-                        rows.len(),
-                        mechanisms.len()
-                    ),
-                });
-            }
-            if let Some((_, mechanism)) = rows
-                .iter()
-                .zip(&mechanisms)
-                .find(|(row, _)| row.market() != market)
-            {
-                return Err(ExperimentError::Records {
-                    record,
-                    problem: format!(
-                        "the record of {mechanism} is not a {} record",
-                        market.name()
-                    ),
-                });
-            }
-        }
-        Ok(CellResult {
-            cell,
-            market,
-            mechanisms,
-            records,
-        })
+        let records = match market {
+            Market::Procurement => CellRecords::Procurement(typed_records(
+                market,
+                mechanisms,
+                records,
+                auction_of,
+                |record| record.procurement().copied(),
+            )?),
+            Market::Threshold => CellRecords::Threshold(typed_records(
+                market,
+                mechanisms,
+                records,
+                ThresholdMechanism::of,
+                |record| record.threshold().copied(),
+            )?),
+        };
+        Ok(CellResult { cell, records })
+    }
+
+    /// The typed records `records` of cell `cell`.
+    #[must_use]
+    pub fn from_records(cell: u64, records: CellRecords) -> CellResult {
+        CellResult { cell, records }
     }
 
     /// The cell's index in the experiment's grid.
@@ -502,185 +903,355 @@ impl CellResult {
     /// The market of the cell's records.
     #[must_use]
     pub fn market(&self) -> Market {
-        self.market
+        match self.records {
+            CellRecords::Procurement(_) => Market::Procurement,
+            CellRecords::Threshold(_) => Market::Threshold,
+        }
     }
 
     /// The column names of the cell's records ([`Record::columns`]).
     #[must_use]
     pub fn columns(&self) -> &'static [&'static str] {
-        Record::columns(self.market)
+        Record::columns(self.market())
+    }
+
+    /// The typed records.
+    #[must_use]
+    pub fn records(&self) -> &CellRecords {
+        &self.records
     }
 
     /// The mechanisms, in record order.
     #[must_use]
-    pub fn mechanisms(&self) -> &[Mechanism] {
-        &self.mechanisms
-    }
-
-    /// `records()[replicate][mechanism]`: one record per mechanism in every
-    /// replicate.
-    #[must_use]
-    pub fn records(&self) -> &[Vec<Record>] {
-        &self.records
-    }
-
-    /// Every replicate's record of `mechanism`, in replicate order; `None`
-    /// when the cell does not run it.
-    fn of(&self, mechanism: Mechanism) -> Option<impl Iterator<Item = &Record>> {
-        let index = self.mechanisms.iter().position(|m| *m == mechanism)?;
-        // `new` checked that every replicate has a record per mechanism.
-        Some(self.records.iter().filter_map(move |rows| rows.get(index)))
-    }
-
-    /// Every replicate's record of the auction `mechanism`, in replicate
-    /// order; `None` when the cell does not run it (or is not a
-    /// procurement cell).
-    pub fn procurement(&self, mechanism: Mechanism) -> Option<Vec<&ProcurementRecord>> {
-        if self.market != Market::Procurement {
-            return None;
-        }
-        // `new` checked that every record is of the cell's market.
-        Some(
-            self.of(mechanism)?
-                .filter_map(Record::procurement)
+    pub fn mechanisms(&self) -> Vec<Mechanism> {
+        match &self.records {
+            CellRecords::Procurement(records) => records
+                .mechanisms()
+                .iter()
+                .map(|a| Mechanism::Auction(*a))
                 .collect(),
-        )
+            CellRecords::Threshold(records) => records
+                .mechanisms()
+                .iter()
+                .map(|m| Mechanism::from(*m))
+                .collect(),
+        }
+    }
+
+    /// The auctions of a procurement cell, in record order; empty for a
+    /// threshold cell.
+    #[must_use]
+    pub fn auctions(&self) -> &[Auction] {
+        match &self.records {
+            CellRecords::Procurement(records) => records.mechanisms(),
+            CellRecords::Threshold(_) => &[],
+        }
+    }
+
+    /// The mechanisms of a threshold cell, in record order; empty for a
+    /// procurement cell.
+    #[must_use]
+    pub fn threshold_mechanisms(&self) -> &[ThresholdMechanism] {
+        match &self.records {
+            CellRecords::Threshold(records) => records.mechanisms(),
+            CellRecords::Procurement(_) => &[],
+        }
+    }
+
+    /// The number of replicates.
+    #[must_use]
+    pub fn replicates(&self) -> usize {
+        match &self.records {
+            CellRecords::Procurement(records) => records.records().len(),
+            CellRecords::Threshold(records) => records.records().len(),
+        }
+    }
+
+    /// Each replicate's records, in replicate order, each a [`Record`] per
+    /// mechanism in record order.
+    #[must_use]
+    pub fn rows(&self) -> Box<dyn Iterator<Item = Vec<Record>> + '_> {
+        match &self.records {
+            CellRecords::Procurement(records) => Box::new(
+                records
+                    .records()
+                    .iter()
+                    .map(|row| row.iter().copied().map(Record::Procurement).collect()),
+            ),
+            CellRecords::Threshold(records) => Box::new(
+                records
+                    .records()
+                    .iter()
+                    .map(|row| row.iter().copied().map(Record::Threshold).collect()),
+            ),
+        }
+    }
+
+    /// Every replicate's record of `auction`, in replicate order; `None`
+    /// when the cell does not run it (or is not a procurement cell).
+    #[must_use]
+    pub fn procurement(&self, auction: Auction) -> Option<Vec<&ProcurementRecord>> {
+        match &self.records {
+            CellRecords::Procurement(records) => records.of(auction),
+            CellRecords::Threshold(_) => None,
+        }
     }
 
     /// Every replicate's record of the threshold `mechanism`, in replicate
     /// order; `None` when the cell does not run it (or is not a threshold
     /// cell).
-    pub fn threshold(&self, mechanism: Mechanism) -> Option<Vec<&ThresholdRecord>> {
-        if self.market != Market::Threshold {
-            return None;
+    #[must_use]
+    pub fn threshold(&self, mechanism: ThresholdMechanism) -> Option<Vec<&ThresholdRecord>> {
+        match &self.records {
+            CellRecords::Threshold(records) => records.of(mechanism),
+            CellRecords::Procurement(_) => None,
         }
-        Some(self.of(mechanism)?.filter_map(Record::threshold).collect())
     }
 
-    /// Every replicate's field `column` (an index into
-    /// [`CellResult::columns`]) under mechanism number `mechanism`, in
-    /// replicate order, `None` where it does not apply; `None` for an
-    /// unknown column or mechanism.
+    /// Every replicate's field of `column` under mechanism number
+    /// `mechanism`, in replicate order, `None` where it does not apply;
+    /// `None` for a column of the other market or an unknown mechanism.
     #[must_use]
-    pub fn column(&self, mechanism: usize, column: usize) -> Option<Vec<Option<f64>>> {
-        if mechanism >= self.mechanisms.len() || column >= self.columns().len() {
+    pub fn column(&self, mechanism: usize, column: Column) -> Option<Vec<Option<f64>>> {
+        fn read<M, R: Copy>(
+            records: &MarketRecords<M, R>,
+            mechanism: usize,
+            field: impl Fn(R) -> Option<f64>,
+        ) -> Option<Vec<Option<f64>>> {
+            (mechanism < records.mechanisms.len()).then(|| {
+                records
+                    .records
+                    .iter()
+                    .map(|rows| rows.get(mechanism).and_then(|record| field(*record)))
+                    .collect()
+            })
+        }
+        if column.market() != self.market() {
             return None;
         }
-        Some(
-            self.records
-                .iter()
-                .map(|rows| rows.get(mechanism).and_then(|record| record.field(column)))
-                .collect(),
-        )
+        let index = column.index();
+        match &self.records {
+            CellRecords::Procurement(records) => {
+                read(records, mechanism, |r| Record::Procurement(r).field(index))
+            }
+            CellRecords::Threshold(records) => {
+                read(records, mechanism, |r| Record::Threshold(r).field(index))
+            }
+        }
     }
+}
+
+/// `records` of `mechanisms` (untyped, of `market`) typed by `mechanism`
+/// and `record`: see [`CellResult::new`].
+fn typed_records<M: Copy + PartialEq + fmt::Display, R>(
+    market: Market,
+    mechanisms: Vec<Mechanism>,
+    records: Vec<Vec<Record>>,
+    mechanism: fn(Mechanism) -> Option<M>,
+    record: fn(Record) -> Option<R>,
+) -> Result<MarketRecords<M, R>, ExperimentError> {
+    let typed = typed_list(mechanisms, mechanism, |_| None)?;
+    let mut rows = Vec::with_capacity(records.len());
+    for (index, row) in records.into_iter().enumerate() {
+        if row.len() != typed.len() {
+            return Err(ExperimentError::Records {
+                record: index,
+                problem: format!(
+                    "{} mechanism records for {} mechanisms",
+                    row.len(),
+                    typed.len()
+                ),
+            });
+        }
+        let row = row
+            .into_iter()
+            .zip(&typed)
+            .map(|(one, name)| {
+                record(one).ok_or_else(|| ExperimentError::Records {
+                    record: index,
+                    problem: format!("the record of {name} is not a {} record", market.name()),
+                })
+            })
+            .collect::<Result<Vec<R>, _>>()?;
+        rows.push(row);
+    }
+    MarketRecords::new(typed, rows)
 }
 
 /// Runs `replicates` replicates of each `(index, cell)` in parallel and
 /// returns their records, cell by cell in the order given. `progress` is
-/// called once per finished replicate, from any thread.
+/// called once per replicate run, from any thread.
 ///
 /// **The result does not depend on the number of threads**: every
 /// replicate is a pure function of (seed, index, replicate), and rayon's
 /// indexed collect keeps the order. A mechanism that fails to clear (a
-/// bug: [`Cell::new`] checks what each needs) fails the run with
-/// [`ExperimentError::Cell`], the first failure in (cell, replicate)
-/// order.
+/// bug: the cells' constructors check what each needs) fails the run with
+/// [`ExperimentError::Cell`]: the first failure in (cell, replicate)
+/// order, whatever the thread count. A failure stops the run early: the
+/// replicates after it in that order are not started (those already
+/// running finish), while every one before it still runs, which is what
+/// makes the reported failure the first.
 pub fn run(
     cells: &[(u64, Cell)],
     replicates: u64,
     seed: u64,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<CellResult>, ExperimentError> {
-    let jobs: Vec<(usize, u64)> = (0..cells.len())
-        .flat_map(|position| (0..replicates).map(move |replicate| (position, replicate)))
-        .collect();
-    let records: Vec<Result<Vec<Record>, ExperimentError>> = jobs
+    let first = FirstFailure::new();
+    let results: Vec<Option<CellResult>> = cells
         .par_iter()
-        .map(|&(position, replicate)| {
-            let (index, cell) = &cells[position];
-            let records = run_replicate(cell, cell_seed(seed, *index), replicate);
-            progress();
-            records.map_err(|error| ExperimentError::Cell {
+        .enumerate()
+        .map(|(position, (index, cell))| {
+            let seed = cell_seed(seed, *index);
+            let at = Place {
+                first: &first,
+                position,
                 cell: *index,
-                error: Box::new(error),
+                replicates,
+                progress,
+            };
+            let records = match cell {
+                Cell::Procurement(cell) => CellRecords::Procurement(MarketRecords {
+                    mechanisms: cell.auctions.clone(),
+                    records: at.run(|replicate| cell.replicate(seed, replicate))?,
+                }),
+                Cell::Threshold(cell) => CellRecords::Threshold(MarketRecords {
+                    mechanisms: cell.mechanisms.clone(),
+                    records: at.run(|replicate| cell.replicate(seed, replicate))?,
+                }),
+            };
+            // Every replicate has a record per mechanism of the cell, each
+            // mechanism once (the cells' constructors check): the shape
+            // `MarketRecords::new` checks.
+            Some(CellResult {
+                cell: *index,
+                records,
             })
         })
         .collect();
-    let mut records = records.into_iter();
-    cells
-        .iter()
-        // Every replicate of `run_replicate` has a record per mechanism of
-        // the cell, of its market: the shape `CellResult::new` checks.
-        .map(|(index, cell)| {
-            Ok(CellResult {
-                cell: *index,
-                market: cell.market.market(),
-                mechanisms: cell.mechanisms.clone(),
-                records: records
-                    .by_ref()
-                    .take(usize::try_from(replicates).unwrap_or(usize::MAX))
-                    .collect::<Result<_, _>>()?,
+    if let Some(error) = first.into_error() {
+        return Err(error);
+    }
+    // No failure, so no replicate was skipped and every cell is here.
+    Ok(results.into_iter().flatten().collect())
+}
+
+/// The first failure of a run in (cell, replicate) order, as far as known.
+struct FirstFailure {
+    /// The smallest position (in the list of cells) of a cell with a
+    /// failure; `usize::MAX` while there is none.
+    cell: AtomicUsize,
+    /// The failure of smallest (position, replicate) so far.
+    error: Mutex<Option<(usize, u64, ExperimentError)>>,
+}
+
+impl FirstFailure {
+    fn new() -> FirstFailure {
+        FirstFailure {
+            cell: AtomicUsize::new(usize::MAX),
+            error: Mutex::new(None),
+        }
+    }
+
+    /// Whether a cell before `position` has failed.
+    fn before(&self, position: usize) -> bool {
+        self.cell.load(Ordering::Relaxed) < position
+    }
+
+    /// Records the failure of replicate `replicate` of the cell at
+    /// `position`, kept if it is the first so far.
+    fn record(&self, position: usize, replicate: u64, error: ExperimentError) {
+        self.cell.fetch_min(position, Ordering::Relaxed);
+        let mut first = self.error.lock().unwrap_or_else(PoisonError::into_inner);
+        if first
+            .as_ref()
+            .is_none_or(|(p, r, _)| (position, replicate) < (*p, *r))
+        {
+            *first = Some((position, replicate, error));
+        }
+    }
+
+    /// The first failure, if any.
+    fn into_error(self) -> Option<ExperimentError> {
+        let first = self
+            .error
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        first.map(|(_, _, error)| error)
+    }
+}
+
+/// One cell of a run: where it is, and what it reports to.
+struct Place<'a> {
+    first: &'a FirstFailure,
+    position: usize,
+    cell: u64,
+    replicates: u64,
+    progress: &'a (dyn Fn() + Sync),
+}
+
+impl Place<'_> {
+    /// The records of each replicate, by `replicate`, in replicate order;
+    /// `None` when one failed or was skipped (a failure came before it in
+    /// (cell, replicate) order).
+    ///
+    /// A replicate is skipped only after a failure that comes before it:
+    /// in an earlier cell, or earlier in this one. So every replicate
+    /// before the first failure runs, and so does the first failure.
+    fn run<R: Send>(
+        &self,
+        replicate: impl Fn(u64) -> Result<R, ExperimentError> + Sync,
+    ) -> Option<Vec<R>> {
+        let first_here = AtomicU64::new(u64::MAX);
+        let rows: Vec<Option<R>> = (0..self.replicates)
+            .into_par_iter()
+            .map(|r| {
+                if self.first.before(self.position) || first_here.load(Ordering::Relaxed) < r {
+                    return None;
+                }
+                let records = replicate(r);
+                (self.progress)();
+                match records {
+                    Ok(records) => Some(records),
+                    Err(error) => {
+                        first_here.fetch_min(r, Ordering::Relaxed);
+                        let error = ExperimentError::Cell {
+                            cell: self.cell,
+                            error: Box::new(error),
+                        };
+                        self.first.record(self.position, r, error);
+                        None
+                    }
+                }
             })
-        })
-        .collect()
+            .collect();
+        rows.into_iter().collect()
+    }
 }
 
 /// The records of replicate `replicate` of `cell`, drawn with `seed` (the
-/// cell's seed): one per mechanism, in the cell's order.
+/// cell's seed): one per mechanism, in the cell's order
+/// ([`ProcurementCell::replicate`], [`ThresholdCell::replicate`]).
 ///
 /// Fails with [`ExperimentError::Clear`] when a mechanism cannot clear the
-/// instance, which [`Cell::new`] rules out (a bug).
+/// instance, which the cells' constructors rule out (a bug).
 pub fn run_replicate(
     cell: &Cell,
     seed: u64,
     replicate: u64,
 ) -> Result<Vec<Record>, ExperimentError> {
-    let failed = |mechanism: Mechanism| {
-        move |problem: String| ExperimentError::Clear {
-            replicate,
-            mechanism,
-            problem,
-        }
-    };
-    match &cell.market {
-        MarketPopulation::Procurement(population) => {
-            let truth = population.draw(seed, replicate);
-            let audit_config = cell
-                .audit
-                .as_ref()
-                .map(|config| config.clone().with_seed(instance_seed(seed, replicate)));
-            cell.mechanisms
-                .iter()
-                .map(|&choice| {
-                    let Mechanism::Auction(mechanism) = choice else {
-                        return Err(failed(choice)(
-                            "not an auction (Cell::new checks that mechanisms fit the market)"
-                                .to_owned(),
-                        ));
-                    };
-                    let strategic = cell
-                        .strategic
-                        .as_ref()
-                        .filter(|s| s.mechanisms.contains(&mechanism))
-                        .map(|s| &s.config);
-                    procurement_record(mechanism, &truth, strategic, audit_config.as_ref())
-                        .map(Record::Procurement)
-                        .map_err(failed(choice))
-                })
-                .collect()
-        }
-        MarketPopulation::Threshold(population) => {
-            let instance = population.draw(seed, replicate);
-            cell.mechanisms
-                .iter()
-                .map(|&choice| {
-                    threshold_record(choice, &instance)
-                        .map(Record::Threshold)
-                        .map_err(failed(choice))
-                })
-                .collect()
-        }
-    }
+    Ok(match cell {
+        Cell::Procurement(cell) => cell
+            .replicate(seed, replicate)?
+            .into_iter()
+            .map(Record::Procurement)
+            .collect(),
+        Cell::Threshold(cell) => cell
+            .replicate(seed, replicate)?
+            .into_iter()
+            .map(Record::Threshold)
+            .collect(),
+    })
 }
 
 /// One procurement record: `mechanism` cleared on the truthful `truth`,
@@ -745,7 +1316,7 @@ struct Judged {
     volume: f64,
     /// Winners paid less than their true cost.
     ir_violations: u64,
-    /// Whether cash ≤ B and tokens ≤ R, to rounding.
+    /// Whether every budget was kept ([`Auction::budgets_kept`]).
     budget_ok: bool,
 }
 
@@ -753,44 +1324,33 @@ struct Judged {
 /// and utility are not reports, so they are the same in `truth` and in any
 /// reported instance.
 fn judge_outcome(mechanism: Auction, truth: &Instance, outcome: &Outcome) -> Judged {
-    let providers = truth.providers();
     // A MUT share τ is worth R·τ/Π; Mixed-MIA's tokens at face value.
-    let token_value = |tokens: f64| match mechanism {
-        Auction::Mut => procurement::mut_token::token_value(truth, tokens),
-        _ => tokens,
+    let tokens = match mechanism {
+        Auction::Mut => procurement::mut_token::token_value(truth, outcome.total_tokens()),
+        _ => outcome.total_tokens(),
     };
-    let tokens = token_value(outcome.total_tokens());
-    let mut volume = 0.0;
-    let mut ir_violations = 0u64;
-    for award in outcome.awards() {
-        let provider = &providers[award.provider];
-        volume += provider.volume();
-        let reward = award.cash + token_value(award.tokens);
-        if !at_most(provider.bid(), reward, ROUNDING_RELATIVE) {
-            ir_violations += 1;
-        }
-    }
-    let token_budget = match mechanism {
-        Auction::Mut | Auction::Mixed => truth.token_budget(),
-        _ => 0.0,
-    };
+    let volume = outcome
+        .winners()
+        .filter_map(|index| truth.providers().get(index))
+        .map(procurement::Provider::volume)
+        .fold(0.0, |total, volume| total + volume);
     Judged {
         tokens,
         volume,
-        ir_violations,
-        budget_ok: at_most(outcome.total_cash(), truth.budget(), ROUNDING_RELATIVE)
-            && at_most(tokens, token_budget, ROUNDING_RELATIVE),
+        ir_violations: mechanism.ir_violations(truth, outcome) as u64,
+        budget_ok: mechanism.budgets_kept(truth, outcome),
     }
 }
 
-/// One threshold record: `choice` cleared on `instance`.
+/// One threshold record: `mechanism` cleared on `instance`, whose
+/// feasibility ([`withdrawal::is_feasible`]) is `feasible`.
 fn threshold_record(
-    choice: Mechanism,
+    mechanism: ThresholdMechanism,
     instance: &ThresholdInstance,
+    feasible: Option<bool>,
 ) -> Result<ThresholdRecord, String> {
-    let feasible = feasibility(instance);
-    match choice {
-        Mechanism::Subsidy => {
+    match mechanism {
+        ThresholdMechanism::Subsidy => {
             let outcome = subsidy::clear(instance).map_err(|e| e.to_string())?;
             let improved = outcome.improved();
             Ok(ThresholdRecord {
@@ -808,7 +1368,7 @@ fn threshold_record(
                 leakage: outcome.leakage(),
             })
         }
-        Mechanism::Withdrawal(protocol) => {
+        ThresholdMechanism::Withdrawal(protocol) => {
             let outcome = withdrawal::clear(instance, protocol).map_err(|e| e.to_string())?;
             let report = outcome.protocol();
             Ok(ThresholdRecord {
@@ -825,26 +1385,7 @@ fn threshold_record(
                 leakage: outcome.leakage(),
             })
         }
-        Mechanism::Auction(_) => Err(
-            "not a threshold mechanism (Cell::new checks that mechanisms fit the market)"
-                .to_owned(),
-        ),
     }
-}
-
-/// Whether the users who accept the effective reserve can reach T
-/// (§B.3 step 3), summed in ascending (cost, id) like the null test;
-/// `None` without a reserve price.
-fn feasibility(instance: &ThresholdInstance) -> Option<bool> {
-    let reserve = instance.effective_reserve()?;
-    let mut eligible: Vec<_> = instance
-        .users()
-        .iter()
-        .filter(|user| user.cost() <= reserve)
-        .collect();
-    eligible.sort_by(|a, b| a.cost().total_cmp(&b.cost()).then(a.id().cmp(b.id())));
-    let capacity = eligible.iter().fold(0.0, |sum, user| sum + user.capacity());
-    Some(reaches(capacity, instance.threshold()))
 }
 
 #[cfg(test)]
@@ -910,10 +1451,9 @@ mod tests {
     /// Every field of every record, as bits (NaN ≠ NaN).
     fn bits(result: &CellResult) -> Vec<Option<u64>> {
         result
-            .records()
-            .iter()
+            .rows()
             .flatten()
-            .flat_map(Record::fields)
+            .flat_map(|record| record.fields())
             .map(|field| field.map(f64::to_bits))
             .collect()
     }
@@ -941,15 +1481,12 @@ mod tests {
     #[test]
     fn records_follow_the_outcomes() {
         let result = &run(&[(4, procurement_cell(7))], 8, 5, &|| {}).expect("runs")[0];
-        let qmia = result
-            .procurement(Mechanism::Auction(Auction::Qmia))
-            .expect("qmia ran");
-        let volume = result
-            .procurement(Mechanism::Auction(Auction::Volume))
-            .expect("volume ran");
-        let MarketPopulation::Procurement(population) = procurement_cell(7).market else {
-            unreachable!("a procurement cell")
+        let qmia = result.procurement(Auction::Qmia).expect("qmia ran");
+        let volume = result.procurement(Auction::Volume).expect("volume ran");
+        let Cell::Procurement(cell) = procurement_cell(7) else {
+            panic!("a procurement cell")
         };
+        let population = cell.population();
         for (replicate, (qmia, volume)) in (0u64..).zip(qmia.iter().zip(&volume)) {
             let truth = population.draw(cell_seed(5, 4), replicate);
             let outcome = procurement::clear(&truth, Auction::Qmia).expect("clears");
@@ -965,8 +1502,10 @@ mod tests {
                 .is_some_and(|rounds| (1..=3).contains(&rounds)));
             assert!(volume.br_converged.is_some());
         }
-        for record in result.records().iter().flatten() {
-            let record = record.procurement().expect("a procurement record");
+        let CellRecords::Procurement(records) = result.records() else {
+            panic!("procurement records")
+        };
+        for record in records.records().iter().flatten() {
             assert_eq!(record.ir_violations, 0, "IR");
             assert!(record.budget_ok, "budget");
         }
@@ -975,54 +1514,33 @@ mod tests {
     #[test]
     fn columns_read_the_typed_fields() {
         let result = &run(&[(0, threshold_cell())], 4, 1, &|| {}).expect("runs")[0];
-        let leakage = result.columns().iter().position(|c| *c == "leakage");
-        let null = result.columns().iter().position(|c| *c == "null");
-        let (Some(leakage), Some(null)) = (leakage, null) else {
-            panic!("threshold columns: {:?}", result.columns())
-        };
-        let subsidy = result.threshold(Mechanism::Subsidy).expect("subsidy ran");
-        let column = result.column(0, leakage).expect("a column");
+        let subsidy = result
+            .threshold(ThresholdMechanism::Subsidy)
+            .expect("subsidy ran");
+        let column = result.column(0, Column::LEAKAGE).expect("a column");
         assert_eq!(
             column,
             subsidy.iter().map(|r| Some(r.leakage)).collect::<Vec<_>>()
         );
-        assert_eq!(result.column(0, null), Some(vec![None; 4]), "subsidy");
+        assert_eq!(
+            result.column(0, Column::NULL),
+            Some(vec![None; 4]),
+            "subsidy"
+        );
         assert!(result
-            .column(1, null)
+            .column(1, Column::NULL)
             .expect("a column")
             .iter()
             .all(Option::is_some));
-        assert_eq!(result.column(2, 0), None);
-        assert_eq!(result.column(0, 8), None);
-        assert_eq!(result.procurement(Mechanism::Subsidy), None);
+        assert_eq!(result.column(2, Column::NULL), None);
+        assert_eq!(result.column(0, Column::VALUE), None, "another market's");
+        assert_eq!(result.procurement(Auction::Qmia), None);
     }
 
     #[test]
     fn cell_results_refuse_records_of_the_wrong_shape() {
-        let threshold = Record::Threshold(ThresholdRecord {
-            feasible: None,
-            null: None,
-            collected: 0.0,
-            success: 0.0,
-            expected_data: 0.0,
-            participants: 0.0,
-            spend: 0.0,
-            leakage: 0.0,
-        });
-        let procurement = Record::Procurement(ProcurementRecord {
-            value: 0.0,
-            cash: 0.0,
-            tokens: 0.0,
-            winners: 0,
-            volume: 0.0,
-            ir_violations: 0,
-            budget_ok: true,
-            br_rounds: None,
-            br_converged: None,
-            unilateral_gain: None,
-            coalition_gain: None,
-            budget: 1.0,
-        });
+        let threshold = Record::Threshold(record::EMPTY_THRESHOLD);
+        let procurement = Record::Procurement(record::EMPTY_PROCUREMENT);
         let qmia = Mechanism::Auction(Auction::Qmia);
         let volume = Mechanism::Auction(Auction::Volume);
         let new = |mechanisms: &[Mechanism], records: Vec<Vec<Record>>| {
@@ -1058,16 +1576,30 @@ mod tests {
         );
         let empty = CellResult::new(7, Market::Threshold, vec![Mechanism::Subsidy], vec![])
             .expect("no replicates");
-        assert_eq!((empty.cell(), empty.records().len()), (7, 0));
-        assert_eq!(empty.threshold(Mechanism::Subsidy), Some(vec![]));
+        assert_eq!((empty.cell(), empty.replicates()), (7, 0));
+        assert_eq!(empty.threshold(ThresholdMechanism::Subsidy), Some(vec![]));
+        let typed =
+            MarketRecords::<_, ProcurementRecord>::new(vec![Auction::Qmia, Auction::Qmia], vec![]);
+        assert_eq!(
+            typed.expect_err("refused").to_string(),
+            "mechanisms: qmia is listed twice"
+        );
+        let short = MarketRecords::new(
+            vec![Auction::Qmia],
+            vec![vec![record::EMPTY_PROCUREMENT; 2]],
+        );
+        assert_eq!(
+            short.expect_err("refused").to_string(),
+            "records[0]: 2 mechanism records for 1 mechanisms"
+        );
     }
 
     #[test]
     fn cells_refuse_mechanisms_that_cannot_run() {
-        let MarketPopulation::Threshold(population) = threshold_cell().market else {
-            unreachable!()
+        let Cell::Threshold(cell) = threshold_cell() else {
+            panic!("a threshold cell")
         };
-        let market = MarketPopulation::Threshold(population);
+        let market = MarketPopulation::Threshold(cell.population().clone());
         let error = |names: &[&str]| {
             let mechanisms = names.iter().map(|n| n.parse().expect("known")).collect();
             Cell::new(market.clone(), mechanisms)
@@ -1092,6 +1624,150 @@ mod tests {
             threshold.expect_err("refused").to_string(),
             "audit: threshold experiments cannot be audited (subsidy users report nothing)"
         );
+    }
+
+    #[test]
+    fn typed_cells_check_what_each_mechanism_needs() {
+        let Cell::Procurement(cell) = procurement_cell(5) else {
+            panic!("a procurement cell")
+        };
+        let population = cell.population().clone();
+        let auctions = ProcurementCell::new(population.clone(), vec![Auction::Qmia, Auction::Mut])
+            .expect("valid");
+        assert_eq!(auctions.auctions(), [Auction::Qmia, Auction::Mut]);
+        let audited = auctions.with_audit(AuditConfig::sampled());
+        assert!(audited.audit().is_some());
+        let error = audited
+            .with_strategic(Strategic {
+                config: BestResponseConfig::default_grid(),
+                mechanisms: vec![Auction::Trust],
+            })
+            .expect_err("trust does not run");
+        assert_eq!(
+            error.to_string(),
+            "strategic.mechanisms[0]: trust is not one of the experiment's mechanisms"
+        );
+        let repeated = ProcurementCell::new(population, vec![Auction::Volume, Auction::Volume]);
+        assert_eq!(
+            repeated.expect_err("refused").to_string(),
+            "mechanisms: volume is listed twice"
+        );
+        let Cell::Threshold(cell) = threshold_cell() else {
+            panic!("a threshold cell")
+        };
+        let mut spec = cell.population().spec().clone();
+        spec.reserve_price = None;
+        let no_reserve = ThresholdPopulation::new(spec).expect("valid");
+        let withdrawal = ThresholdMechanism::Withdrawal(Protocol::Simultaneous);
+        let error = ThresholdCell::new(no_reserve.clone(), vec![withdrawal]);
+        assert_eq!(
+            error.expect_err("refused").to_string(),
+            "mechanisms: withdrawal-simultaneous needs reserve_price"
+        );
+        let subsidy = ThresholdCell::new(no_reserve, vec![ThresholdMechanism::Subsidy])
+            .expect("the subsidy needs no reserve");
+        // Without a reserve price, feasibility does not apply.
+        let records = subsidy.replicate(3, 0).expect("clears");
+        assert_eq!(records[0].feasible, None);
+        assert_eq!(Cell::from(subsidy).mechanisms(), [Mechanism::Subsidy]);
+    }
+
+    /// A cell whose MUT cannot clear: the constructors refuse it, so it is
+    /// built unchecked, as a bug would.
+    fn broken_cell() -> Cell {
+        let Cell::Procurement(cell) = procurement_cell(4) else {
+            panic!("a procurement cell")
+        };
+        let mut spec = cell.population().spec().clone();
+        spec.token_budget_fraction = None;
+        let population = Population::new(spec).expect("valid");
+        Cell::Procurement(ProcurementCell::unchecked(
+            population,
+            vec![Auction::Qmia, Auction::Mut],
+        ))
+    }
+
+    #[test]
+    fn a_failing_replicate_fails_the_run_and_stops_it_early() {
+        let cells = [
+            (0, threshold_cell()),
+            (3, broken_cell()),
+            (4, procurement_cell(5)),
+            (8, broken_cell()),
+        ];
+        let mut messages = Vec::new();
+        for threads in [1, 2, 4] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a pool");
+            let ran = AtomicU64::new(0);
+            let error = pool
+                .install(|| {
+                    run(&cells, 30, 7, &|| {
+                        ran.fetch_add(1, Ordering::Relaxed);
+                    })
+                })
+                .expect_err("mut cannot clear");
+            messages.push(error.to_string());
+            if threads == 1 {
+                // Cell 0's replicates and the first failure; nothing after.
+                assert_eq!(ran.load(Ordering::Relaxed), 31);
+            }
+        }
+        assert!(
+            messages[0].starts_with("cell 3: replicate 0: mut cannot clear its instance"),
+            "{}",
+            messages[0]
+        );
+        assert!(messages.iter().all(|m| *m == messages[0]), "{messages:?}");
+    }
+
+    #[test]
+    fn the_first_failure_in_order_is_reported_whatever_the_timing() {
+        for threads in [1, 2, 4] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a pool");
+            let first = FirstFailure::new();
+            let outcomes: Vec<Option<Vec<u64>>> = pool.install(|| {
+                (0..3usize)
+                    .into_par_iter()
+                    .map(|position| {
+                        let place = Place {
+                            first: &first,
+                            position,
+                            cell: 10 * position as u64,
+                            replicates: 60,
+                            progress: &|| {},
+                        };
+                        place.run(|replicate| {
+                            // Later replicates finish first.
+                            std::thread::sleep(std::time::Duration::from_micros(
+                                (60 - replicate) * 20,
+                            ));
+                            if position > 0 && replicate % 7 == 5 {
+                                Err(ExperimentError::Clear {
+                                    replicate,
+                                    mechanism: Mechanism::Subsidy,
+                                    problem: "a bug".to_owned(),
+                                })
+                            } else {
+                                Ok(replicate)
+                            }
+                        })
+                    })
+                    .collect()
+            });
+            assert_eq!(outcomes[0], Some((0..60).collect()));
+            assert_eq!(outcomes[1], None);
+            assert_eq!(
+                first.into_error().map(|e| e.to_string()),
+                Some("cell 10: replicate 5: subsidy cannot clear its instance: a bug".to_owned()),
+                "{threads} threads"
+            );
+        }
     }
 
     #[test]

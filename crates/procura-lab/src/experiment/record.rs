@@ -154,10 +154,7 @@ impl Record {
     /// The column names of a market's records, in column order.
     #[must_use]
     pub fn columns(market: Market) -> &'static [&'static str] {
-        match market {
-            Market::Procurement => &PROCUREMENT_COLUMN_NAMES,
-            Market::Threshold => &THRESHOLD_COLUMN_NAMES,
-        }
+        column_names(market)
     }
 
     /// The market of the record.
@@ -227,15 +224,155 @@ impl Record {
     }
 }
 
+/// A column of a market's records: its place in the one table of
+/// columns ([`Record::columns`]).
+///
+/// A `Column` always names a column that exists: it is built only from
+/// the table, by [`Column::named`], [`Column::all`] or a constant
+/// ([`Column::VALUE`], …), and each constant is looked up in the table
+/// when the crate compiles, so renaming or removing a column breaks the
+/// build of every constant that names it instead of, say, emptying a
+/// figure.
+///
+/// ```
+/// use procura_lab::experiment::record::Column;
+/// use procura_mechanisms::Market;
+///
+/// assert_eq!(Column::CASH.name(), "cash");
+/// assert_eq!(Column::named(Market::Procurement, "cash"), Some(Column::CASH));
+/// assert_eq!(Column::named(Market::Threshold, "cash"), None);
+/// assert_eq!(Column::all(Market::Threshold).count(), 8);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Column {
+    market: Market,
+    index: usize,
+}
+
+impl Column {
+    /// The column of `market`'s records called `name`, if there is one.
+    #[must_use]
+    pub fn named(market: Market, name: &str) -> Option<Column> {
+        Record::columns(market)
+            .iter()
+            .position(|column| *column == name)
+            .map(|index| Column { market, index })
+    }
+
+    /// Every column of `market`'s records, in column order.
+    pub fn all(market: Market) -> impl Iterator<Item = Column> {
+        (0..Record::columns(market).len()).map(move |index| Column { market, index })
+    }
+
+    /// The market whose records have the column.
+    #[must_use]
+    pub fn market(self) -> Market {
+        self.market
+    }
+
+    /// The column's position in [`Record::columns`] (and in
+    /// [`Record::fields`]).
+    #[must_use]
+    pub fn index(self) -> usize {
+        self.index
+    }
+
+    /// The column's name, as in result tables.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        column_names(self.market)[self.index]
+    }
+
+    /// The column of `market` called `name`, looked up when the crate
+    /// compiles: a name that is not in the table fails the build.
+    const fn at(market: Market, name: &str) -> Column {
+        let names = column_names(market);
+        let mut index = 0;
+        while index < names.len() {
+            if same(names[index], name) {
+                return Column { market, index };
+            }
+            index += 1;
+        }
+        panic!("not a column of the record table")
+    }
+}
+
+impl std::fmt::Display for Column {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The constants of [`Column`], one per column of the table.
+macro_rules! column_constants {
+    ($($constant:ident = $market:ident $name:literal;)*) => {
+        impl Column {
+            $(
+                #[doc = concat!("The `", $name, "` column of ", stringify!($market), " records.")]
+                pub const $constant: Column = Column::at(Market::$market, $name);
+            )*
+        }
+    };
+}
+
+column_constants! {
+    VALUE = Procurement "value";
+    CASH = Procurement "cash";
+    TOKENS = Procurement "tokens";
+    WINNERS = Procurement "winners";
+    VOLUME = Procurement "volume";
+    IR_VIOLATIONS = Procurement "ir_violations";
+    BUDGET_OK = Procurement "budget_ok";
+    BR_ROUNDS = Procurement "br_rounds";
+    BR_CONVERGED = Procurement "br_converged";
+    UNILATERAL_GAIN = Procurement "unilateral_gain";
+    COALITION_GAIN = Procurement "coalition_gain";
+    BUDGET = Procurement "budget";
+    FEASIBLE = Threshold "feasible";
+    NULL = Threshold "null";
+    COLLECTED = Threshold "collected";
+    SUCCESS = Threshold "success";
+    EXPECTED_DATA = Threshold "expected_data";
+    PARTICIPANTS = Threshold "participants";
+    SPEND = Threshold "spend";
+    LEAKAGE = Threshold "leakage";
+}
+
+/// The column names of a market's records (a `const fn`, for
+/// [`Column::at`]).
+const fn column_names(market: Market) -> &'static [&'static str] {
+    match market {
+        Market::Procurement => &PROCUREMENT_COLUMN_NAMES,
+        Market::Threshold => &THRESHOLD_COLUMN_NAMES,
+    }
+}
+
+/// Whether two strings are equal (a `const fn`).
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// One column of a record type: its name, and how its field is written
 /// as a number and read back.
-struct Column<R> {
+struct Codec<R> {
     name: &'static str,
     read: fn(&R) -> Option<f64>,
     write: fn(&mut R, Option<f64>, &'static str) -> Result<(), RecordError>,
 }
 
-impl<R> Column<R> {
+impl<R> Codec<R> {
     fn read(&self, record: &R) -> Option<f64> {
         (self.read)(record)
     }
@@ -243,63 +380,63 @@ impl<R> Column<R> {
 
 /// The procurement columns, in order: the one place where a field meets
 /// its name and its encoding.
-const PROCUREMENT_COLUMNS: [Column<ProcurementRecord>; 12] = [
-    Column {
+const PROCUREMENT_COLUMNS: [Codec<ProcurementRecord>; 12] = [
+    Codec {
         name: "value",
         read: |r| Some(r.value),
         write: |r, x, c| number(x, c).map(|x| r.value = x),
     },
-    Column {
+    Codec {
         name: "cash",
         read: |r| Some(r.cash),
         write: |r, x, c| number(x, c).map(|x| r.cash = x),
     },
-    Column {
+    Codec {
         name: "tokens",
         read: |r| Some(r.tokens),
         write: |r, x, c| number(x, c).map(|x| r.tokens = x),
     },
-    Column {
+    Codec {
         name: "winners",
         read: |r| Some(count_field(r.winners)),
         write: |r, x, c| count(x, c).map(|x| r.winners = x),
     },
-    Column {
+    Codec {
         name: "volume",
         read: |r| Some(r.volume),
         write: |r, x, c| number(x, c).map(|x| r.volume = x),
     },
-    Column {
+    Codec {
         name: "ir_violations",
         read: |r| Some(count_field(r.ir_violations)),
         write: |r, x, c| count(x, c).map(|x| r.ir_violations = x),
     },
-    Column {
+    Codec {
         name: "budget_ok",
         read: |r| Some(flag_field(r.budget_ok)),
         write: |r, x, c| flag(x, c).map(|x| r.budget_ok = x),
     },
-    Column {
+    Codec {
         name: "br_rounds",
         read: |r| r.br_rounds.map(count_field),
         write: |r, x, c| optional(x, c, count).map(|x| r.br_rounds = x),
     },
-    Column {
+    Codec {
         name: "br_converged",
         read: |r| r.br_converged.map(flag_field),
         write: |r, x, c| optional(x, c, flag).map(|x| r.br_converged = x),
     },
-    Column {
+    Codec {
         name: "unilateral_gain",
         read: |r| r.unilateral_gain,
         write: |r, x, c| optional(x, c, number).map(|x| r.unilateral_gain = x),
     },
-    Column {
+    Codec {
         name: "coalition_gain",
         read: |r| r.coalition_gain,
         write: |r, x, c| optional(x, c, number).map(|x| r.coalition_gain = x),
     },
-    Column {
+    Codec {
         name: "budget",
         read: |r| Some(r.budget),
         write: |r, x, c| number(x, c).map(|x| r.budget = x),
@@ -307,43 +444,43 @@ const PROCUREMENT_COLUMNS: [Column<ProcurementRecord>; 12] = [
 ];
 
 /// The threshold columns, in order.
-const THRESHOLD_COLUMNS: [Column<ThresholdRecord>; 8] = [
-    Column {
+const THRESHOLD_COLUMNS: [Codec<ThresholdRecord>; 8] = [
+    Codec {
         name: "feasible",
         read: |r| r.feasible.map(flag_field),
         write: |r, x, c| optional(x, c, flag).map(|x| r.feasible = x),
     },
-    Column {
+    Codec {
         name: "null",
         read: |r| r.null.map(flag_field),
         write: |r, x, c| optional(x, c, flag).map(|x| r.null = x),
     },
-    Column {
+    Codec {
         name: "collected",
         read: |r| Some(r.collected),
         write: |r, x, c| number(x, c).map(|x| r.collected = x),
     },
-    Column {
+    Codec {
         name: "success",
         read: |r| Some(r.success),
         write: |r, x, c| number(x, c).map(|x| r.success = x),
     },
-    Column {
+    Codec {
         name: "expected_data",
         read: |r| Some(r.expected_data),
         write: |r, x, c| number(x, c).map(|x| r.expected_data = x),
     },
-    Column {
+    Codec {
         name: "participants",
         read: |r| Some(r.participants),
         write: |r, x, c| number(x, c).map(|x| r.participants = x),
     },
-    Column {
+    Codec {
         name: "spend",
         read: |r| Some(r.spend),
         write: |r, x, c| number(x, c).map(|x| r.spend = x),
     },
-    Column {
+    Codec {
         name: "leakage",
         read: |r| Some(r.leakage),
         write: |r, x, c| number(x, c).map(|x| r.leakage = x),
@@ -355,7 +492,7 @@ const PROCUREMENT_COLUMN_NAMES: [&str; 12] = names(&PROCUREMENT_COLUMNS);
 /// The names of [`THRESHOLD_COLUMNS`].
 const THRESHOLD_COLUMN_NAMES: [&str; 8] = names(&THRESHOLD_COLUMNS);
 
-const fn names<R, const N: usize>(columns: &[Column<R>; N]) -> [&'static str; N] {
+const fn names<R, const N: usize>(columns: &[Codec<R>; N]) -> [&'static str; N] {
     let mut names = [""; N];
     let mut i = 0;
     while i < N {
@@ -367,7 +504,8 @@ const fn names<R, const N: usize>(columns: &[Column<R>; N]) -> [&'static str; N]
 
 /// The record [`decode`] starts from: every field is then written from
 /// its column, so none of these values survives a successful decode.
-const EMPTY_PROCUREMENT: ProcurementRecord = ProcurementRecord {
+/// (Tests start their records from it too.)
+pub(crate) const EMPTY_PROCUREMENT: ProcurementRecord = ProcurementRecord {
     value: 0.0,
     cash: 0.0,
     tokens: 0.0,
@@ -383,7 +521,7 @@ const EMPTY_PROCUREMENT: ProcurementRecord = ProcurementRecord {
 };
 
 /// See [`EMPTY_PROCUREMENT`].
-const EMPTY_THRESHOLD: ThresholdRecord = ThresholdRecord {
+pub(crate) const EMPTY_THRESHOLD: ThresholdRecord = ThresholdRecord {
     feasible: None,
     null: None,
     collected: 0.0,
@@ -394,12 +532,12 @@ const EMPTY_THRESHOLD: ThresholdRecord = ThresholdRecord {
     leakage: 0.0,
 };
 
-fn encode<R>(columns: &[Column<R>], record: &R) -> Vec<Option<f64>> {
+fn encode<R>(columns: &[Codec<R>], record: &R) -> Vec<Option<f64>> {
     columns.iter().map(|column| column.read(record)).collect()
 }
 
 fn decode<R>(
-    columns: &[Column<R>],
+    columns: &[Codec<R>],
     mut record: R,
     fields: &[Option<f64>],
     market: Market,

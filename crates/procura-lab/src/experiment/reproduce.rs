@@ -330,16 +330,7 @@ mod tests {
         // A cell the design does not have is refused, not judged.
         let mut stray = results.clone();
         stray.truncate(1);
-        let foreign = results[0].clone();
-        stray.push(
-            CellResult::new(
-                999,
-                foreign.market(),
-                foreign.mechanisms().to_vec(),
-                foreign.records().to_vec(),
-            )
-            .expect("well-formed"),
-        );
+        stray.push(CellResult::from_records(999, results[0].records().clone()));
         assert!(matches!(
             judge(Claim::P1b, &p1b.design, &stray, None),
             Err(ClaimError::Shape { .. })

@@ -1,12 +1,15 @@
 //! The statistics of experiments and of the claim judges: summaries of a
 //! sample (mean, sd, Student-t 95% interval of the mean), paired and Welch
-//! differences of means, and the t quantile they share.
+//! differences of means, the largest value, and the t quantile they share.
 //!
-//! A sample is a slice of `f64` in which NaN marks a missing value: a
-//! replicate where the quantity does not apply (a record field that is
-//! `None`, see [`missing_as_nan`]) or a ratio with nothing to divide.
-//! Every function skips NaNs. Sums are left folds in the order given, so
-//! the same values in the same order give the same bits.
+//! A sample is a slice of `Option<f64>`: `None` is a replicate where the
+//! quantity does not apply (a record field that is `None`, such as the
+//! audit gain of a cell that does not audit), and every function skips
+//! it. A value that is present is used as it is, **NaN included**: a NaN
+//! is never taken for "does not apply", so one produced by a bug makes the
+//! mean, the interval and the largest value NaN, where it shows, instead
+//! of being dropped. Sums are left folds in the order given, so the same
+//! values in the same order give the same bits.
 
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
@@ -14,20 +17,27 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 /// Student-t 95% confidence interval of its mean.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
-    /// Number of values that apply (NaNs are skipped).
+    /// Number of values that apply (`None`s are skipped; a NaN counts).
     pub n: usize,
-    /// Sample mean; NaN when n = 0.
+    /// Sample mean; NaN when n = 0 or a value is NaN.
     pub mean: f64,
-    /// Sample standard deviation (divisor n − 1); NaN when n < 2.
+    /// Sample standard deviation (divisor n − 1); NaN when n < 2 or a
+    /// value is NaN.
     pub sd: f64,
     /// Lower end of the 95% confidence interval of the mean; NaN when
-    /// n < 2.
+    /// n < 2 or a value is NaN.
     pub ci_low: f64,
     /// Upper end of the 95% confidence interval of the mean.
     pub ci_high: f64,
 }
 
-/// Summarises `values`, skipping NaNs (values that are missing).
+/// The values that apply: every `Some`, in order.
+fn present(values: &[Option<f64>]) -> impl Iterator<Item = f64> + '_ {
+    values.iter().flatten().copied()
+}
+
+/// Summarises the values that apply (`None`s are skipped; a NaN that is
+/// present makes every number of the summary but `n` NaN).
 ///
 /// ```text
 /// mean = Σ x / n      sd = √(Σ (x − mean)² / (n − 1))
@@ -39,17 +49,18 @@ pub struct Summary {
 ///
 /// ```
 /// use procura_lab::experiment::statistics::summarize;
-/// let s = summarize(&[1.0, 2.0, 3.0, f64::NAN]);
+/// let s = summarize(&[Some(1.0), Some(2.0), Some(3.0), None]);
 /// assert_eq!((s.n, s.mean, s.sd), (3, 2.0, 1.0));
 /// // t_{0.975, 2} = 4.3027…
 /// assert!((s.ci_high - (2.0 + 4.302652729911275 / 3f64.sqrt())).abs() < 1e-9);
+/// // A NaN is a value, not a missing one: it shows.
+/// let s = summarize(&[Some(1.0), Some(f64::NAN)]);
+/// assert_eq!(s.n, 2);
+/// assert!(s.mean.is_nan() && s.ci_low.is_nan());
 /// ```
 #[must_use]
-pub fn summarize(values: &[f64]) -> Summary {
-    let (n, sum) = values
-        .iter()
-        .filter(|x| !x.is_nan())
-        .fold((0usize, 0.0), |(n, sum), x| (n + 1, sum + x));
+pub fn summarize(values: &[Option<f64>]) -> Summary {
+    let (n, sum) = present(values).fold((0usize, 0.0), |(n, sum), x| (n + 1, sum + x));
     let mean = if n == 0 { f64::NAN } else { sum / n as f64 };
     if n < 2 {
         return Summary {
@@ -60,10 +71,7 @@ pub fn summarize(values: &[f64]) -> Summary {
             ci_high: f64::NAN,
         };
     }
-    let squares = values
-        .iter()
-        .filter(|x| !x.is_nan())
-        .fold(0.0, |sum, x| sum + (x - mean) * (x - mean));
+    let squares = present(values).fold(0.0, |sum, x| sum + (x - mean) * (x - mean));
     let sd = (squares / (n - 1) as f64).sqrt();
     let t = t_975((n - 1) as f64);
     let half = t * sd / (n as f64).sqrt();
@@ -76,23 +84,17 @@ pub fn summarize(values: &[f64]) -> Summary {
     }
 }
 
-/// A value that may be missing, as a sample value: NaN for `None`.
-#[must_use]
-pub fn missing_as_nan(value: Option<f64>) -> f64 {
-    value.unwrap_or(f64::NAN)
-}
-
 /// The mean difference a − b over the replicates where both apply (pairs
-/// with a NaN on either side are skipped), with its paired 95% confidence
-/// interval: [`summarize`] of the differences a_i − b_i.
+/// with a `None` on either side are skipped), with its paired 95%
+/// confidence interval: [`summarize`] of the differences a_i − b_i.
 #[must_use]
-pub fn paired_difference(a: &[f64], b: &[f64]) -> Summary {
-    let differences: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+pub fn paired_difference(a: &[Option<f64>], b: &[Option<f64>]) -> Summary {
+    let differences: Vec<Option<f64>> = a.iter().zip(b).map(|(x, y)| Some((*x)? - (*y)?)).collect();
     summarize(&differences)
 }
 
 /// The difference of the means of two independent samples, mean(a) −
-/// mean(b), with Welch's 95% confidence interval (NaNs skipped):
+/// mean(b), with Welch's 95% confidence interval (`None`s skipped):
 ///
 /// ```text
 /// se² = s_a²/n_a + s_b²/n_b
@@ -104,7 +106,7 @@ pub fn paired_difference(a: &[f64], b: &[f64]) -> Summary {
 /// in either gives NaN ends. In the returned [`Summary`], `n` is n_a + n_b
 /// and `sd` is the standard error se.
 #[must_use]
-pub fn welch_difference(a: &[f64], b: &[f64]) -> Summary {
+pub fn welch_difference(a: &[Option<f64>], b: &[Option<f64>]) -> Summary {
     let (sa, sb) = (summarize(a), summarize(b));
     let mean = sa.mean - sb.mean;
     let n = sa.n + sb.n;
@@ -142,12 +144,23 @@ pub fn welch_difference(a: &[f64], b: &[f64]) -> Summary {
     }
 }
 
-/// The largest of `values`, NaNs skipped; NaN when there is none.
-pub fn max(values: impl IntoIterator<Item = f64>) -> f64 {
-    values
-        .into_iter()
-        .filter(|x| !x.is_nan())
-        .fold(f64::NAN, f64::max)
+/// The largest of the values that apply (`None`s skipped): `None` when
+/// none does, NaN when one of them is NaN.
+///
+/// ```
+/// use procura_lab::experiment::statistics::max;
+/// assert_eq!(max([Some(1.0), None, Some(3.0)]), Some(3.0));
+/// assert_eq!(max([None]), None);
+/// assert!(max([Some(1.0), Some(f64::NAN)]).is_some_and(f64::is_nan));
+/// ```
+pub fn max(values: impl IntoIterator<Item = Option<f64>>) -> Option<f64> {
+    values.into_iter().flatten().reduce(|largest, x| {
+        if largest.is_nan() || x.is_nan() {
+            f64::NAN
+        } else {
+            largest.max(x)
+        }
+    })
 }
 
 /// Degrees of freedom above which [`t_975`] does not ask statrs: its
@@ -182,9 +195,13 @@ fn t_975_expansion(df: f64) -> f64 {
 mod tests {
     use super::*;
 
+    fn some(values: &[f64]) -> Vec<Option<f64>> {
+        values.iter().copied().map(Some).collect()
+    }
+
     #[test]
     fn large_samples_approach_the_normal_interval() {
-        let values: Vec<f64> = (0..10_000).map(|i| f64::from(i % 2)).collect();
+        let values: Vec<Option<f64>> = (0..10_000).map(|i| Some(f64::from(i % 2))).collect();
         let s = summarize(&values);
         assert_eq!(s.mean, 0.5);
         // t_{0.975, 9999} = 1.960201…, just above the normal 1.959964.
@@ -216,14 +233,14 @@ mod tests {
 
     #[test]
     fn constant_values_have_a_zero_width_interval() {
-        let s = summarize(&[2.5; 5]);
+        let s = summarize(&[Some(2.5); 5]);
         assert_eq!((s.mean, s.sd, s.ci_low, s.ci_high), (2.5, 0.0, 2.5, 2.5));
     }
 
     #[test]
     fn too_few_values_leave_the_interval_undefined() {
         assert!(summarize(&[]).mean.is_nan());
-        let one = summarize(&[f64::NAN, 4.0]);
+        let one = summarize(&[None, Some(4.0)]);
         assert_eq!((one.n, one.mean), (1, 4.0));
         assert!(one.ci_low.is_nan() && one.sd.is_nan());
     }
@@ -231,7 +248,7 @@ mod tests {
     #[test]
     fn welch_answers_when_the_variances_underflow() {
         // ν = (v_a + v_b)² / (v_a²/3 + v_b²/3) is ∞ in floating point.
-        let tiny = [0.0, 5e-81, 0.0, 5e-81];
+        let tiny = [Some(0.0), Some(5e-81), Some(0.0), Some(5e-81)];
         let d = welch_difference(&tiny, &tiny);
         assert_eq!(d.mean, 0.0);
         assert!(d.ci_low < 0.0 && d.ci_high > 0.0, "{d:?}");
@@ -240,7 +257,7 @@ mod tests {
     #[test]
     fn welch_matches_a_hand_computation() {
         // a = {1, 2, 3}: mean 2, s² = 1; b = {0, 0, 0, 4}: mean 1, s² = 4.
-        let d = welch_difference(&[1.0, 2.0, 3.0], &[0.0, 0.0, 0.0, 4.0]);
+        let d = welch_difference(&some(&[1.0, 2.0, 3.0]), &some(&[0.0, 0.0, 0.0, 4.0]));
         let (va, vb) = (1.0 / 3.0, 4.0 / 4.0);
         let se: f64 = f64::sqrt(va + vb);
         let df = (va + vb) * (va + vb) / (va * va / 2.0 + vb * vb / 3.0);
@@ -249,22 +266,46 @@ mod tests {
             .inverse_cdf(0.975);
         assert_eq!(d.mean, 1.0);
         assert!((d.ci_high - (1.0 + t * se)).abs() < 1e-12);
-        let constant = welch_difference(&[2.0; 3], &[1.0; 4]);
+        let constant = welch_difference(&[Some(2.0); 3], &[Some(1.0); 4]);
         assert_eq!((constant.ci_low, constant.ci_high), (1.0, 1.0));
-        assert!(welch_difference(&[1.0], &[1.0, 2.0]).ci_low.is_nan());
+        assert!(welch_difference(&[Some(1.0)], &some(&[1.0, 2.0]))
+            .ci_low
+            .is_nan());
     }
 
     #[test]
     fn paired_differences_skip_replicates_where_either_side_is_missing() {
-        let d = paired_difference(&[3.0, f64::NAN, 5.0], &[1.0, 1.0, 2.0]);
+        let d = paired_difference(&[Some(3.0), None, Some(5.0)], &some(&[1.0, 1.0, 2.0]));
         assert_eq!((d.n, d.mean), (2, 2.5));
     }
 
     #[test]
+    fn a_nan_that_is_present_shows_instead_of_being_skipped() {
+        for values in [
+            vec![Some(1.0), Some(f64::NAN), Some(3.0)],
+            vec![Some(f64::NAN), None],
+        ] {
+            let s = summarize(&values);
+            assert_eq!(s.n, values.iter().flatten().count());
+            assert!(s.mean.is_nan(), "{values:?}");
+        }
+        let s = summarize(&[Some(1.0), Some(f64::NAN), Some(3.0)]);
+        assert!(s.sd.is_nan() && s.ci_low.is_nan() && s.ci_high.is_nan());
+        let d = paired_difference(&[Some(f64::NAN), Some(2.0)], &[Some(1.0), Some(1.0)]);
+        assert_eq!(d.n, 2);
+        assert!(d.mean.is_nan());
+        assert!(
+            welch_difference(&[Some(f64::NAN), Some(1.0)], &[Some(1.0); 3])
+                .mean
+                .is_nan()
+        );
+        assert!(max([Some(f64::NAN), Some(1.0)]).is_some_and(f64::is_nan));
+    }
+
+    #[test]
     fn max_skips_missing_values() {
-        assert_eq!(max([1.0, f64::NAN, 3.0, 2.0]), 3.0);
-        assert!(max([f64::NAN]).is_nan() && max([]).is_nan());
-        assert!(missing_as_nan(None).is_nan());
-        assert_eq!(missing_as_nan(Some(2.0)), 2.0);
+        assert_eq!(max([Some(1.0), None, Some(3.0), Some(2.0)]), Some(3.0));
+        assert_eq!(max([None]), None);
+        assert_eq!(max([]), None);
     }
 }

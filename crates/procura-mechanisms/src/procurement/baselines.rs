@@ -7,7 +7,7 @@
 
 use super::instance::{Instance, Provider};
 use super::outcome::{Award, Outcome};
-use super::ranking::{fill_pay_as_bid, rank_by, Ranked};
+use super::ranking::{fill_pay_as_bid, key, rank_by, Ranked};
 use super::Auction;
 
 /// The volume baseline (§A.6): rank by b_i / volume_i over providers with
@@ -24,20 +24,41 @@ pub fn trust(instance: &Instance) -> Outcome {
     pay_as_bid(Auction::Trust, instance, &trust_ranking(instance))
 }
 
+/// The weight a baseline divides bids by (§A.6), for `provider` claiming
+/// `claimed_quality`: volume_i under `volume`, claimed_quality_i · volume_i
+/// under `trust`. The one home of this rule: the rankings, the auditor's
+/// unilateral view and its critical reports all call it.
+pub(crate) fn weight(baseline: Baseline, provider: &Provider, claimed_quality: f64) -> f64 {
+    match baseline {
+        Baseline::Volume => provider.volume(),
+        Baseline::Trust => claimed_quality * provider.volume(),
+    }
+}
+
+/// Which baseline: the two differ only in their weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Baseline {
+    /// Weight volume_i.
+    Volume,
+    /// Weight claimed_quality_i · volume_i.
+    Trust,
+}
+
 /// The volume baseline's ranking: b_i / volume_i, volume_i > 0.
 pub(crate) fn volume_ranking(instance: &Instance) -> Vec<Ranked> {
-    rank_by(instance, |provider| {
-        let volume = provider.volume();
-        (volume > 0.0).then(|| provider.bid() / volume)
-    })
+    baseline_ranking(instance, Baseline::Volume)
 }
 
 /// The trust baseline's ranking: b_i / (claimed_quality_i · volume_i),
 /// where that weight is > 0.
 pub(crate) fn trust_ranking(instance: &Instance) -> Vec<Ranked> {
+    baseline_ranking(instance, Baseline::Trust)
+}
+
+fn baseline_ranking(instance: &Instance, baseline: Baseline) -> Vec<Ranked> {
     rank_by(instance, |provider: &Provider| {
-        let weight = provider.claimed_quality() * provider.volume();
-        (weight > 0.0).then(|| provider.bid() / weight)
+        let weight = weight(baseline, provider, provider.claimed_quality());
+        (weight > 0.0).then(|| key(provider.bid(), weight))
     })
 }
 

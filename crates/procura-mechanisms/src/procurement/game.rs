@@ -16,17 +16,18 @@
 //! functions (`ranking.rs`, `qmia.rs`, `mixed.rs`, `mut_token.rs`,
 //! `baselines.rs`) that [`super::clear`] runs.
 
-use super::baselines::{self, trust_ranking, volume_ranking};
+use super::baselines::{self, trust_ranking, volume_ranking, Baseline};
 use super::instance::{Instance, Provider};
 use super::mut_token::{self, token_value};
+use super::numerics::Wide;
 use super::outcome::{Award, Outcome};
 use super::ranking::{
-    admit_by_share, fill_pay_as_bid, fits, place, prefix_sums, proportional_share, rank_by_ratio,
-    within_share, Ranked,
+    admit_by_share, fill_pay_as_bid, fits, key, place, prefix_sums, proportional_share,
+    rank_by_ratio, within_share, Ranked,
 };
 use super::{clear, mixed, qmia, Auction, InstanceError};
 use crate::game::{Evaluation, GameError, ReportGame};
-use crate::tolerance::{at_most, ROUNDING_RELATIVE};
+use crate::tolerance::{pays_at_least, within_budget};
 
 impl Auction {
     /// The budget the mechanism's allocation runs with: B for Q-MIA and the
@@ -49,6 +50,46 @@ impl Auction {
             Auction::Mut => token_value(instance, award.tokens),
             _ => award.cash + award.tokens,
         }
+    }
+
+    /// How many winners of `outcome` are paid less than their bid in
+    /// `costs` (the instance cleared, or the true costs behind it): the
+    /// individual-rationality promise of §A.3–§A.6 as procura keeps it,
+    /// exactly in real arithmetic and up to the relative rounding bound of
+    /// `numerics.rs` in doubles, at every magnitude
+    /// ([`pays_at_least`]). `costs` must have the outcome's providers; an
+    /// index it does not have counts as a violation.
+    #[must_use]
+    pub fn ir_violations(self, costs: &Instance, outcome: &Outcome) -> usize {
+        let providers = costs.providers();
+        outcome
+            .awards()
+            .iter()
+            .filter(|award| {
+                providers.get(award.provider).is_none_or(|provider| {
+                    !pays_at_least(
+                        self.award_value(costs, award),
+                        provider.bid(),
+                        providers.len(),
+                    )
+                })
+            })
+            .count()
+    }
+
+    /// Whether `outcome` keeps every budget of `instance` the mechanism
+    /// promises to keep (§A.3–§A.6), up to the same rounding bound
+    /// ([`within_budget`]): Σ cash ≤ B, and Σ tokens ≤ Π for MUT or ≤ R
+    /// for the others (Q-MIA and the baselines pay none).
+    #[must_use]
+    pub fn budgets_kept(self, instance: &Instance, outcome: &Outcome) -> bool {
+        let providers = instance.providers().len();
+        let token_bound = match self {
+            Auction::Mut => instance.token_pool(),
+            _ => instance.token_budget(),
+        };
+        within_budget(outcome.total_cash(), instance.budget(), providers)
+            && within_budget(outcome.total_tokens(), token_bound, providers)
     }
 
     /// What provider `index` receives in `outcome`, in cash-equivalent
@@ -165,32 +206,14 @@ impl ReportGame for Auction {
             });
         };
         let mut utilities = vec![0.0; n];
-        let mut ir_violations = 0;
         for award in outcome.awards() {
             let index = award.provider;
-            let reward = self.award_value(reported, award);
-            utilities[index] = reward - truth.providers()[index].bid();
-            if !at_most(reported.providers()[index].bid(), reward, ROUNDING_RELATIVE) {
-                ir_violations += 1;
-            }
+            utilities[index] = self.award_value(reported, award) - truth.providers()[index].bid();
         }
-        let cash_ok = at_most(outcome.total_cash(), reported.budget(), ROUNDING_RELATIVE);
-        let tokens_ok = match self {
-            Auction::Mut => at_most(
-                outcome.total_tokens(),
-                reported.token_pool(),
-                ROUNDING_RELATIVE,
-            ),
-            _ => at_most(
-                outcome.total_tokens(),
-                reported.token_budget(),
-                ROUNDING_RELATIVE,
-            ),
-        };
         Ok(Evaluation {
             utilities,
-            ir_violations,
-            budget_ok: cash_ok && tokens_ok,
+            ir_violations: self.ir_violations(reported, &outcome),
+            budget_ok: self.budgets_kept(reported, &outcome),
         })
     }
 
@@ -361,8 +384,8 @@ impl<'a> UnilateralView<'a> {
     fn weight(&self, claim: f64) -> f64 {
         let me = self.me;
         match self.mechanism {
-            Auction::Volume => me.volume(),
-            Auction::Trust => claim * me.volume(),
+            Auction::Volume => baselines::weight(Baseline::Volume, me, claim),
+            Auction::Trust => baselines::weight(Baseline::Trust, me, claim),
             Auction::Qmia | Auction::Mut | Auction::Mixed => me.score(),
         }
     }
@@ -389,7 +412,12 @@ impl<'a> UnilateralView<'a> {
         if weight <= 0.0 {
             return Some(0.0);
         }
-        let position = place(self.instance, &self.ranking, self.participant, bid / weight);
+        let position = place(
+            self.instance,
+            &self.ranking,
+            self.participant,
+            key(bid, weight),
+        );
         if self.passing < position {
             return Some(0.0);
         }
@@ -427,7 +455,7 @@ impl<'a> UnilateralView<'a> {
 
     /// θ of §A.3 ([`qmia::critical_value`]) with W'_m summed over the
     /// others only, in the spec's own form.
-    fn critical_value(&self, weight: f64) -> f64 {
+    fn critical_value(&self, weight: f64) -> Wide {
         qmia::critical_value(
             weight,
             self.ranking.len(),
@@ -449,11 +477,11 @@ impl<'a> UnilateralView<'a> {
         let mut bids = Vec::with_capacity(2 * self.ranking.len() + 2);
         bids.push(self.budget);
         for (ranked, &running) in self.ranking.iter().zip(&self.running[1..]) {
-            bids.push(ranked.key * weight);
+            bids.push(ranked.key.mul(Wide::new(weight)).to_f64());
             bids.push(if self.mechanism.pays_as_bid() {
                 self.budget - running
             } else {
-                proportional_share(self.budget, weight, running + weight)
+                proportional_share(self.budget, weight, running + weight).to_f64()
             });
         }
         bids.retain(|bid| bid.is_finite() && *bid >= 0.0);

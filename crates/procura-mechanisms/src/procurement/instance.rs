@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::mixed::effective_budget;
+use crate::tolerance::rounding_bound;
 use crate::validate::check;
 #[cfg(feature = "serde")]
 use crate::validate::{objects, present};
@@ -133,7 +135,10 @@ impl Provider {
 
     /// The ratio r_i = b_i / w_i (§A.1): declared cost per unit of
     /// quality-weighted utility. `None` when w_i = 0: such a provider can
-    /// never win.
+    /// never win. The auctions rank by this quotient taken with an
+    /// unbounded exponent, which is this double wherever it is normal, and
+    /// keeps its bits where this one underflows or overflows (see
+    /// `procurement/numerics.rs`).
     #[must_use]
     pub fn ratio(&self) -> Option<f64> {
         let score = self.score();
@@ -206,20 +211,21 @@ pub enum InstanceError {
         /// Index of the first provider with that id.
         first: usize,
     },
-    /// The numbers are individually valid but too large to price in doubles:
-    /// a budget times the total score overflows.
-    #[error(
-        "providers: total score Σ quality·utility = {} times {field} {} overflows f64",
-        Number(*.total_score),
-        Number(*.value)
-    )]
+    /// The numbers are individually valid, but a total the mechanisms keep
+    /// against one of them (payments against a budget, tokens against the
+    /// pool, the value Σ w_i against the total score) could round past the
+    /// largest double: the quantity times 1 + `slack` overflows. Everything
+    /// in between is computed with an unbounded exponent and cannot
+    /// overflow (see `procurement/numerics.rs`).
+    #[error("{}", overflow_message(.quantity, *.value, *.slack))]
     Overflow {
-        /// The budget-like field whose product overflows.
-        field: &'static str,
-        /// Its value.
+        /// The field, or the formula, whose totals could overflow.
+        quantity: &'static str,
+        /// Its value (+∞ when computing it already overflows).
         value: f64,
-        /// Σ q_i·μ_i over all providers.
-        total_score: f64,
+        /// The relative rounding bound ([`rounding_bound`]) of the
+        /// instance's totals.
+        slack: f64,
     },
     /// [`Instance::with_ids`] got providers both in the spec and as ids.
     #[error("providers: {written} written in the spec, but the providers come from ids")]
@@ -235,6 +241,13 @@ pub enum InstanceError {
         /// Number of providers' numbers.
         numbers: usize,
     },
+    /// [`Instance::with_ids`] got more providers' numbers than ids (it
+    /// stops reading at the first one too many).
+    #[error("providers: {ids} ids but more providers' numbers")]
+    TooManyNumbers {
+        /// Number of ids.
+        ids: usize,
+    },
     /// An edit named a provider that does not exist.
     #[error("providers: no provider #{index} (there are {len})")]
     NoSuchProvider {
@@ -243,6 +256,19 @@ pub enum InstanceError {
         /// The number of providers.
         len: usize,
     },
+}
+
+fn overflow_message(quantity: &str, value: f64, slack: f64) -> String {
+    if value.is_finite() {
+        format!(
+            "{quantity} {} is within rounding of the largest double: totals kept against it \
+             may exceed it by a relative {} and overflow f64",
+            Number(value),
+            Number(slack)
+        )
+    } else {
+        format!("{quantity} overflows f64")
+    }
 }
 
 /// Checks a provider's number against its rule, naming the provider.
@@ -400,9 +426,12 @@ fn validate_numbers(
 impl Instance {
     /// Validates `spec` against every rule of §A.1.
     ///
-    /// Beyond §A.1, it refuses instances whose budgets times the total score
-    /// Σ q_i·μ_i overflow a double, since no mechanism could price them
-    /// faithfully.
+    /// Beyond §A.1, it refuses what doubles cannot pay faithfully (see
+    /// `procurement/numerics.rs`): a budget or token pool that is subnormal
+    /// (positive but below 2⁻¹⁰²²), and, when some provider
+    /// has a positive score, a budget, token budget, token pool or Mixed-MIA
+    /// effective budget whose totals could round past the largest double,
+    /// as could a total score Σ q_i·μ_i that close to it.
     ///
     /// ```
     /// use procura_mechanisms::procurement::{Instance, InstanceSpec, ProviderSpec};
@@ -416,6 +445,7 @@ impl Instance {
     /// ```
     pub fn new(spec: InstanceSpec) -> Result<Instance, InstanceError> {
         let budget = top_level("budget", spec.budget, Rule::Positive)?;
+        top_level("budget", budget, Rule::NotSubnormal)?;
         let token_budget = spec
             .token_budget
             .map(|value| top_level("token_budget", value, Rule::NonNegative))
@@ -426,6 +456,7 @@ impl Instance {
             Rule::UnitInterval,
         )?;
         let token_pool = top_level("token_pool", spec.token_pool.unwrap_or(1.0), Rule::Positive)?;
+        top_level("token_pool", token_pool, Rule::NotSubnormal)?;
 
         let mut providers = Vec::with_capacity(spec.providers.len());
         check_ids(spec.providers.iter().map(|provider| provider.id.as_str()))?;
@@ -472,40 +503,50 @@ impl Instance {
             };
             providers.push(validate_numbers(index, Arc::clone(id), numbers)?);
         }
-        let extra = numbers.count();
-        if extra > 0 {
-            return Err(InstanceError::ProviderCount {
-                ids: ids.len(),
-                numbers: ids.len() + extra,
-            });
+        // One more is enough to refuse: `numbers` may never end.
+        if numbers.next().is_some() {
+            return Err(InstanceError::TooManyNumbers { ids: ids.len() });
         }
         instance.providers = providers;
         instance.check_scale()?;
         Ok(instance)
     }
 
-    /// Mixed-MIA's effective budget is at most 2·max(B, R), and every
-    /// mechanism multiplies a budget (or Π) by a score; all such products
-    /// must stay finite.
+    /// Refuses exactly the instances whose outcomes could overflow a
+    /// double. The mechanisms compute with an unbounded exponent
+    /// (`numerics.rs`), so no product or quotient on the way can; what is
+    /// left are the totals: Σ cash ≤ B·(1 + ε), Σ tokens ≤ R·(1 + ε) or
+    /// Π·(1 + ε), a Mixed-MIA reward ≤ B_eff·(1 + ε), and the value
+    /// Σ w ≤ (total score)·(1 + ε), with ε = [`rounding_bound`]. Payments
+    /// are made only to providers with a positive score, or as bids within
+    /// B exactly (the baselines), so an instance without one (the empty
+    /// market, say) is refused nothing for its budgets.
     fn check_scale(&self) -> Result<(), InstanceError> {
-        let total_score: f64 = self.providers.iter().map(Provider::score).sum();
-        let products = [
-            ("budget", self.budget, 2.0 * self.budget),
-            (
-                "token_budget",
-                self.token_budget(),
-                2.0 * self.token_budget(),
-            ),
-            ("token_pool", self.token_pool, self.token_pool),
-        ];
-        for (field, value, scale) in products {
-            if !total_score.is_finite() || !(scale * total_score).is_finite() {
-                return Err(InstanceError::Overflow {
-                    field,
+        let slack = rounding_bound(self.providers.len());
+        let room = |quantity: &'static str, value: f64| {
+            if (value * (1.0 + slack)).is_finite() {
+                Ok(())
+            } else {
+                Err(InstanceError::Overflow {
+                    quantity,
                     value,
-                    total_score,
-                });
+                    slack,
+                })
             }
+        };
+        let total_score = self
+            .providers
+            .iter()
+            .fold(0.0, |sum, provider| sum + provider.score());
+        room("providers: total score Σ quality·utility", total_score)?;
+        if total_score > 0.0 {
+            room("budget", self.budget)?;
+            room("token_budget", self.token_budget())?;
+            room("token_pool", self.token_pool)?;
+            room(
+                "Mixed-MIA's effective budget min(budget / liquidity, token_budget / (1 − liquidity))",
+                effective_budget(self),
+            )?;
         }
         Ok(())
     }

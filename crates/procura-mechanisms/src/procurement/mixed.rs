@@ -8,6 +8,7 @@
 //! pro-rata shares) is DSIC.
 
 use super::instance::Instance;
+use super::numerics::Wide;
 use super::outcome::{Award, Outcome};
 use super::qmia::critical_value_auction;
 use super::Auction;
@@ -57,11 +58,38 @@ pub fn clear(instance: &Instance) -> Outcome {
 /// cash_i   = λ · θ_i
 /// tokens_i = (1 − λ) · θ_i        (cash-equivalent units)
 /// ```
-pub(crate) fn award(instance: &Instance, provider: usize, theta: f64) -> Award {
+///
+/// Both from the unrounded θ_i, in [`Wide`], each rounded once as an
+/// amount: exactly, wherever it is at least 2⁻¹⁰²² (the normal range, bit
+/// for bit the double formulas). Below it (see `numerics.rs`), cash rounds
+/// up; tokens round **down**, and what that takes off them is paid in cash:
+///
+/// ```text
+/// tokens_i = ⌊(1 − λ)·θ_i⌋                     (to the subnormals below)
+/// cash_i   = ⌈λ·θ_i + ((1 − λ)·θ_i − tokens_i)⌉
+/// ```
+///
+/// so that a token budget R below the normal range is kept as exactly as
+/// any other, and cash_i + tokens_i still covers θ_i; the cash budget,
+/// never below 2⁻¹⁰²², absorbs the rounding.
+pub(crate) fn award(instance: &Instance, provider: usize, theta: Wide) -> Award {
     let liquidity = instance.liquidity();
-    Award {
-        provider,
-        cash: liquidity * theta,
-        tokens: (1.0 - liquidity) * theta,
+    let cash = Wide::new(liquidity).mul(theta);
+    let tokens = Wide::new(1.0 - liquidity).mul(theta);
+    if tokens.is_below_normal() {
+        let rounded = tokens.to_amount_down();
+        // Exact: the bits of `tokens` below the smallest subnormal.
+        let shortfall = tokens.sub(Wide::new(rounded));
+        Award {
+            provider,
+            cash: cash.add(shortfall).to_amount(),
+            tokens: rounded,
+        }
+    } else {
+        Award {
+            provider,
+            cash: cash.to_amount(),
+            tokens: tokens.to_amount(),
+        }
     }
 }

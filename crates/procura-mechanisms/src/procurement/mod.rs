@@ -19,6 +19,7 @@ mod game;
 mod instance;
 pub mod mixed;
 pub mod mut_token;
+mod numerics;
 mod outcome;
 pub mod qmia;
 mod ranking;

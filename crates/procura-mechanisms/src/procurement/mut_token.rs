@@ -13,6 +13,7 @@
 //! `token_budget`.
 
 use super::instance::Instance;
+use super::numerics::Wide;
 use super::outcome::{Award, Outcome};
 use super::ranking::{select_proportional_share, Selection};
 use super::Auction;
@@ -56,6 +57,9 @@ pub(crate) fn clear(instance: &Instance) -> Outcome {
 /// ```text
 /// τ_i = (Π · w_i) / W_A
 /// ```
+///
+/// in [`Wide`], rounded once as an amount (exact, or up below the normal
+/// range; see `numerics.rs`).
 pub(crate) fn award(
     instance: &Instance,
     provider: usize,
@@ -65,7 +69,7 @@ pub(crate) fn award(
     Award {
         provider,
         cash: 0.0,
-        tokens: (instance.token_pool() * score) / admitted_score,
+        tokens: Wide::product_over(instance.token_pool(), score, admitted_score).to_amount(),
     }
 }
 
@@ -77,8 +81,11 @@ pub(crate) fn award(
 /// R · τ / Π
 /// ```
 ///
-/// computed in that order. Every valuation of a MUT share (the auditor's,
-/// best responses', experiment tables') goes through here.
+/// computed in that order, with an unbounded exponent, and rounded once as
+/// an amount (exact, or up below the normal range; see `numerics.rs`), so
+/// that a share is never worth less than its exact value. Every valuation
+/// of a MUT share (the auditor's, best responses', experiment tables') goes
+/// through here.
 ///
 /// ```
 /// use procura_mechanisms::procurement::{mut_token::token_value, Instance, InstanceSpec, ProviderSpec};
@@ -95,5 +102,10 @@ pub(crate) fn award(
 /// ```
 #[must_use]
 pub fn token_value(instance: &Instance, tokens: f64) -> f64 {
-    instance.token_budget() * tokens / instance.token_pool()
+    if !(tokens.is_finite() && tokens >= 0.0) {
+        // No share is negative or infinite; such a count keeps the plain
+        // formula's sign and infinities.
+        return instance.token_budget() * tokens / instance.token_pool();
+    }
+    Wide::product_over(instance.token_budget(), tokens, instance.token_pool()).to_amount()
 }

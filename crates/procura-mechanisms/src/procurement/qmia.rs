@@ -6,8 +6,9 @@
 //! budget-feasible.
 
 use super::instance::Instance;
+use super::numerics::Wide;
 use super::outcome::{Award, Outcome};
-use super::ranking::{proportional_share, select_proportional_share, Ranked, Selection};
+use super::ranking::{select_proportional_share, Ranked, Selection};
 use super::Auction;
 
 /// Clears `instance` with Q-MIA (§A.3): proportional-share allocation with
@@ -21,19 +22,21 @@ pub fn clear(instance: &Instance) -> Outcome {
     Outcome::new(Auction::Qmia, instance, awards)
 }
 
-/// What a Q-MIA winner receives (§A.3): its critical value θ_i, in cash.
-pub(crate) fn award(provider: usize, theta: f64) -> Award {
+/// What a Q-MIA winner receives (§A.3): its critical value θ_i, in cash
+/// (an amount: exact, or rounded up below the normal range; see
+/// `numerics.rs`).
+pub(crate) fn award(provider: usize, theta: Wide) -> Award {
     Award {
         provider,
-        cash: theta,
+        cash: theta.to_amount(),
         tokens: 0.0,
     }
 }
 
 /// Q-MIA's allocation and payments at an arbitrary `budget`: the winners in
-/// allocation order, each with its critical value θ_i. Mixed-MIA (§A.5)
-/// reuses it with its effective budget.
-pub(crate) fn critical_value_auction(instance: &Instance, budget: f64) -> Vec<(usize, f64)> {
+/// allocation order, each with its critical value θ_i (unrounded, in
+/// [`Wide`]). Mixed-MIA (§A.5) reuses it with its effective budget.
+pub(crate) fn critical_value_auction(instance: &Instance, budget: f64) -> Vec<(usize, Wide)> {
     let Selection {
         ranking,
         score_sums,
@@ -66,7 +69,7 @@ fn winner_critical_value(
     score_sums: &[f64],
     budget: f64,
     position: usize,
-) -> f64 {
+) -> Wide {
     let score = instance.providers()[ranking[position].index].score();
     critical_value(
         score,
@@ -108,32 +111,28 @@ fn winner_critical_value(
 /// over the others only. The predicate is monotone in m (r' rises, B/W
 /// falls), so m* is found by binary search: O(log n).
 ///
-/// Once m* is known, θ is evaluated in the spec's form; when B/(W'+w_i)
-/// overflows (a huge budget against tiny scores), in the selection test's
-/// form (B·w_i)/W, whose numerator validation keeps finite.
+/// Every quotient and product is taken in [`Wide`], so B/(W'+w_i) neither
+/// overflows (a huge budget against tiny scores) nor underflows (a tiny
+/// budget against huge ones), and θ is the spec's form at every magnitude:
+/// the double formula, bit for bit, wherever that stays in the normal range
+/// (see `numerics.rs`).
 pub(crate) fn critical_value(
     score: f64,
     n_others: usize,
     budget: f64,
-    other_ratio: impl Fn(usize) -> f64,
+    other_ratio: impl Fn(usize) -> Wide,
     total_with: impl Fn(usize) -> f64,
-) -> f64 {
-    let ratio = |m: usize| {
-        if m > n_others {
-            f64::INFINITY
-        } else {
-            other_ratio(m)
-        }
-    };
-    let m_star = m_star(n_others, |m| ratio(m) <= budget / total_with(m));
-    let next_ratio = ratio(m_star + 1);
-    let denominator = total_with(m_star);
-    let theta = score * next_ratio.min(budget / denominator);
-    if theta.is_finite() {
-        theta
+) -> Wide {
+    let share = |m: usize| Wide::quotient(budget, total_with(m));
+    let m_star = m_star(n_others, |m| other_ratio(m) <= share(m));
+    let bound = share(m_star);
+    // r'_{m*+1} is +∞ past the last other provider.
+    let next = if m_star < n_others {
+        other_ratio(m_star + 1).min(bound)
     } else {
-        (score * next_ratio).min(proportional_share(budget, score, denominator))
-    }
+        bound
+    };
+    Wide::new(score).mul(next)
 }
 
 /// m* of §A.3: the largest m in 0..=n_others for which `holds(m)`, i.e.

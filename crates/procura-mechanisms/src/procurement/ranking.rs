@@ -9,18 +9,27 @@
 use std::cmp::Ordering;
 
 use super::instance::{Instance, Provider};
+use super::numerics::Wide;
 
 /// A provider's place in a ranking.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Ranked {
     /// Index into [`Instance::providers`].
     pub index: usize,
-    /// The key it was ranked by (a ratio: bid per unit of weight).
-    pub key: f64,
+    /// The key it was ranked by (a ratio: bid per unit of weight), with an
+    /// unbounded exponent ([`Wide`]): the spec's double wherever that is
+    /// normal.
+    pub key: Wide,
+}
+
+/// The key of a bid against a positive weight: b / weight, computed as the
+/// spec writes it, in [`Wide`] so that it neither underflows nor overflows.
+pub(crate) fn key(bid: f64, weight: f64) -> Wide {
+    Wide::quotient(bid, weight)
 }
 
 /// The order of every ranking (spec "Numerics"): ascending key, ties broken
-/// by id in byte order. Keys are compared as doubles, never
+/// by id in byte order. Keys are compared as numbers, never
 /// cross-multiplied; they are never NaN (a finite, non-negative bid divided
 /// by a positive weight), so this is a total order on them. Ids are looked
 /// up only for equal keys: on large markets they are a cache miss each.
@@ -33,7 +42,7 @@ pub(crate) fn rank_order(providers: &[Provider], a: Ranked, b: Ranked) -> Orderi
 
 /// The eligible providers (those for which `key` is `Some`) in
 /// [`rank_order`].
-pub(crate) fn rank_by(instance: &Instance, key: impl Fn(&Provider) -> Option<f64>) -> Vec<Ranked> {
+pub(crate) fn rank_by(instance: &Instance, key: impl Fn(&Provider) -> Option<Wide>) -> Vec<Ranked> {
     let providers = instance.providers();
     let mut ranking: Vec<Ranked> = providers
         .iter()
@@ -46,13 +55,16 @@ pub(crate) fn rank_by(instance: &Instance, key: impl Fn(&Provider) -> Option<f64
 
 /// The ranking of §A.3: providers with w_i > 0 by ratio r_i = b_i / w_i.
 pub(crate) fn rank_by_ratio(instance: &Instance) -> Vec<Ranked> {
-    rank_by(instance, Provider::ratio)
+    rank_by(instance, |provider| {
+        let score = provider.score();
+        (score > 0.0).then(|| key(provider.bid(), score))
+    })
 }
 
 /// Where provider `index` would fall in `ranking` with key `key`: the
 /// number of ranked providers ahead of it in [`rank_order`]. A binary
 /// search, O(log n); `ranking` must not hold `index` itself.
-pub(crate) fn place(instance: &Instance, ranking: &[Ranked], index: usize, key: f64) -> usize {
+pub(crate) fn place(instance: &Instance, ranking: &[Ranked], index: usize, key: Wide) -> usize {
     let providers = instance.providers();
     let me = Ranked { index, key };
     ranking.partition_point(|&other| rank_order(providers, other, me) == Ordering::Less)
@@ -85,10 +97,10 @@ pub(crate) fn prefix_sums(
 /// (B · w) / W
 /// ```
 ///
-/// computed in that form (the product first), which validation keeps
-/// finite.
-pub(crate) fn proportional_share(budget: f64, score: f64, total: f64) -> f64 {
-    (budget * score) / total
+/// computed in that form (the product first), in [`Wide`]: a product B·w
+/// below the normal range keeps its bits (see `numerics.rs`).
+pub(crate) fn proportional_share(budget: f64, score: f64, total: f64) -> Wide {
+    Wide::product_over(budget, score, total)
 }
 
 /// The proportional-share test of §A.3: a provider passes when its bid is
@@ -98,7 +110,7 @@ pub(crate) fn proportional_share(budget: f64, score: f64, total: f64) -> f64 {
 /// b ≤ (B · w) / W
 /// ```
 pub(crate) fn within_share(bid: f64, score: f64, budget: f64, total: f64) -> bool {
-    bid <= proportional_share(budget, score, total)
+    Wide::new(bid) <= proportional_share(budget, score, total)
 }
 
 /// Proportional-share admission (§A.3): walks `ranking` from a running
