@@ -111,16 +111,34 @@ fn without_bom(text: &str) -> &str {
     text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
+/// 320 zeros: part of every literal that underflows without an exponent.
+const LONG_ZEROS: &str = concat!(
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+);
+
 /// The first number literal of `text` (valid JSON) that is written nonzero
 /// but reads as 0, with its path (`providers[3].bid`, as
 /// serde_path_to_error writes paths). One pass, O(length).
 fn underflow(text: &str) -> Option<(String, &str)> {
-    enum Frame {
-        Object(Option<String>),
+    // A literal below 2.5e-324 has a negative exponent ("e-", "E-") or,
+    // without one, "0." and at least 323 zeros: three substring searches
+    // dismiss almost every file before the scan below.
+    let may_underflow = text.contains("e-") || text.contains("E-") || text.contains(LONG_ZEROS);
+    if !may_underflow {
+        return None;
+    }
+    // Keys are kept as written (with their quotes) and decoded only for
+    // the path of a literal that underflows: the scan allocates nothing.
+    enum Frame<'a> {
+        Object(Option<&'a str>),
         Array(usize),
     }
     let bytes = text.as_bytes();
-    let mut stack: Vec<Frame> = Vec::new();
+    let mut stack: Vec<Frame<'_>> = Vec::new();
     let mut expect_key = false;
     let mut i = 0;
     while let Some(&byte) = bytes.get(i) {
@@ -163,7 +181,7 @@ fn underflow(text: &str) -> Option<(String, &str)> {
                 let end = (end + 1).min(bytes.len());
                 if expect_key {
                     if let Some(Frame::Object(key)) = stack.last_mut() {
-                        *key = text.get(i..end).and_then(|s| serde_json::from_str(s).ok());
+                        *key = text.get(i..end);
                     }
                 }
                 i = end;
@@ -178,10 +196,14 @@ fn underflow(text: &str) -> Option<(String, &str)> {
                     let mut path = String::new();
                     for frame in &stack {
                         match frame {
-                            Frame::Object(Some(key)) if path.is_empty() => path.push_str(key),
-                            Frame::Object(Some(key)) => {
-                                path.push('.');
-                                path.push_str(key);
+                            Frame::Object(Some(raw)) => {
+                                let Ok(key) = serde_json::from_str::<String>(raw) else {
+                                    continue;
+                                };
+                                if !path.is_empty() {
+                                    path.push('.');
+                                }
+                                path.push_str(&key);
                             }
                             Frame::Object(None) => {}
                             Frame::Array(index) => path.push_str(&format!("[{index}]")),
@@ -200,6 +222,11 @@ fn underflow(text: &str) -> Option<(String, &str)> {
 /// Whether a JSON number literal has a nonzero digit before its exponent
 /// yet reads as zero (it is below half the smallest subnormal double).
 fn reads_as_zero(literal: &str) -> bool {
+    // Below 2.5e-324 a literal needs an exponent or over 320 characters
+    // (0.000…): the common number is dismissed without being parsed.
+    if literal.len() <= 320 && !literal.bytes().any(|b| matches!(b, b'e' | b'E')) {
+        return false;
+    }
     let mantissa = literal.split(['e', 'E']).next().unwrap_or_default();
     mantissa.bytes().any(|b| matches!(b, b'1'..=b'9'))
         && literal.parse::<f64>().is_ok_and(|x| x == 0.0)
@@ -271,6 +298,14 @@ mod tests {
             (r#""budget": 10"#, "1e-400", "budget: "),
             (last, "2e-324", r#"provider "tiny" (#1): utility: "#),
         ];
+        // Without an exponent, a literal needs over 320 characters to
+        // underflow; the scan still sees it.
+        let long = format!("0.{}1", "0".repeat(400));
+        let cases = cases.into_iter().chain([(
+            r#""bid": 2"#,
+            long.as_str(),
+            r#"provider "tiny" (#1): bid: "#,
+        )]);
         for (from, literal, location) in cases {
             let (key, rest) = from.split_once(": ").expect("a field");
             let closing = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');

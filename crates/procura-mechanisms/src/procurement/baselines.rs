@@ -6,6 +6,7 @@
 //! overbidding pays, and `trust` also rewards inflating `claimed_quality`.
 
 use super::instance::{Instance, Provider};
+use super::numerics::{Arith, FastRange, Wide};
 use super::outcome::{Award, Outcome};
 use super::ranking::{fill_pay_as_bid, key, rank_by, Ranked};
 use super::Auction;
@@ -14,14 +15,22 @@ use super::Auction;
 /// volume_i > 0, fill B pay-as-bid.
 #[must_use]
 pub fn volume(instance: &Instance) -> Outcome {
-    pay_as_bid(Auction::Volume, instance, &volume_ranking(instance))
+    if FastRange::instance(instance) {
+        pay_as_bid(Auction::Volume, instance, &volume_ranking::<f64>(instance))
+    } else {
+        pay_as_bid(Auction::Volume, instance, &volume_ranking::<Wide>(instance))
+    }
 }
 
 /// The trust baseline (§A.6): rank by b_i / (claimed_quality_i · volume_i)
 /// over providers where that weight is > 0, fill B pay-as-bid.
 #[must_use]
 pub fn trust(instance: &Instance) -> Outcome {
-    pay_as_bid(Auction::Trust, instance, &trust_ranking(instance))
+    if FastRange::instance(instance) {
+        pay_as_bid(Auction::Trust, instance, &trust_ranking::<f64>(instance))
+    } else {
+        pay_as_bid(Auction::Trust, instance, &trust_ranking::<Wide>(instance))
+    }
 }
 
 /// The weight a baseline divides bids by (§A.6), for `provider` claiming
@@ -45,24 +54,28 @@ pub(crate) enum Baseline {
 }
 
 /// The volume baseline's ranking: b_i / volume_i, volume_i > 0.
-pub(crate) fn volume_ranking(instance: &Instance) -> Vec<Ranked> {
+pub(crate) fn volume_ranking<N: Arith>(instance: &Instance) -> Vec<Ranked<N>> {
     baseline_ranking(instance, Baseline::Volume)
 }
 
 /// The trust baseline's ranking: b_i / (claimed_quality_i · volume_i),
 /// where that weight is > 0.
-pub(crate) fn trust_ranking(instance: &Instance) -> Vec<Ranked> {
+pub(crate) fn trust_ranking<N: Arith>(instance: &Instance) -> Vec<Ranked<N>> {
     baseline_ranking(instance, Baseline::Trust)
 }
 
-fn baseline_ranking(instance: &Instance, baseline: Baseline) -> Vec<Ranked> {
+fn baseline_ranking<N: Arith>(instance: &Instance, baseline: Baseline) -> Vec<Ranked<N>> {
     rank_by(instance, |provider: &Provider| {
         let weight = weight(baseline, provider, provider.claimed_quality());
         (weight > 0.0).then(|| key(provider.bid(), weight))
     })
 }
 
-fn pay_as_bid(mechanism: Auction, instance: &Instance, ranking: &[Ranked]) -> Outcome {
+pub(super) fn pay_as_bid<N>(
+    mechanism: Auction,
+    instance: &Instance,
+    ranking: &[Ranked<N>],
+) -> Outcome {
     let n_winners = fill_pay_as_bid(instance, ranking, instance.budget());
     let awards = ranking[..n_winners]
         .iter()

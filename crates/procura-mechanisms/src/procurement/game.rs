@@ -19,7 +19,9 @@
 use super::baselines::{self, trust_ranking, volume_ranking, Baseline};
 use super::instance::{Instance, Provider};
 use super::mut_token::{self, token_value};
-use super::numerics::Wide;
+use std::sync::OnceLock;
+
+use super::numerics::{Arith, FastRange, Wide};
 use super::outcome::{Award, Outcome};
 use super::ranking::{
     admit_by_share, fill_pay_as_bid, fits, key, place, prefix_sums, proportional_share,
@@ -112,7 +114,7 @@ impl Auction {
 /// The mechanism's ranking of the eligible providers: by ratio b/w for the
 /// score-ranked mechanisms, by bid per unit of volume (or claimed quality ×
 /// volume) for the baselines.
-fn ranking_of(mechanism: Auction, instance: &Instance) -> Vec<Ranked> {
+fn ranking_of<N: Arith>(mechanism: Auction, instance: &Instance) -> Vec<Ranked<N>> {
     match mechanism {
         Auction::Volume => volume_ranking(instance),
         Auction::Trust => trust_ranking(instance),
@@ -315,8 +317,19 @@ pub struct UnilateralView<'a> {
     /// Whether the mechanism can clear the instance at all
     /// ([`Auction::check_clears`]); when not, nobody is paid.
     clears: bool,
+    /// The others in plain `f64`, where the instance is within
+    /// [`FastRange`] (see `numerics.rs`: the same bits as in [`Wide`]).
+    pub(super) fast: Option<Others<f64>>,
+    /// The others in [`Wide`]: built up front when the instance is not
+    /// within [`FastRange`], and on the first report outside it otherwise.
+    wide: OnceLock<Others<Wide>>,
+}
+
+/// The others of a [`UnilateralView`], ranked in the arithmetic `N`.
+#[derive(Debug)]
+pub(super) struct Others<N> {
     /// The others in the mechanism's order.
-    ranking: Vec<Ranked>,
+    ranking: Vec<Ranked<N>>,
     /// Running sums over `ranking` ([`prefix_sums`]): scores for the
     /// proportional share, bids for pay-as-bid. `running[j]` covers the
     /// first j others.
@@ -324,6 +337,33 @@ pub struct UnilateralView<'a> {
     /// How many of the first others are admitted among themselves (they
     /// are ahead of the participant, so its report does not affect them).
     passing: usize,
+}
+
+impl<N: Arith> Others<N> {
+    /// The others of `participant` in `instance`, for `mechanism` with
+    /// allocation budget `budget`.
+    fn new(mechanism: Auction, instance: &Instance, participant: usize, budget: f64) -> Others<N> {
+        let ranking: Vec<Ranked<N>> = ranking_of(mechanism, instance)
+            .into_iter()
+            .filter(|ranked| ranked.index != participant)
+            .collect();
+        let (running, passing) = if mechanism.pays_as_bid() {
+            (
+                prefix_sums(instance, &ranking, Provider::bid),
+                fill_pay_as_bid(instance, &ranking, budget),
+            )
+        } else {
+            (
+                prefix_sums(instance, &ranking, Provider::score),
+                admit_by_share(instance, &ranking, 0.0, budget).0,
+            )
+        };
+        Others {
+            ranking,
+            running,
+            passing,
+        }
+    }
 }
 
 impl<'a> UnilateralView<'a> {
@@ -350,20 +390,13 @@ impl<'a> UnilateralView<'a> {
     ) -> Result<UnilateralView<'a>, GameError> {
         let me = provider(instance, participant)?;
         let budget = mechanism.allocation_budget(instance);
-        let ranking: Vec<Ranked> = ranking_of(mechanism, instance)
-            .into_iter()
-            .filter(|ranked| ranked.index != participant)
-            .collect();
-        let (running, passing) = if mechanism.pays_as_bid() {
-            (
-                prefix_sums(instance, &ranking, Provider::bid),
-                fill_pay_as_bid(instance, &ranking, budget),
-            )
+        let wide = OnceLock::new();
+        let fast = if FastRange::instance(instance) {
+            Some(Others::new(mechanism, instance, participant, budget))
         } else {
-            (
-                prefix_sums(instance, &ranking, Provider::score),
-                admit_by_share(instance, &ranking, 0.0, budget).0,
-            )
+            // Just set: it cannot be set already.
+            let _ = wide.set(Others::new(mechanism, instance, participant, budget));
+            None
         };
         Ok(UnilateralView {
             mechanism,
@@ -373,15 +406,30 @@ impl<'a> UnilateralView<'a> {
             cost,
             budget,
             clears: mechanism.check_clears(instance).is_ok(),
-            ranking,
-            running,
-            passing,
+            fast,
+            wide,
         })
+    }
+
+    /// The others in [`Wide`], built on first use.
+    pub(super) fn wide(&self) -> &Others<Wide> {
+        self.wide.get_or_init(|| {
+            Others::new(self.mechanism, self.instance, self.participant, self.budget)
+        })
+    }
+
+    /// The others in `f64` when the instance is within [`FastRange`] and
+    /// so are the participant's `weight` and `bid`: every intermediate of
+    /// the formulas then stays normal (see `numerics.rs`).
+    fn fast(&self, weight: f64, bid: f64) -> Option<&Others<f64>> {
+        self.fast
+            .as_ref()
+            .filter(|_| FastRange::holds(weight) && FastRange::report(bid))
     }
 
     /// The weight a baseline divides bids by, or the score w_i for the
     /// ratio-ranked mechanisms, of the participant claiming `claim`.
-    fn weight(&self, claim: f64) -> f64 {
+    pub(super) fn weight(&self, claim: f64) -> f64 {
         let me = self.me;
         match self.mechanism {
             Auction::Volume => baselines::weight(Baseline::Volume, me, claim),
@@ -412,16 +460,30 @@ impl<'a> UnilateralView<'a> {
         if weight <= 0.0 {
             return Some(0.0);
         }
+        match self.fast(weight, bid) {
+            Some(others) => self.utility_in(others, bid, weight),
+            None => self.utility_in(self.wide(), bid, weight),
+        }
+    }
+
+    /// [`UnilateralView::utility`] of a valid report with a positive
+    /// weight, against `others` in the arithmetic `N`.
+    pub(super) fn utility_in<N: Arith>(
+        &self,
+        others: &Others<N>,
+        bid: f64,
+        weight: f64,
+    ) -> Option<f64> {
         let position = place(
             self.instance,
-            &self.ranking,
+            &others.ranking,
             self.participant,
-            key(bid, weight),
+            key::<N>(bid, weight),
         );
-        if self.passing < position {
+        if others.passing < position {
             return Some(0.0);
         }
-        let ahead = self.running[position];
+        let ahead = others.running[position];
         let award = if self.mechanism.pays_as_bid() {
             if !fits(ahead, bid, self.budget) {
                 return Some(0.0);
@@ -429,7 +491,7 @@ impl<'a> UnilateralView<'a> {
             baselines::award(self.participant, bid)
         } else {
             let admitted = ahead + weight;
-            if !within_share(bid, weight, self.budget, admitted) {
+            if !within_share::<N>(bid, weight, self.budget, admitted) {
                 return Some(0.0);
             }
             match self.mechanism {
@@ -438,16 +500,18 @@ impl<'a> UnilateralView<'a> {
                     // the first other provider fails its share.
                     let (_, total) = admit_by_share(
                         self.instance,
-                        &self.ranking[position..],
+                        &others.ranking[position..],
                         admitted,
                         self.budget,
                     );
-                    mut_token::award(self.instance, self.participant, weight, total)
+                    mut_token::award::<N>(self.instance, self.participant, weight, total)
                 }
-                Auction::Mixed => {
-                    mixed::award(self.instance, self.participant, self.critical_value(weight))
-                }
-                _ => qmia::award(self.participant, self.critical_value(weight)),
+                Auction::Mixed => mixed::award(
+                    self.instance,
+                    self.participant,
+                    self.critical_value(others, weight),
+                ),
+                _ => qmia::award(self.participant, self.critical_value(others, weight)),
             }
         };
         Some(self.mechanism.award_value(self.instance, &award) - self.cost)
@@ -455,13 +519,13 @@ impl<'a> UnilateralView<'a> {
 
     /// θ of §A.3 ([`qmia::critical_value`]) with W'_m summed over the
     /// others only, in the spec's own form.
-    fn critical_value(&self, weight: f64) -> Wide {
+    fn critical_value<N: Arith>(&self, others: &Others<N>, weight: f64) -> N {
         qmia::critical_value(
             weight,
-            self.ranking.len(),
+            others.ranking.len(),
             self.budget,
-            |m| self.ranking[m - 1].key,
-            |m| self.running[m] + weight,
+            |m| others.ranking[m - 1].key,
+            |m| others.running[m] + weight,
         )
     }
 
@@ -474,14 +538,24 @@ impl<'a> UnilateralView<'a> {
         if weight <= 0.0 {
             return Vec::new();
         }
-        let mut bids = Vec::with_capacity(2 * self.ranking.len() + 2);
+        // The bid plays no part in these formulas: 0 is in range.
+        match self.fast(weight, 0.0) {
+            Some(others) => self.critical_bids_in(others, weight),
+            None => self.critical_bids_in(self.wide(), weight),
+        }
+    }
+
+    /// [`UnilateralView::critical_bids`] for a positive `weight`, against
+    /// `others` in the arithmetic `N`.
+    pub(super) fn critical_bids_in<N: Arith>(&self, others: &Others<N>, weight: f64) -> Vec<f64> {
+        let mut bids = Vec::with_capacity(2 * others.ranking.len() + 2);
         bids.push(self.budget);
-        for (ranked, &running) in self.ranking.iter().zip(&self.running[1..]) {
-            bids.push(ranked.key.mul(Wide::new(weight)).to_f64());
+        for (ranked, &running) in others.ranking.iter().zip(&others.running[1..]) {
+            bids.push(ranked.key.mul(N::of(weight)).to_f64());
             bids.push(if self.mechanism.pays_as_bid() {
                 self.budget - running
             } else {
-                proportional_share(self.budget, weight, running + weight).to_f64()
+                proportional_share::<N>(self.budget, weight, running + weight).to_f64()
             });
         }
         bids.retain(|bid| bid.is_finite() && *bid >= 0.0);

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::mixed::effective_budget;
+use super::numerics::FastRange;
 use crate::tolerance::rounding_bound;
 use crate::validate::check;
 #[cfg(feature = "serde")]
@@ -168,6 +169,10 @@ pub struct Instance {
     liquidity: f64,
     token_pool: f64,
     providers: Vec<Provider>,
+    /// How many providers have a number outside [`FastRange`]
+    /// (`numerics.rs`), kept up to date by every change, so that clearing
+    /// checks the range in O(1) per provider changed, not O(n).
+    outside_fast_range: usize,
 }
 
 /// Why an [`InstanceSpec`] is not a valid instance. Every variant names the
@@ -464,12 +469,14 @@ impl Instance {
             providers.push(validate_provider(index, provider)?);
         }
 
+        let outside_fast_range = FastRange::count_outside(&providers);
         let instance = Instance {
             budget,
             token_budget,
             liquidity,
             token_pool,
             providers,
+            outside_fast_range,
         };
         instance.check_scale()?;
         Ok(instance)
@@ -507,6 +514,7 @@ impl Instance {
         if numbers.next().is_some() {
             return Err(InstanceError::TooManyNumbers { ids: ids.len() });
         }
+        instance.outside_fast_range = FastRange::count_outside(&providers);
         instance.providers = providers;
         instance.check_scale()?;
         Ok(instance)
@@ -630,17 +638,24 @@ impl Instance {
         let mut instance = self.clone();
         for &(index, bid, claimed_quality) in reports {
             let provider = self.checked_provider(index)?;
-            instance.providers[index].bid =
-                provider_check(index, provider, "bid", bid, Rule::NonNegative)?;
-            if let Some(claim) = claimed_quality {
-                instance.providers[index].claimed_quality = provider_check(
-                    index,
-                    provider,
-                    "claimed_quality",
-                    claim,
-                    Rule::UnitInterval,
-                )?;
-            }
+            let bid = provider_check(index, provider, "bid", bid, Rule::NonNegative)?;
+            let claim = claimed_quality
+                .map(|claim| {
+                    provider_check(
+                        index,
+                        provider,
+                        "claimed_quality",
+                        claim,
+                        Rule::UnitInterval,
+                    )
+                })
+                .transpose()?;
+            instance.change_provider(index, |provider| {
+                provider.bid = bid;
+                if let Some(claim) = claim {
+                    provider.claimed_quality = claim;
+                }
+            });
         }
         Ok(instance)
     }
@@ -665,7 +680,22 @@ impl Instance {
         let provider = self.checked_provider(index)?;
         let value = provider_check(index, provider, field, value, rule)?;
         let mut instance = self.clone();
-        set(&mut instance.providers[index], value);
+        instance.change_provider(index, |provider| set(provider, value));
         Ok(instance)
+    }
+
+    /// Applies `change` to provider `index` (which must exist), keeping
+    /// the count of providers outside [`FastRange`] up to date.
+    fn change_provider(&mut self, index: usize, change: impl FnOnce(&mut Provider)) {
+        let provider = &mut self.providers[index];
+        let before = usize::from(FastRange::outside_provider(provider));
+        change(provider);
+        let after = usize::from(FastRange::outside_provider(provider));
+        self.outside_fast_range = self.outside_fast_range - before + after;
+    }
+
+    /// How many providers have a number outside [`FastRange`].
+    pub(crate) fn outside_fast_range(&self) -> usize {
+        self.outside_fast_range
     }
 }

@@ -8,7 +8,7 @@
 //! pro-rata shares) is DSIC.
 
 use super::instance::Instance;
-use super::numerics::Wide;
+use super::numerics::{Arith, FastRange, Wide};
 use super::outcome::{Award, Outcome};
 use super::qmia::critical_value_auction;
 use super::Auction;
@@ -45,7 +45,17 @@ pub fn effective_budget(instance: &Instance) -> f64 {
 /// ```
 #[must_use]
 pub fn clear(instance: &Instance) -> Outcome {
-    let awards = critical_value_auction(instance, effective_budget(instance))
+    if FastRange::instance(instance) {
+        clear_in::<f64>(instance)
+    } else {
+        clear_in::<Wide>(instance)
+    }
+}
+
+/// [`clear`] in the arithmetic `N` (see `numerics.rs`: the same bits in
+/// both wherever `f64` is used).
+pub(super) fn clear_in<N: Arith>(instance: &Instance) -> Outcome {
+    let awards = critical_value_auction::<N>(instance, effective_budget(instance))
         .into_iter()
         .map(|(provider, theta)| award(instance, provider, theta))
         .collect();
@@ -72,14 +82,14 @@ pub fn clear(instance: &Instance) -> Outcome {
 /// so that a token budget R below the normal range is kept as exactly as
 /// any other, and cash_i + tokens_i still covers θ_i; the cash budget,
 /// never below 2⁻¹⁰²², absorbs the rounding.
-pub(crate) fn award(instance: &Instance, provider: usize, theta: Wide) -> Award {
+pub(crate) fn award<N: Arith>(instance: &Instance, provider: usize, theta: N) -> Award {
     let liquidity = instance.liquidity();
-    let cash = Wide::new(liquidity).mul(theta);
-    let tokens = Wide::new(1.0 - liquidity).mul(theta);
+    let cash = N::of(liquidity).mul(theta);
+    let tokens = N::of(1.0 - liquidity).mul(theta);
     if tokens.is_below_normal() {
         let rounded = tokens.to_amount_down();
         // Exact: the bits of `tokens` below the smallest subnormal.
-        let shortfall = tokens.sub(Wide::new(rounded));
+        let shortfall = tokens.sub(N::of(rounded));
         Award {
             provider,
             cash: cash.add(shortfall).to_amount(),

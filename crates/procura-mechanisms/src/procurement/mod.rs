@@ -24,6 +24,9 @@ mod outcome;
 pub mod qmia;
 mod ranking;
 
+#[cfg(test)]
+mod fast_path_tests;
+
 use std::fmt;
 use std::str::FromStr;
 

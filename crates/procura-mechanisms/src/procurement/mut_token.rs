@@ -13,7 +13,7 @@
 //! `token_budget`.
 
 use super::instance::Instance;
-use super::numerics::Wide;
+use super::numerics::{Arith, FastRange, Wide};
 use super::outcome::{Award, Outcome};
 use super::ranking::{select_proportional_share, Selection};
 use super::Auction;
@@ -29,17 +29,27 @@ use super::Auction;
 /// to state `token_budget` ([`Instance::has_token_budget`]); the caller,
 /// [`super::clear`], checks that.
 pub(crate) fn clear(instance: &Instance) -> Outcome {
+    if FastRange::instance(instance) {
+        clear_in::<f64>(instance)
+    } else {
+        clear_in::<Wide>(instance)
+    }
+}
+
+/// [`clear`] in the arithmetic `N` (see `numerics.rs`: the same bits in
+/// both wherever `f64` is used).
+pub(super) fn clear_in<N: Arith>(instance: &Instance) -> Outcome {
     let providers = instance.providers();
     let Selection {
         ranking,
         score_sums,
         n_winners,
-    } = select_proportional_share(instance, instance.token_budget());
+    } = select_proportional_share::<N>(instance, instance.token_budget());
     let admitted_score = score_sums[n_winners];
     let awards = ranking[..n_winners]
         .iter()
         .map(|ranked| {
-            award(
+            award::<N>(
                 instance,
                 ranked.index,
                 providers[ranked.index].score(),
@@ -60,7 +70,7 @@ pub(crate) fn clear(instance: &Instance) -> Outcome {
 ///
 /// in [`Wide`], rounded once as an amount (exact, or up below the normal
 /// range; see `numerics.rs`).
-pub(crate) fn award(
+pub(crate) fn award<N: Arith>(
     instance: &Instance,
     provider: usize,
     score: f64,
@@ -69,7 +79,7 @@ pub(crate) fn award(
     Award {
         provider,
         cash: 0.0,
-        tokens: Wide::product_over(instance.token_pool(), score, admitted_score).to_amount(),
+        tokens: N::product_over(instance.token_pool(), score, admitted_score).to_amount(),
     }
 }
 
@@ -107,5 +117,11 @@ pub fn token_value(instance: &Instance, tokens: f64) -> f64 {
         // formula's sign and infinities.
         return instance.token_budget() * tokens / instance.token_pool();
     }
-    Wide::product_over(instance.token_budget(), tokens, instance.token_pool()).to_amount()
+    let (budget, pool) = (instance.token_budget(), instance.token_pool());
+    if FastRange::holds(budget) && FastRange::holds(pool) && FastRange::report(tokens) {
+        // Within the range of `numerics.rs`: R·τ/Π stays normal (or 0).
+        f64::product_over(budget, tokens, pool).to_amount()
+    } else {
+        Wide::product_over(budget, tokens, pool).to_amount()
+    }
 }

@@ -89,6 +89,220 @@
 //!   leaves 2n + 12 roundings for the higher-order terms, which is enough
 //!   for any n below 2⁴⁰.
 
+/// The arithmetic the auctions' formulas are written in, once, generically:
+/// [`Wide`] at every magnitude, or plain `f64` where [`FastRange`] has
+/// proved that every intermediate stays in the normal range (or is exactly
+/// 0). There [`Wide`] rounds exactly as IEEE does (see above), so both give
+/// the same bits; `f64` only skips the exponent bookkeeping.
+pub(crate) trait Arith: Copy + PartialOrd + std::fmt::Debug {
+    /// The double `value` (≥ 0), exactly.
+    fn of(value: f64) -> Self;
+    /// `dividend / divisor`, rounded once ([`Wide::quotient`]).
+    fn quotient(dividend: f64, divisor: f64) -> Self;
+    /// `(a · b) / divisor`, each step rounded once ([`Wide::product_over`]).
+    fn product_over(a: f64, b: f64, divisor: f64) -> Self;
+    /// `self · other`, rounded once.
+    #[must_use]
+    fn mul(self, other: Self) -> Self;
+    /// `self + other`, rounded once.
+    #[must_use]
+    fn add(self, other: Self) -> Self;
+    /// `self − other`, 0 for `other ≥ self` ([`Wide::sub`]).
+    #[must_use]
+    fn sub(self, other: Self) -> Self;
+    /// The smaller of the two (`self` on a tie).
+    #[must_use]
+    fn min(self, other: Self) -> Self {
+        if other < self {
+            other
+        } else {
+            self
+        }
+    }
+    /// [`Wide::is_below_normal`].
+    fn is_below_normal(self) -> bool;
+    /// [`Wide::to_f64`].
+    fn to_f64(self) -> f64;
+    /// [`Wide::to_amount`].
+    fn to_amount(self) -> f64;
+    /// [`Wide::to_amount_down`].
+    fn to_amount_down(self) -> f64;
+}
+
+impl Arith for Wide {
+    fn of(value: f64) -> Wide {
+        Wide::new(value)
+    }
+    fn quotient(dividend: f64, divisor: f64) -> Wide {
+        Wide::quotient(dividend, divisor)
+    }
+    fn product_over(a: f64, b: f64, divisor: f64) -> Wide {
+        Wide::product_over(a, b, divisor)
+    }
+    fn mul(self, other: Wide) -> Wide {
+        Wide::mul(self, other)
+    }
+    fn add(self, other: Wide) -> Wide {
+        Wide::add(self, other)
+    }
+    fn sub(self, other: Wide) -> Wide {
+        Wide::sub(self, other)
+    }
+    fn min(self, other: Wide) -> Wide {
+        Wide::min(self, other)
+    }
+    fn is_below_normal(self) -> bool {
+        Wide::is_below_normal(self)
+    }
+    fn to_f64(self) -> f64 {
+        Wide::to_f64(self)
+    }
+    fn to_amount(self) -> f64 {
+        Wide::to_amount(self)
+    }
+    fn to_amount_down(self) -> f64 {
+        Wide::to_amount_down(self)
+    }
+}
+
+/// Plain IEEE doubles: only where [`FastRange`] holds, which keeps every
+/// result normal or 0, so that each operation is the one rounding [`Wide`]
+/// makes and the amounts need no rounding of their own.
+impl Arith for f64 {
+    fn of(value: f64) -> f64 {
+        value
+    }
+    fn quotient(dividend: f64, divisor: f64) -> f64 {
+        dividend / divisor
+    }
+    fn product_over(a: f64, b: f64, divisor: f64) -> f64 {
+        (a * b) / divisor
+    }
+    fn mul(self, other: f64) -> f64 {
+        self * other
+    }
+    fn add(self, other: f64) -> f64 {
+        self + other
+    }
+    fn sub(self, other: f64) -> f64 {
+        if other >= self {
+            0.0
+        } else {
+            self - other
+        }
+    }
+    fn is_below_normal(self) -> bool {
+        self > 0.0 && self < f64::MIN_POSITIVE
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn to_amount(self) -> f64 {
+        self.min(f64::MAX)
+    }
+    fn to_amount_down(self) -> f64 {
+        self.min(f64::MAX)
+    }
+}
+
+/// The range check that lets the formulas run in plain `f64` ([`Arith`]):
+/// every number an instance feeds them is 0 or within [2⁻²⁰⁰, 2²⁰⁰]
+/// ([`FastRange::instance`]), and every number a single call adds (a
+/// deviating bid, a MUT share) is 0 or within [2⁻⁴⁰⁰, 2⁴⁰⁰]
+/// ([`FastRange::report`]).
+///
+/// Why that keeps every intermediate normal or exactly 0, with k = 200,
+/// n < 2³² providers and u = 2⁻⁵³ (a sum of n non-negative doubles, each
+/// ≤ 2ᵏ, is at most n·2ᵏ·(1+u)ⁿ < 2ᵏ⁺³³, and a positive one is at least
+/// its largest term, ≥ 2⁻ᵏ):
+///
+/// - budgets B, R, B_eff, the pool Π, λ and 1 − λ, scores w, bids b and
+///   the baselines' weights (volume, claimed quality · volume) are checked
+///   directly: in [2⁻ᵏ, 2ᵏ] or 0;
+/// - a ratio b/w of the instance lies in [2⁻²ᵏ, 2²ᵏ] (or is 0); of a
+///   deviating bid in [2⁻⁶⁰⁰, 2⁶⁰⁰];
+/// - B/W lies in [2⁻²ᵏ⁻³³, 2²ᵏ]; B·w in [2⁻²ᵏ, 2²ᵏ], (B·w)/W in
+///   [2⁻³ᵏ⁻³³, 2³ᵏ]; Π·w/W_A likewise;
+/// - θ = w·min(r', B/W) lies in [2⁻³ᵏ⁻³³, 2³ᵏ] (or is 0), λ·θ and
+///   (1 − λ)·θ in [2⁻⁴ᵏ⁻³³, 2³ᵏ] = [2⁻⁸³³, 2⁶⁰⁰];
+/// - a critical bid r·w in [2⁻³ᵏ, 2³ᵏ]; a MUT share's worth R·τ/Π in
+///   [2⁻⁸⁰⁰, 2⁸⁰⁰].
+///
+/// All within [2⁻¹⁰²², 2¹⁰²³], the normal doubles; a value that is 0 stays
+/// exactly 0 in both arithmetics. Sums and differences of doubles outside
+/// the formulas (running scores and bids, B − spent) are doubles on both
+/// paths.
+pub(crate) struct FastRange;
+
+impl FastRange {
+    /// 2⁻²⁰⁰.
+    const LOW: f64 = f64::from_bits((1023 - 200) << 52);
+    /// 2²⁰⁰.
+    const HIGH: f64 = f64::from_bits((1023 + 200) << 52);
+    /// 2⁻⁴⁰⁰.
+    const REPORT_LOW: f64 = f64::from_bits((1023 - 400) << 52);
+    /// 2⁴⁰⁰.
+    const REPORT_HIGH: f64 = f64::from_bits((1023 + 400) << 52);
+
+    /// Whether `value` is 0 or within [2⁻²⁰⁰, 2²⁰⁰].
+    pub(crate) fn holds(value: f64) -> bool {
+        !FastRange::outside(value, FastRange::LOW, FastRange::HIGH)
+    }
+
+    /// Whether `value`, one call's own number, is 0 or within
+    /// [2⁻⁴⁰⁰, 2⁴⁰⁰].
+    pub(crate) fn report(value: f64) -> bool {
+        !FastRange::outside(value, FastRange::REPORT_LOW, FastRange::REPORT_HIGH)
+    }
+
+    /// Whether `value` is neither +0 nor within [low, high] (positive
+    /// doubles): on the bits, which order positive doubles as numbers, so
+    /// that negative numbers, −0, ∞ and NaN fall outside too. Without
+    /// branches, so that a check over every provider stays cheap.
+    fn outside(value: f64, low: f64, high: f64) -> bool {
+        let bits = value.to_bits();
+        (bits != 0) & (bits.wrapping_sub(low.to_bits()) > high.to_bits() - low.to_bits())
+    }
+
+    /// Whether every number of `instance` that the formulas of any
+    /// mechanism read is in range ([`FastRange::holds`]), with fewer than
+    /// 2³² providers. O(1): the instance counts its providers outside the
+    /// range as it is built and changed ([`FastRange::count_outside`]).
+    pub(crate) fn instance(instance: &super::Instance) -> bool {
+        let liquidity = instance.liquidity();
+        instance.outside_fast_range() == 0
+            && u32::try_from(instance.providers().len()).is_ok()
+            && [
+                instance.budget(),
+                instance.token_budget(),
+                instance.token_pool(),
+                liquidity,
+                1.0 - liquidity,
+                super::mixed::effective_budget(instance),
+            ]
+            .into_iter()
+            .all(FastRange::holds)
+    }
+
+    /// Whether some number of `provider` that a formula reads (bid, score,
+    /// volume, trust weight) is outside [2⁻²⁰⁰, 2²⁰⁰] and not 0.
+    pub(crate) fn outside_provider(provider: &super::Provider) -> bool {
+        let out = |value| FastRange::outside(value, FastRange::LOW, FastRange::HIGH);
+        out(provider.bid())
+            | out(provider.score())
+            | out(provider.volume())
+            | out(provider.claimed_quality() * provider.volume())
+    }
+
+    /// How many of `providers` are [outside](FastRange::outside_provider).
+    pub(crate) fn count_outside(providers: &[super::Provider]) -> usize {
+        providers
+            .iter()
+            .map(|provider| usize::from(FastRange::outside_provider(provider)))
+            .sum()
+    }
+}
+
 /// 2⁶⁴, to bring a subnormal double into the normal range exactly.
 const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 /// The significand bits of a double.

@@ -6,7 +6,7 @@
 //! budget-feasible.
 
 use super::instance::Instance;
-use super::numerics::Wide;
+use super::numerics::{Arith, FastRange, Wide};
 use super::outcome::{Award, Outcome};
 use super::ranking::{select_proportional_share, Ranked, Selection};
 use super::Auction;
@@ -15,7 +15,17 @@ use super::Auction;
 /// budget B, every winner paid its critical value in cash.
 #[must_use]
 pub fn clear(instance: &Instance) -> Outcome {
-    let awards = critical_value_auction(instance, instance.budget())
+    if FastRange::instance(instance) {
+        clear_in::<f64>(instance)
+    } else {
+        clear_in::<Wide>(instance)
+    }
+}
+
+/// [`clear`] in the arithmetic `N` (see `numerics.rs`: the same bits in
+/// both wherever `f64` is used).
+pub(super) fn clear_in<N: Arith>(instance: &Instance) -> Outcome {
+    let awards = critical_value_auction::<N>(instance, instance.budget())
         .into_iter()
         .map(|(provider, theta)| award(provider, theta))
         .collect();
@@ -25,7 +35,7 @@ pub fn clear(instance: &Instance) -> Outcome {
 /// What a Q-MIA winner receives (§A.3): its critical value θ_i, in cash
 /// (an amount: exact, or rounded up below the normal range; see
 /// `numerics.rs`).
-pub(crate) fn award(provider: usize, theta: Wide) -> Award {
+pub(crate) fn award<N: Arith>(provider: usize, theta: N) -> Award {
     Award {
         provider,
         cash: theta.to_amount(),
@@ -36,7 +46,10 @@ pub(crate) fn award(provider: usize, theta: Wide) -> Award {
 /// Q-MIA's allocation and payments at an arbitrary `budget`: the winners in
 /// allocation order, each with its critical value θ_i (unrounded, in
 /// [`Wide`]). Mixed-MIA (§A.5) reuses it with its effective budget.
-pub(crate) fn critical_value_auction(instance: &Instance, budget: f64) -> Vec<(usize, Wide)> {
+pub(crate) fn critical_value_auction<N: Arith>(
+    instance: &Instance,
+    budget: f64,
+) -> Vec<(usize, N)> {
     let Selection {
         ranking,
         score_sums,
@@ -63,13 +76,13 @@ pub(crate) fn critical_value_auction(instance: &Instance, budget: f64) -> Vec<(u
 /// subtracting w_i from W_{m+1} would cancel catastrophically when w_i
 /// dominates. O(log n) per winner, O(n log n) with the sort for all
 /// winners together.
-fn winner_critical_value(
+fn winner_critical_value<N: Arith>(
     instance: &Instance,
-    ranking: &[Ranked],
+    ranking: &[Ranked<N>],
     score_sums: &[f64],
     budget: f64,
     position: usize,
-) -> Wide {
+) -> N {
     let score = instance.providers()[ranking[position].index].score();
     critical_value(
         score,
@@ -116,14 +129,14 @@ fn winner_critical_value(
 /// budget against huge ones), and θ is the spec's form at every magnitude:
 /// the double formula, bit for bit, wherever that stays in the normal range
 /// (see `numerics.rs`).
-pub(crate) fn critical_value(
+pub(crate) fn critical_value<N: Arith>(
     score: f64,
     n_others: usize,
     budget: f64,
-    other_ratio: impl Fn(usize) -> Wide,
+    other_ratio: impl Fn(usize) -> N,
     total_with: impl Fn(usize) -> f64,
-) -> Wide {
-    let share = |m: usize| Wide::quotient(budget, total_with(m));
+) -> N {
+    let share = |m: usize| N::quotient(budget, total_with(m));
     let m_star = m_star(n_others, |m| other_ratio(m) <= share(m));
     let bound = share(m_star);
     // r'_{m*+1} is +∞ past the last other provider.
@@ -132,7 +145,7 @@ pub(crate) fn critical_value(
     } else {
         bound
     };
-    Wide::new(score).mul(next)
+    N::of(score).mul(next)
 }
 
 /// m* of §A.3: the largest m in 0..=n_others for which `holds(m)`, i.e.

@@ -9,23 +9,26 @@
 use std::cmp::Ordering;
 
 use super::instance::{Instance, Provider};
+use super::numerics::Arith;
+#[cfg(doc)]
 use super::numerics::Wide;
 
 /// A provider's place in a ranking.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Ranked {
+pub(crate) struct Ranked<N> {
     /// Index into [`Instance::providers`].
     pub index: usize,
     /// The key it was ranked by (a ratio: bid per unit of weight), with an
     /// unbounded exponent ([`Wide`]): the spec's double wherever that is
-    /// normal.
-    pub key: Wide,
+    /// normal. In `f64` where [`super::numerics::FastRange`] holds: the
+    /// same bits.
+    pub key: N,
 }
 
 /// The key of a bid against a positive weight: b / weight, computed as the
 /// spec writes it, in [`Wide`] so that it neither underflows nor overflows.
-pub(crate) fn key(bid: f64, weight: f64) -> Wide {
-    Wide::quotient(bid, weight)
+pub(crate) fn key<N: Arith>(bid: f64, weight: f64) -> N {
+    N::quotient(bid, weight)
 }
 
 /// The order of every ranking (spec "Numerics"): ascending key, ties broken
@@ -33,7 +36,7 @@ pub(crate) fn key(bid: f64, weight: f64) -> Wide {
 /// cross-multiplied; they are never NaN (a finite, non-negative bid divided
 /// by a positive weight), so this is a total order on them. Ids are looked
 /// up only for equal keys: on large markets they are a cache miss each.
-pub(crate) fn rank_order(providers: &[Provider], a: Ranked, b: Ranked) -> Ordering {
+pub(crate) fn rank_order<N: Arith>(providers: &[Provider], a: Ranked<N>, b: Ranked<N>) -> Ordering {
     a.key
         .partial_cmp(&b.key)
         .unwrap_or(Ordering::Equal)
@@ -42,9 +45,12 @@ pub(crate) fn rank_order(providers: &[Provider], a: Ranked, b: Ranked) -> Orderi
 
 /// The eligible providers (those for which `key` is `Some`) in
 /// [`rank_order`].
-pub(crate) fn rank_by(instance: &Instance, key: impl Fn(&Provider) -> Option<Wide>) -> Vec<Ranked> {
+pub(crate) fn rank_by<N: Arith>(
+    instance: &Instance,
+    key: impl Fn(&Provider) -> Option<N>,
+) -> Vec<Ranked<N>> {
     let providers = instance.providers();
-    let mut ranking: Vec<Ranked> = providers
+    let mut ranking: Vec<Ranked<N>> = providers
         .iter()
         .enumerate()
         .filter_map(|(index, provider)| key(provider).map(|key| Ranked { index, key }))
@@ -54,7 +60,7 @@ pub(crate) fn rank_by(instance: &Instance, key: impl Fn(&Provider) -> Option<Wid
 }
 
 /// The ranking of §A.3: providers with w_i > 0 by ratio r_i = b_i / w_i.
-pub(crate) fn rank_by_ratio(instance: &Instance) -> Vec<Ranked> {
+pub(crate) fn rank_by_ratio<N: Arith>(instance: &Instance) -> Vec<Ranked<N>> {
     rank_by(instance, |provider| {
         let score = provider.score();
         (score > 0.0).then(|| key(provider.bid(), score))
@@ -64,7 +70,12 @@ pub(crate) fn rank_by_ratio(instance: &Instance) -> Vec<Ranked> {
 /// Where provider `index` would fall in `ranking` with key `key`: the
 /// number of ranked providers ahead of it in [`rank_order`]. A binary
 /// search, O(log n); `ranking` must not hold `index` itself.
-pub(crate) fn place(instance: &Instance, ranking: &[Ranked], index: usize, key: Wide) -> usize {
+pub(crate) fn place<N: Arith>(
+    instance: &Instance,
+    ranking: &[Ranked<N>],
+    index: usize,
+    key: N,
+) -> usize {
     let providers = instance.providers();
     let me = Ranked { index, key };
     ranking.partition_point(|&other| rank_order(providers, other, me) == Ordering::Less)
@@ -74,9 +85,9 @@ pub(crate) fn place(instance: &Instance, ranking: &[Ranked], index: usize, key: 
 /// first j ranked providers (so `sums[0] = 0`), a left fold in ranking
 /// order. The running scores W_j of §A.3 and the running bids of §A.6 are
 /// both taken from here, so every user of a sum sees the same bits.
-pub(crate) fn prefix_sums(
+pub(crate) fn prefix_sums<N>(
     instance: &Instance,
-    ranking: &[Ranked],
+    ranking: &[Ranked<N>],
     value: impl Fn(&Provider) -> f64,
 ) -> Vec<f64> {
     let providers = instance.providers();
@@ -99,8 +110,8 @@ pub(crate) fn prefix_sums(
 ///
 /// computed in that form (the product first), in [`Wide`]: a product B·w
 /// below the normal range keeps its bits (see `numerics.rs`).
-pub(crate) fn proportional_share(budget: f64, score: f64, total: f64) -> Wide {
-    Wide::product_over(budget, score, total)
+pub(crate) fn proportional_share<N: Arith>(budget: f64, score: f64, total: f64) -> N {
+    N::product_over(budget, score, total)
 }
 
 /// The proportional-share test of §A.3: a provider passes when its bid is
@@ -109,8 +120,8 @@ pub(crate) fn proportional_share(budget: f64, score: f64, total: f64) -> Wide {
 /// ```text
 /// b ≤ (B · w) / W
 /// ```
-pub(crate) fn within_share(bid: f64, score: f64, budget: f64, total: f64) -> bool {
-    Wide::new(bid) <= proportional_share(budget, score, total)
+pub(crate) fn within_share<N: Arith>(bid: f64, score: f64, budget: f64, total: f64) -> bool {
+    N::of(bid) <= proportional_share::<N>(budget, score, total)
 }
 
 /// Proportional-share admission (§A.3): walks `ranking` from a running
@@ -119,9 +130,9 @@ pub(crate) fn within_share(bid: f64, score: f64, budget: f64, total: f64) -> boo
 /// stops at the first failure. Returns the number admitted and the score
 /// total of everything admitted (`total` included), a left fold in ranking
 /// order: from `total` = 0 that is W_j of [`prefix_sums`], bit for bit.
-pub(crate) fn admit_by_share(
+pub(crate) fn admit_by_share<N: Arith>(
     instance: &Instance,
-    ranking: &[Ranked],
+    ranking: &[Ranked<N>],
     total: f64,
     budget: f64,
 ) -> (usize, f64) {
@@ -132,7 +143,7 @@ pub(crate) fn admit_by_share(
         .take_while(|ranked| {
             let provider = &providers[ranked.index];
             let with = admitted + provider.score();
-            let passes = within_share(provider.bid(), provider.score(), budget, with);
+            let passes = within_share::<N>(provider.bid(), provider.score(), budget, with);
             if passes {
                 admitted = with;
             }
@@ -145,9 +156,9 @@ pub(crate) fn admit_by_share(
 /// The ratio ranking of §A.3 with its running score sums and the number of
 /// proportional-share winners at `budget`: the allocation that Q-MIA, MUT
 /// and Mixed-MIA share.
-pub(crate) struct Selection {
+pub(crate) struct Selection<N> {
     /// Eligible providers (w_i > 0) in ascending (ratio, id) order.
-    pub ranking: Vec<Ranked>,
+    pub ranking: Vec<Ranked<N>>,
     /// `score_sums[j]` = W_j, the score of the first j ranked providers.
     pub score_sums: Vec<f64>,
     /// The winners are `ranking[..n_winners]`.
@@ -155,7 +166,10 @@ pub(crate) struct Selection {
 }
 
 /// Ranks by ratio and selects by proportional share at `budget` (§A.3).
-pub(crate) fn select_proportional_share(instance: &Instance, budget: f64) -> Selection {
+pub(crate) fn select_proportional_share<N: Arith>(
+    instance: &Instance,
+    budget: f64,
+) -> Selection<N> {
     let ranking = rank_by_ratio(instance);
     let score_sums = prefix_sums(instance, &ranking, Provider::score);
     let (n_winners, _) = admit_by_share(instance, &ranking, 0.0, budget);
@@ -180,7 +194,7 @@ pub(crate) fn fits(spent: f64, bid: f64, budget: f64) -> bool {
 /// and stop at the first provider whose bid no longer [`fits`]. Returns the
 /// number of winners; each is paid its bid. The running total is the left
 /// fold of [`prefix_sums`] over the bids, bit for bit.
-pub(crate) fn fill_pay_as_bid(instance: &Instance, ranking: &[Ranked], budget: f64) -> usize {
+pub(crate) fn fill_pay_as_bid<N>(instance: &Instance, ranking: &[Ranked<N>], budget: f64) -> usize {
     let providers = instance.providers();
     let mut spent = 0.0;
     ranking
