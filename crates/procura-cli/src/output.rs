@@ -100,7 +100,18 @@ pub(crate) fn commit(staged: Staged, path: &Path) -> anyhow::Result<()> {
 ///   of the replaced ones (in `old/`) and the new versions not yet moved
 ///   (in `new/`): running the command again completes the folder; moving
 ///   `old/`'s files back restores the previous one.
+///
+/// Each name may appear once: a second copy would overwrite the saved old
+/// version of the first, so a list with a name twice is refused before
+/// anything is written.
 pub(crate) fn write_folder(folder: &Path, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
+    let mut names = std::collections::BTreeSet::new();
+    if let Some((name, _)) = files.iter().find(|(name, _)| !names.insert(name.as_str())) {
+        return Err(failure(format!(
+            "{}: {name} is to be written twice",
+            folder.display()
+        )));
+    }
     match fs::metadata(folder) {
         Ok(meta) if meta.is_dir() => replace_in_folder(folder, files),
         Ok(_) => Err(failure(format!(
@@ -374,6 +385,26 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("scratch");
         dir
+    }
+
+    #[test]
+    fn a_name_given_twice_is_refused_before_anything_is_written() {
+        let dir = scratch("twice");
+        let folder = dir.join("out");
+        fs::create_dir_all(&folder).expect("folder");
+        fs::write(folder.join("a.csv"), b"old").expect("old file");
+        let files = vec![
+            ("a.csv".to_owned(), b"new".to_vec()),
+            ("a.csv".to_owned(), b"newer".to_vec()),
+        ];
+        let error = write_folder(&folder, &files).expect_err("refused");
+        assert!(
+            error.to_string().contains("a.csv is to be written twice"),
+            "{error}"
+        );
+        assert_eq!(fs::read(folder.join("a.csv")).expect("kept"), b"old");
+        assert_eq!(entries(&folder), ["a.csv"]);
+        let _ = fs::remove_dir_all(&dir);
     }
 
     fn entries(dir: &Path) -> Vec<String> {
