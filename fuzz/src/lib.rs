@@ -7,12 +7,24 @@
 //! reports as a crash. Refusing an input is never a failure; panicking,
 //! aborting or allocating without bound while refusing it is.
 //!
+//! `merge_results` checks `procura merge` the same way: shard tables
+//! merged or refused, and what merges read back and split again into
+//! itself.
+//!
 //! The fuzz targets in `fuzz_targets/` are one line each around these
 //! functions, and `crates/procura/tests/fuzz_regressions.rs` replays every
 //! committed input under `fuzz/regressions/TARGET/` through them on stable
 //! Rust, so CI needs no fuzzer.
 
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
 use procura_format::read;
+use procura_lab::experiment::design::{parse_design, run_design, Design};
+use procura_lab::experiment::results_csv::{
+    merge_shards, parse_results, results_csv, Merged, ShardFiles,
+};
+use procura_lab::experiment::{CellResult, Shard};
 use procura_lab::population::{Population, PopulationSpec};
 use procura_lab::threshold_population::{ThresholdPopulation, ThresholdPopulationSpec};
 use procura_mechanisms::procurement::{
@@ -137,6 +149,182 @@ pub fn dataset_csv(data: &[u8]) {
         };
         let _ = Table::read_csv(data, columns);
     }
+}
+
+/// The most shard folders a `merge_results` input holds.
+const MAX_MERGE_SHARDS: usize = 16;
+
+/// Shard folders of a sharded run through `merge_shards` (`procura
+/// merge`). The input is pieces separated by the byte 0xFF (never in
+/// UTF-8 text): first the experiment, then one piece per shard folder, its
+/// `shard.txt` line (`I/N`), a newline, and its `results.csv`. The
+/// experiment is `threshold` or `procurement`, a fixed small design (the
+/// library's test designs with few replicates: see `fixed_design`), or
+/// else the text of an experiment file, fuzzed too.
+///
+/// Merged or refused, never a panic. What merges is a result per cell of
+/// the design, in cell order, that reads back from its `results.csv` into
+/// the same results (and the same text when written again), and that
+/// split into 1, 2 or 3 shards again merges into itself.
+pub fn merge_results(data: &[u8]) {
+    let _ = merged_shards(data);
+}
+
+/// What [`merge_results`] merges from `data`, after checking it; `None`
+/// when the input is refused.
+pub fn merged_shards(data: &[u8]) -> Option<Merged> {
+    if data.len() > MAX_INPUT {
+        return None;
+    }
+    let mut pieces = data.split(|&byte| byte == 0xFF);
+    let head = std::str::from_utf8(pieces.next()?).ok()?;
+    let experiment = match head {
+        "threshold" | "procurement" => fixed_design(head).source(),
+        source => source,
+    };
+    let texts = pieces
+        .take(MAX_MERGE_SHARDS + 1)
+        .map(std::str::from_utf8)
+        .collect::<Result<Vec<&str>, _>>()
+        .ok()?;
+    if texts.len() > MAX_MERGE_SHARDS {
+        return None;
+    }
+    let folders: Vec<PathBuf> = (1..=texts.len())
+        .map(|index| PathBuf::from(format!("shard-{index}")))
+        .collect();
+    let shards: Vec<ShardFiles<'_>> = texts
+        .iter()
+        .zip(&folders)
+        .map(|(&text, folder)| {
+            let (shard, results) = text.split_once('\n').unwrap_or((text, ""));
+            ShardFiles {
+                folder,
+                experiment,
+                shard,
+                results,
+            }
+        })
+        .collect();
+    match merge_shards(&shards) {
+        Ok(merged) => {
+            check_merged(&merged);
+            Some(merged)
+        }
+        // The message is built: formatting it must not panic either.
+        Err(error) => {
+            assert!(!error.to_string().is_empty(), "an empty message");
+            None
+        }
+    }
+}
+
+/// The checks of [`merge_results`] on what merged.
+fn check_merged(merged: &Merged) {
+    let Merged { design, results } = merged;
+    assert_eq!(results.len(), design.cells().len(), "a result per cell");
+    assert!(
+        (0u64..)
+            .zip(results)
+            .all(|(cell, result)| result.cell() == cell),
+        "results in cell order"
+    );
+    let text = results_csv(design, results).expect("merged results are of their design");
+    let back = parse_results(design, &text, Shard::WHOLE).expect("a written table reads back");
+    assert!(back == *results, "read back, the results differ");
+    let again = results_csv(design, &back).expect("read-back results are of their design");
+    assert!(again == text, "written again, the table differs");
+    for count in 1..=3 {
+        let split = split_tables(design, results, count);
+        let shards: Vec<ShardFiles<'_>> = split
+            .iter()
+            .rev()
+            .map(|(shard, results)| ShardFiles {
+                folder: Path::new("again"),
+                experiment: design.source(),
+                shard,
+                results,
+            })
+            .collect();
+        let remerged = merge_shards(&shards).expect("split again, the shards merge");
+        assert!(
+            remerged.results == *results,
+            "split into {count} and merged, the results differ"
+        );
+    }
+}
+
+/// `results` (a result per cell of `design`) split into `count` shards:
+/// each shard's `shard.txt` and `results.csv`.
+fn split_tables(design: &Design, results: &[CellResult], count: u64) -> Vec<(String, String)> {
+    (1..=count)
+        .map(|index| {
+            let shard = Shard::new(index, count).expect("1 ≤ I ≤ N ≤ 3");
+            let part: Vec<CellResult> = results
+                .iter()
+                .filter(|result| shard.contains(result.cell()))
+                .cloned()
+                .collect();
+            let table = results_csv(design, &part).expect("results of the design");
+            (format!("{shard}\n"), table)
+        })
+        .collect()
+}
+
+/// The fixed designs of [`merge_results`]: the library's test designs
+/// (`crates/procura-lab/tests/data`) with 2 replicates (threshold: 3
+/// cells × 3 mechanisms) and 1 replicate (procurement: 4 cells × 5
+/// mechanisms, audited and best-responding), so that a whole table is a
+/// few kilobytes. Built once; building them checks that the shards of a
+/// real run, split 2 and 3 ways, merge into the unsharded run.
+fn fixed_design(name: &str) -> &'static Design {
+    static THRESHOLD: OnceLock<Design> = OnceLock::new();
+    static PROCUREMENT: OnceLock<Design> = OnceLock::new();
+    let (cell, source, replicates) = if name == "procurement" {
+        (
+            &PROCUREMENT,
+            include_str!("../../crates/procura-lab/tests/data/procurement.toml"),
+            1,
+        )
+    } else {
+        (
+            &THRESHOLD,
+            include_str!("../../crates/procura-lab/tests/data/threshold.toml"),
+            2,
+        )
+    };
+    cell.get_or_init(|| {
+        let design = parse_design(source)
+            .and_then(|design| design.with_replicates(replicates))
+            .expect("the fixed design is valid");
+        let whole = run_design(&design, Shard::WHOLE, &|| {}).expect("the fixed design runs");
+        for count in 2..=3 {
+            let tables: Vec<(String, String)> = (1..=count)
+                .map(|index| {
+                    let shard = Shard::new(index, count).expect("1 ≤ I ≤ N ≤ 3");
+                    let results = run_design(&design, shard, &|| {}).expect("a shard runs");
+                    let table = results_csv(&design, &results).expect("results of the design");
+                    (shard.to_string(), table)
+                })
+                .collect();
+            let shards: Vec<ShardFiles<'_>> = tables
+                .iter()
+                .map(|(shard, results)| ShardFiles {
+                    folder: Path::new("run"),
+                    experiment: design.source(),
+                    shard,
+                    results,
+                })
+                .collect();
+            let merged = merge_shards(&shards).expect("the shards of a run merge");
+            assert!(
+                merged.results == whole,
+                "{}: {count} shards merged differ from the unsharded run",
+                design.name()
+            );
+        }
+        design
+    })
 }
 
 /// Clears `instance` with every auction that can clear it and checks

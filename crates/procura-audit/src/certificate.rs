@@ -9,7 +9,7 @@
 //! closed form being right.
 
 use procura_mechanisms::procurement::{clear, Auction, Instance};
-use procura_mechanisms::tolerance::{approx_eq, GOLDEN_RELATIVE};
+use procura_mechanisms::tolerance::GOLDEN_RELATIVE;
 
 /// Which Myerson conditions hold on an instance.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,8 +30,6 @@ pub struct Certificate {
 /// Bids tried below a winner's bid (these fractions of it) and above a
 /// loser's (these fractions of the way down from a ceiling above it to it).
 const MONOTONE_STEPS: [f64; 6] = [0.0, 0.25, 0.5, 0.9, 0.99, 0.999_999];
-/// Bisection rounds: enough to shrink any bracket below one ulp.
-const BISECTION_ROUNDS: usize = 1100;
 
 /// Checks the Myerson characterisation of `mechanism` on `instance`, or
 /// returns `None` for mechanisms that are not single-parameter DSIC
@@ -52,7 +50,9 @@ pub fn certify(mechanism: Auction, instance: &Instance) -> Option<Certificate> {
     let outcome = clear(instance, mechanism).ok()?;
     // No winning bid exceeds the allocation budget; saturate so that a
     // budget near the largest double does not make the bracket infinite.
-    let top = (2.0 * mechanism.allocation_budget(instance) + 1.0).min(f64::MAX);
+    // No absolute term: at a budget of 1e-200 the bracket must be of that
+    // size too.
+    let top = (2.0 * mechanism.allocation_budget(instance)).min(f64::MAX);
 
     let mut monotone = true;
     for (index, provider) in instance.providers().iter().enumerate() {
@@ -89,20 +89,14 @@ pub fn certify(mechanism: Auction, instance: &Instance) -> Option<Certificate> {
         // certificates exist only for Q-MIA and Mixed-MIA, whose tokens
         // count at face value.
         let theta = mechanism.award_value(instance, award);
-        let (mut low, mut high) = (instance.providers()[index].bid(), top);
-        for _ in 0..BISECTION_ROUNDS {
-            let middle = low + (high - low) / 2.0;
-            if middle <= low || middle >= high {
-                break;
-            }
-            match instance.with_bid(index, middle) {
-                Ok(deviation) if wins(&deviation, index) => low = middle,
-                _ => high = middle,
-            }
-        }
-        let error = (theta - low).abs() / theta.abs().max(1.0);
+        let low = critical_bid(instance.providers()[index].bid(), top, |bid| {
+            instance
+                .with_bid(index, bid)
+                .is_ok_and(|deviation| wins(&deviation, index))
+        });
+        let error = relative_gap(theta, low);
         max_payment_error = max_payment_error.max(error);
-        if !approx_eq(theta, low, GOLDEN_RELATIVE) {
+        if error > GOLDEN_RELATIVE {
             critical_values = false;
         }
     }
@@ -113,6 +107,38 @@ pub fn certify(mechanism: Auction, instance: &Instance) -> Option<Certificate> {
         max_payment_error,
         evaluations,
     })
+}
+
+/// The largest bid in `[low, high]` that still wins, to one ulp, given
+/// that `low` wins and winning is monotone in the bid: a bisection on the
+/// doubles' bit patterns, which are ordered like the non-negative doubles
+/// themselves, so it takes at most 64 steps at any magnitude (a bisection
+/// on values needs over 1,000 to cross the exponent range).
+fn critical_bid(low: f64, high: f64, mut wins: impl FnMut(f64) -> bool) -> f64 {
+    if !(low >= 0.0 && high > low) {
+        return low;
+    }
+    let (mut low, mut high) = (low.to_bits(), high.to_bits());
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if wins(f64::from_bits(middle)) {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    f64::from_bits(low)
+}
+
+/// |a − b| relative to the larger magnitude, 0 when both are 0: no
+/// absolute floor, so a payment of 1e-200 is judged as finely as one of 1.
+fn relative_gap(a: f64, b: f64) -> f64 {
+    let scale = a.abs().max(b.abs());
+    if scale == 0.0 {
+        0.0
+    } else {
+        (a - b).abs() / scale
+    }
 }
 
 #[cfg(test)]
@@ -166,6 +192,57 @@ mod tests {
             let certificate = certify(mechanism, &instance).expect("DSIC mechanism");
             assert!(certificate.monotone, "{mechanism}: {certificate:?}");
             assert!(certificate.critical_values, "{mechanism}: {certificate:?}");
+        }
+    }
+
+    /// The bit-pattern bisection finds the largest winning bid to the ulp
+    /// at any magnitude, in at most 64 steps.
+    #[test]
+    fn the_critical_bid_is_found_to_the_ulp_at_every_magnitude() {
+        for critical in [1e-300, 3.7e-200, 1.0, 0.1 + 0.2, 6.02e23, 1e300] {
+            let mut steps = 0;
+            let found = super::critical_bid(0.0, f64::MAX, |bid| {
+                steps += 1;
+                bid <= critical
+            });
+            assert_eq!(found, critical);
+            assert!(steps <= 64, "{steps} steps");
+        }
+        // An empty or inverted bracket returns its low end.
+        assert_eq!(super::critical_bid(2.0, 2.0, |_| true), 2.0);
+        assert_eq!(super::critical_bid(2.0, 1.0, |_| true), 2.0);
+    }
+
+    /// Payments of 1e-200 are judged as finely as payments of 1: a 1% gap
+    /// is a 1% gap (the old absolute floor of 1 saw 1e-202).
+    #[test]
+    fn the_payment_gap_has_no_absolute_floor() {
+        assert!(super::relative_gap(1e-200, 1.01e-200) > 0.009);
+        assert_eq!(super::relative_gap(0.0, 0.0), 0.0);
+        assert_eq!(super::relative_gap(2.0, 2.0), 0.0);
+    }
+
+    /// An instance scaled down to 1e-200: the certificate still holds, with
+    /// payments equal to the bisected critical bids to 1e-9 relative.
+    #[test]
+    fn a_certificate_holds_at_tiny_magnitudes() {
+        let scale = 1e-200;
+        let instance = Instance::new(InstanceSpec {
+            budget: 10.0 * scale,
+            providers: vec![
+                ProviderSpec::new("a", 2.0 * scale, 0.9, 1.5),
+                ProviderSpec::new("b", 3.5 * scale, 0.8, 2.0),
+                ProviderSpec::new("c", 1.0 * scale, 0.95, 0.8),
+                ProviderSpec::new("d", 4.0 * scale, 0.7, 2.5),
+            ],
+            ..InstanceSpec::default()
+        })
+        .expect("valid");
+        for mechanism in [Auction::Qmia, Auction::Mixed] {
+            let certificate = certify(mechanism, &instance).expect("DSIC mechanism");
+            assert!(certificate.monotone, "{mechanism}: {certificate:?}");
+            assert!(certificate.critical_values, "{mechanism}: {certificate:?}");
+            assert!(certificate.max_payment_error < 1e-9, "{certificate:?}");
         }
     }
 }

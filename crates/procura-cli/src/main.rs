@@ -4,7 +4,8 @@
 //!
 //! Exit codes: 0 on success; 2 when the input or the arguments are invalid
 //! (the message is on stderr and nothing is written to stdout or to output
-//! files); 1 when the output (stdout or an output file) cannot be written.
+//! files); 1 when the output (stdout or an output file) cannot be written,
+//! or when `procura verify` finds a transcript or receipt invalid.
 
 mod audit;
 mod clear;
@@ -12,14 +13,17 @@ mod dataset;
 mod demo;
 mod experiment;
 mod input;
+mod market;
 mod output;
 mod plot;
 mod progress;
 mod quality;
 mod render;
 mod reproduce;
+mod serve;
 mod threads;
 mod value;
+mod verify;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -44,6 +48,9 @@ enum Command {
     Merge(experiment::MergeArgs),
     Reproduce(reproduce::Args),
     Demo(demo::Args),
+    Verify(verify::Args),
+    Market(market::Args),
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,13 +64,17 @@ fn main() -> ExitCode {
         Command::Merge(args) => experiment::merge(&args),
         Command::Reproduce(args) => reproduce::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Verify(args) => verify::run(&args),
+        Command::Market(args) => market::run(&args),
+        Command::Serve(args) => serve::run(&args),
     };
     let output = match result {
         Ok(output) => output,
         Err(error) => {
             eprintln!("error: {error:#}");
             let writing = error.downcast_ref::<output::WriteFailure>().is_some();
-            return ExitCode::from(if writing { 1 } else { 2 });
+            let rejected = error.downcast_ref::<verify::Rejected>().is_some();
+            return ExitCode::from(if writing || rejected { 1 } else { 2 });
         }
     };
     // The whole output is built before anything is written, so a failure

@@ -25,16 +25,9 @@ fn failure(message: String) -> anyhow::Error {
     anyhow::Error::new(WriteFailure(message))
 }
 
-/// A CSV field as every table the command line writes spells it (RFC 4180):
-/// quoted, with its quotes doubled, when it holds a comma, a quote, a line
-/// feed or a carriage return; as is otherwise.
-pub(crate) fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_owned()
-    }
-}
+/// The one CSV quoting of every table the command line writes (RFC 4180),
+/// the experiment tables' own.
+pub(crate) use procura::experiment::results_csv::csv_field;
 
 /// A file written in full into a temporary file in its folder but not yet
 /// in place: output is written atomically, renamed over its path only once

@@ -10,8 +10,9 @@
 //! - [`experiment`]: the Monte-Carlo engine (cells, replicates, typed
 //!   records, statistics), the judges of the claims
 //!   ([`experiment::claims`]) and, with the `serde` feature, experiment
-//!   files (`experiment::design`) and the reproduction of the claims
-//!   (`experiment::reproduce`);
+//!   files (`experiment::design`), their results tables and the merge of
+//!   sharded runs (`experiment::results_csv`), and the reproduction of the
+//!   claims (`experiment::reproduce`);
 //! - [`limits`]: every resource bound on what is read (grid cells,
 //!   records, shards, providers, users), in one place;
 //! - [`seed`]: how one master seed becomes the seeds of cells and audits;

@@ -14,7 +14,7 @@ mod harness;
 type Target = fn(&[u8]);
 
 /// Every fuzz target, by its folder name under `fuzz/regressions`.
-const TARGETS: [(&str, Target); 7] = [
+const TARGETS: [(&str, Target); 8] = [
     ("procurement_json", harness::procurement_json),
     ("procurement_extreme", harness::procurement_extreme),
     ("threshold_json", harness::threshold_json),
@@ -22,6 +22,7 @@ const TARGETS: [(&str, Target); 7] = [
     ("experiment_toml", harness::experiment_toml),
     ("population_toml", harness::population_toml),
     ("dataset_csv", harness::dataset_csv),
+    ("merge_results", harness::merge_results),
 ];
 
 fn regressions() -> PathBuf {
@@ -54,6 +55,39 @@ fn every_committed_fuzz_input_passes_its_target() {
         "broken promises:\n{}",
         failures.join("\n")
     );
+}
+
+/// The seeds of `merge_results` are the shard folders of real runs
+/// (`procura experiment --shard I/N`): each merges, into the results of
+/// the unsharded run of its design.
+#[test]
+fn merge_results_seeds_merge_into_the_unsharded_run() {
+    use procura::experiment::design::run_design;
+    use procura::experiment::Shard;
+
+    let folder = regressions().join("merge_results");
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(&folder).expect("the folder reads") {
+        let path = entry.expect("a directory entry").path();
+        let is_seed = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .is_some_and(|name| name.starts_with("seed-"));
+        if !is_seed {
+            continue;
+        }
+        let data = std::fs::read(&path).expect("the input reads");
+        let merged = harness::merged_shards(&data)
+            .unwrap_or_else(|| panic!("{}: does not merge", path.display()));
+        let whole = run_design(&merged.design, Shard::WHOLE, &|| {}).expect("the design runs");
+        assert!(
+            merged.results == whole,
+            "{}: not the unsharded run",
+            path.display()
+        );
+        seeds += 1;
+    }
+    assert!(seeds >= 2, "only {seeds} seeds");
 }
 
 /// The extreme-double decoders reach the inputs they are meant to: empty

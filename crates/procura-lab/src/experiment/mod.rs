@@ -18,8 +18,10 @@
 //! example best-response rounds of a truthful mechanism); [`record`] holds
 //! the one table of their columns. [`statistics`] summarises them,
 //! [`claims`] judges the claims of spec §B.5 on them; with the `serde`
-//! feature, `design` reads an experiment file (TOML) into cells and
-//! `reproduce` runs and judges the shipped experiments.
+//! feature, `design` reads an experiment file (TOML) into cells,
+//! `results_csv` writes records as `results.csv` and reads (and merges)
+//! the tables of sharded runs back, and `reproduce` runs and judges the
+//! shipped experiments.
 //!
 //! ```
 //! use procura_lab::experiment::{run, Cell, MarketPopulation};
@@ -54,6 +56,8 @@ pub mod design;
 pub mod record;
 #[cfg(feature = "serde")]
 pub mod reproduce;
+#[cfg(feature = "serde")]
+pub mod results_csv;
 pub mod statistics;
 
 use std::fmt;

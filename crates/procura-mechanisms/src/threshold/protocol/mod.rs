@@ -357,13 +357,36 @@ fn shock_cdf(cutoff: f64, shock_mean: f64) -> f64 {
 /// for large-first. The simultaneous protocol has no order; it gets the
 /// allocation order.
 fn decision_order(game: &Game, protocol: Protocol) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..game.players.len()).collect();
-    let players = &game.players;
+    let assigned: Vec<(f64, &str)> = game
+        .players
+        .iter()
+        .map(|player| (player.amount, player.id.as_str()))
+        .collect();
+    turn_order(protocol, &assigned)
+}
+
+/// The order in which the assigned users decide under `protocol` (§B.4):
+/// ascending (x_i, id) under small-first, descending (x_i, id) under
+/// large-first, the allocation order under simultaneous (where everyone
+/// decides at once and the order does not matter). `assigned` holds each
+/// assigned user's (x_i, id) in allocation order; the result lists indices
+/// into it. Ids compare byte-wise; amounts by [`f64::total_cmp`].
+///
+/// ```
+/// use procura_mechanisms::threshold::protocol::{turn_order, Protocol};
+/// let assigned = [(2.0, "u1"), (1.5, "u3"), (1.5, "u2")];
+/// assert_eq!(turn_order(Protocol::SmallFirst, &assigned), [2, 1, 0]);
+/// assert_eq!(turn_order(Protocol::LargeFirst, &assigned), [0, 1, 2]);
+/// assert_eq!(turn_order(Protocol::Simultaneous, &assigned), [0, 1, 2]);
+/// ```
+#[must_use]
+pub fn turn_order(protocol: Protocol, assigned: &[(f64, &str)]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..assigned.len()).collect();
     let ascending = |a: &usize, b: &usize| -> Ordering {
-        let (a, b) = (&players[*a], &players[*b]);
-        a.amount
-            .total_cmp(&b.amount)
-            .then_with(|| a.id.as_bytes().cmp(b.id.as_bytes()))
+        let ((a_amount, a_id), (b_amount, b_id)) = (assigned[*a], assigned[*b]);
+        a_amount
+            .total_cmp(&b_amount)
+            .then_with(|| a_id.as_bytes().cmp(b_id.as_bytes()))
     };
     match protocol {
         Protocol::SmallFirst => order.sort_by(ascending),

@@ -1,0 +1,136 @@
+"""Type stubs of the procura package (the extension module procura._procura
+and the pure-Python ``merge``)."""
+
+from typing import Any, Dict, Hashable, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+
+class InputError(ValueError):
+    """Bad input: the command line's message, naming the field and the
+    record, or the array, the row and the column."""
+
+class Model(Protocol):
+    """A scikit-learn-like classifier: ``fit(X, y)`` and ``predict(X)``
+    (or ``score(X, y)``, the accuracy)."""
+
+    def fit(self, X: Any, y: Any) -> Any: ...
+
+JSONText = Union[str, bytes]
+Instance = Union[Mapping[str, Any], JSONText]
+Features = npt.ArrayLike
+Labels = npt.ArrayLike
+Groups = Union[Sequence[Hashable], npt.ArrayLike]
+Values = Union[npt.NDArray[np.float64], Dict[Any, float]]
+Columns = Dict[str, List[Any]]
+
+def clear(
+    instance: Instance, mechanism: str, *, protocol: Optional[str] = None
+) -> Dict[str, Any]:
+    """Clear one market: the outcome ``procura clear`` prints, as a dict."""
+
+def audit(
+    instance: Instance,
+    mechanism: str,
+    *,
+    grid: int = 64,
+    coalition_size: int = 2,
+    max_coalitions: int = 2000,
+    seed: int = 0,
+    max_participants: Optional[int] = None,
+) -> Dict[str, Any]:
+    """Audit a mechanism on one instance: the report ``procura audit`` prints."""
+
+def verify(
+    transcript: Instance, *, receipts: Optional[Sequence[Instance]] = None
+) -> Dict[str, Any]:
+    """Verify a live round's transcript: ``valid``, ``phase``, ``rule``,
+    ``entry`` and ``error``."""
+
+def knn_shapley(
+    x_train: Features,
+    y_train: Labels,
+    x_test: Features,
+    y_test: Labels,
+    *,
+    k: int = 5,
+    groups: Optional[Groups] = None,
+    threads: Optional[int] = None,
+) -> Values:
+    """Exact KNN-Shapley values (Jia et al. 2019), one per row or group."""
+
+def loo(
+    x_train: Features,
+    y_train: Labels,
+    x_test: Features,
+    y_test: Labels,
+    *,
+    model: Union[str, Model, None] = "logreg",
+    k: int = 5,
+    l2: float = 1.0,
+    groups: Optional[Groups] = None,
+    threads: Optional[int] = None,
+) -> Values:
+    """Leave-one-out values, one per row or group."""
+
+def tmc_shapley(
+    x_train: Features,
+    y_train: Labels,
+    x_test: Features,
+    y_test: Labels,
+    *,
+    model: Union[str, Model, None] = "logreg",
+    k: int = 5,
+    l2: float = 1.0,
+    samples: int = 1000,
+    seed: int = 0,
+    truncation: float = 0.01,
+    target_se: Optional[float] = None,
+    groups: Optional[Groups] = None,
+    threads: Optional[int] = None,
+) -> Values:
+    """Truncated Monte-Carlo Shapley values, one per row or group."""
+
+def banzhaf_msr(
+    x_train: Features,
+    y_train: Labels,
+    x_test: Features,
+    y_test: Labels,
+    *,
+    model: Union[str, Model, None] = "logreg",
+    k: int = 5,
+    l2: float = 1.0,
+    samples: int = 1000,
+    seed: int = 0,
+    target_se: Optional[float] = None,
+    groups: Optional[Groups] = None,
+    threads: Optional[int] = None,
+) -> Values:
+    """Data Banzhaf values by maximum sample reuse, one per row or group."""
+
+def quality(
+    x_trusted: Features,
+    y_trusted: Labels,
+    x: Features,
+    y: Labels,
+    groups: Groups,
+    *,
+    model: str = "logreg",
+    k: int = 5,
+    l2: float = 1.0,
+) -> Dict[Any, float]:
+    """Quality scores: each group's agreement with a reference model."""
+
+def experiment(
+    config: Union[str, Mapping[str, Any]],
+    *,
+    threads: Optional[int] = None,
+    shard: Union[str, Tuple[int, int], None] = None,
+) -> Dict[str, Any]:
+    """Run a Monte-Carlo experiment: ``results`` and ``summary`` as column
+    dicts, with ``name``, ``experiment`` and ``shard``."""
+
+def merge(parts: Iterable[Mapping[str, Any]]) -> Dict[str, Any]:
+    """Merge the results of an experiment's shards into the whole run's."""
