@@ -108,27 +108,31 @@ fn reveal_payload(log: &RoundLog, i: usize, report: Report) -> Vec<u8> {
     reveal_bytes(&round, &id_of(i), report, &nonce)
 }
 
+/// Commits participant `i` to `report` (its reveal's bytes, hashed).
+fn commit_report(log: &mut RoundLog, i: usize, report: Report) -> Result<Vec<u64>, Refusal> {
+    let round = log.round().id().clone();
+    let reveal = reveal_payload(log, i, report);
+    send(
+        log,
+        Kind::Commit,
+        commit_bytes(&round, &id_of(i), &commitment(&reveal)),
+        &participant(i),
+    )
+}
+
+/// The buyer closes `phase`.
+fn close(log: &mut RoundLog, phase: ClosedPhase) -> Result<Vec<u64>, Refusal> {
+    let round = log.round().id().clone();
+    send(log, Kind::Close, close_bytes(&round, phase), &buyer())
+}
+
 /// Commits every participant's report, closes, reveals all but `silent`,
 /// closes again.
 fn run_to_outcome(log: &mut RoundLog, reports: &[Report], silent: &[usize]) {
-    let round = log.round().id().clone();
     for (i, report) in reports.iter().enumerate() {
-        let reveal = reveal_payload(log, i, *report);
-        send(
-            log,
-            Kind::Commit,
-            commit_bytes(&round, &id_of(i), &commitment(&reveal)),
-            &participant(i),
-        )
-        .expect("commit");
+        commit_report(log, i, *report).expect("commit");
     }
-    send(
-        log,
-        Kind::Close,
-        close_bytes(&round, ClosedPhase::Commit),
-        &buyer(),
-    )
-    .expect("close");
+    close(log, ClosedPhase::Commit).expect("close");
     assert_eq!(log.round().phase(), Phase::Reveal);
     for (i, report) in reports.iter().enumerate() {
         if !silent.contains(&i) {
@@ -136,13 +140,7 @@ fn run_to_outcome(log: &mut RoundLog, reports: &[Report], silent: &[usize]) {
             send(log, Kind::Reveal, reveal, &participant(i)).expect("reveal");
         }
     }
-    let appended = send(
-        log,
-        Kind::Close,
-        close_bytes(&round, ClosedPhase::Reveal),
-        &buyer(),
-    )
-    .expect("close");
+    let appended = close(log, ClosedPhase::Reveal).expect("close");
     assert_eq!(appended.len(), 2, "the outcome follows the close");
     assert_eq!(
         log.entries().last().map(Envelope::kind),
@@ -282,13 +280,7 @@ fn every_withdrawal_protocol_runs_to_its_settlement_and_verifies() {
             .filter(|a| a.amount > 0.0)
             .count();
         assert_eq!(decided.len(), assigned);
-        let appended = send(
-            &mut log,
-            Kind::Close,
-            close_bytes(&round, ClosedPhase::Decide),
-            &buyer(),
-        )
-        .expect("close");
+        let appended = close(&mut log, ClosedPhase::Decide).expect("close");
         assert_eq!(appended.len(), 2, "the settlement follows the close");
         assert_eq!(log.round().phase(), Phase::Settled);
         let settled = log.round().settlement_entry().expect("settled").clone();
@@ -442,13 +434,7 @@ fn every_refusal_has_its_status_and_rule_and_changes_nothing() {
     log.append(good.clone()).expect("commit");
     let refusal = log.append(good).expect_err("a replay");
     assert_eq!((refusal.status(), refusal.rule()), (409, 4));
-    send(
-        &mut log,
-        Kind::Close,
-        close_bytes(&round, ClosedPhase::Commit),
-        &buyer(),
-    )
-    .expect("close");
+    close(&mut log, ClosedPhase::Commit).expect("close");
     let wrong = reveal_payload(
         &log,
         0,
@@ -487,31 +473,18 @@ fn every_refusal_has_its_status_and_rule_and_changes_nothing() {
 #[test]
 fn a_reveal_that_breaks_a_rule_of_part_a_is_refused_with_400() {
     let mut log = open(procurement_open("bad-bid", Auction::Qmia));
-    let round = log.round().id().clone();
     for (i, bid) in [(0, -1.0), (1, f64::INFINITY)] {
-        let reveal = reveal_payload(
-            &log,
+        commit_report(
+            &mut log,
             i,
             Report::Bid {
                 bid,
                 claimed_quality: None,
             },
-        );
-        send(
-            &mut log,
-            Kind::Commit,
-            commit_bytes(&round, &id_of(i), &commitment(&reveal)),
-            &participant(i),
         )
         .expect("commit");
     }
-    send(
-        &mut log,
-        Kind::Close,
-        close_bytes(&round, ClosedPhase::Commit),
-        &buyer(),
-    )
-    .expect("close");
+    close(&mut log, ClosedPhase::Commit).expect("close");
     for (i, bid) in [(0, -1.0), (1, f64::INFINITY)] {
         let reveal = reveal_payload(
             &log,
@@ -777,31 +750,18 @@ fn a_forked_log_of_the_same_size_is_caught_by_a_participants_receipt() {
 #[test]
 fn a_sealed_transcript_verifies_its_checkpoint_and_every_entry_it_shows() {
     let mut log = open(procurement_open("sealed", Auction::Qmia));
-    let round = log.round().id().clone();
     for i in 0..3 {
-        let reveal = reveal_payload(
-            &log,
+        commit_report(
+            &mut log,
             i,
             Report::Bid {
                 bid: 1.0 + i as f64,
                 claimed_quality: None,
             },
-        );
-        send(
-            &mut log,
-            Kind::Commit,
-            commit_bytes(&round, &id_of(i), &commitment(&reveal)),
-            &participant(i),
         )
         .expect("commit");
     }
-    send(
-        &mut log,
-        Kind::Close,
-        close_bytes(&round, ClosedPhase::Commit),
-        &buyer(),
-    )
-    .expect("close");
+    close(&mut log, ClosedPhase::Commit).expect("close");
     for i in 0..2 {
         let reveal = reveal_payload(
             &log,
@@ -827,13 +787,7 @@ fn a_sealed_transcript_verifies_its_checkpoint_and_every_entry_it_shows() {
     assert_eq!(verified.sealed(), 2);
     assert_eq!(verified.round().phase(), Phase::Reveal);
     // Once the phase is closed, everything is shown.
-    send(
-        &mut log,
-        Kind::Close,
-        close_bytes(&round, ClosedPhase::Reveal),
-        &buyer(),
-    )
-    .expect("close");
+    close(&mut log, ClosedPhase::Reveal).expect("close");
     let transcript = log.transcript(NAME, &operator());
     assert!(transcript
         .entries
@@ -888,13 +842,7 @@ fn a_participant_may_commit_again_up_to_the_limit_and_its_last_commitment_counts
         &participant(1),
     )
     .expect("again");
-    send(
-        &mut log,
-        Kind::Close,
-        close_bytes(&round, ClosedPhase::Commit),
-        &buyer(),
-    )
-    .expect("close");
+    close(&mut log, ClosedPhase::Commit).expect("close");
     send(&mut log, Kind::Reveal, reveal, &participant(1)).expect("matches the last commitment");
     assert_eq!(log.round().committed(), ["p0", "p1"]);
 }
