@@ -124,8 +124,12 @@ impl AuditConfig {
         self,
         max_participants: Option<usize>,
     ) -> Result<AuditConfig, ConfigError> {
-        if let Some(limit) = max_participants {
-            within("max_participants", limit, 1, usize::MAX)?;
+        if let Some(limit) = max_participants.filter(|&limit| limit < 1) {
+            return Err(ConfigError::TooSmall {
+                field: "max_participants",
+                value: limit,
+                low: 1,
+            });
         }
         Ok(AuditConfig {
             max_participants,
@@ -186,6 +190,16 @@ pub enum ConfigError {
         /// The largest value allowed.
         high: usize,
     },
+    /// A count below `low`, where there is no upper limit.
+    #[error("{field}: {value} is not at least {low}")]
+    TooSmall {
+        /// The config field, as in TOML files (`max_participants`).
+        field: &'static str,
+        /// The refused value.
+        value: usize,
+        /// The least value allowed.
+        low: usize,
+    },
 }
 
 fn within(field: &'static str, value: usize, low: usize, high: usize) -> Result<(), ConfigError> {
@@ -230,6 +244,12 @@ pub struct AuditReport {
     pub coalition: Option<Deviation>,
     /// How many times the mechanism was run.
     pub evaluations: u64,
+    /// Whether the search was a seeded sample: it left out some
+    /// participants' unilateral deviations (`max_participants`) or some
+    /// coalitions of a size (`max_coalitions`). A sampled search can miss
+    /// gains, and its coalition gain can be below a unilateral gain it
+    /// found (the best deviator may be in no coalition searched).
+    pub sampled: bool,
 }
 
 /// Whether `gain` is a real gain and not rounding: above
@@ -316,6 +336,7 @@ pub fn audit<M: ReportGame>(
     let deviation = best.filter(|deviation| is_profitable(deviation.gain, scale));
 
     let coalitions = coalitions(n, config);
+    let sampled = searched.len() < n || coalitions_sampled(n, config);
     let results: Vec<(Deviation, u64)> = coalitions
         .par_iter()
         .map(|members| {
@@ -341,6 +362,7 @@ pub fn audit<M: ReportGame>(
         max_coalition_gain,
         coalition,
         evaluations,
+        sampled,
     }
 }
 
@@ -699,6 +721,12 @@ fn coalitions(n: usize, config: &AuditConfig) -> Vec<Vec<usize>> {
     all
 }
 
+/// Whether [`coalitions`] samples the coalitions of some size rather than
+/// searching them all.
+fn coalitions_sampled(n: usize, config: &AuditConfig) -> bool {
+    (2..=config.coalition_size.min(n)).any(|size| binomial(n, size) > config.max_coalitions as u128)
+}
+
 fn binomial(n: usize, k: usize) -> u128 {
     (0..k).fold(1u128, |acc, i| {
         acc.saturating_mul((n - i) as u128) / (i as u128 + 1)
@@ -839,4 +867,54 @@ fn search_coalition<M: ReportGame>(
         },
         evaluations,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use procura_mechanisms::procurement::{Auction, Instance, InstanceSpec, ProviderSpec};
+
+    fn market(providers: usize) -> Instance {
+        let providers = (0..providers)
+            .map(|i| ProviderSpec::new(format!("p{i}"), 1.0 + i as f64 / 10.0, 0.8, 1.0))
+            .collect();
+        Instance::new(InstanceSpec {
+            budget: 3.0,
+            providers,
+            ..InstanceSpec::default()
+        })
+        .expect("valid")
+    }
+
+    /// A report says whether its search was a sample: of participants, or
+    /// of the coalitions of a size.
+    #[test]
+    fn a_report_says_whether_its_search_was_sampled() {
+        let check = |config: AuditConfig, sampled: bool| {
+            let report = audit(&Auction::Qmia, &market(6), &config);
+            assert_eq!(report.sampled, sampled, "{config:?}");
+        };
+        check(AuditConfig::thorough().with_grid(4).expect("valid"), false);
+        // C(6, 2) = 15 pairs.
+        let few = |max_coalitions| {
+            AuditConfig::thorough()
+                .with_grid(4)
+                .and_then(|config| config.with_max_coalitions(max_coalitions))
+                .expect("valid")
+        };
+        check(few(15), false);
+        check(few(14), true);
+        let participants = |limit| few(15).with_max_participants(Some(limit)).expect("valid");
+        check(participants(6), false);
+        check(participants(5), true);
+        check(AuditConfig::sampled().with_grid(4).expect("valid"), true);
+    }
+
+    #[test]
+    fn limits_without_a_top_say_so() {
+        let error = AuditConfig::sampled()
+            .with_max_participants(Some(0))
+            .expect_err("0 participants");
+        assert_eq!(error.to_string(), "max_participants: 0 is not at least 1");
+    }
 }

@@ -9,6 +9,7 @@ use procura::audit::{audit, certify, AuditConfig, ConfigError};
 use procura::population::{audit_population, read_population};
 use procura::threshold::{withdrawal, WithdrawalAssignment};
 use procura::Mechanism;
+use procura_format::audit_report::parse_seed;
 
 use crate::clear::{check_kind, MechanismArg};
 
@@ -23,10 +24,13 @@ use crate::{input, output, progress, render};
 /// refinement. Every reported deviation replays: clearing the instance with
 /// the stated reports yields the stated gain. For Q-MIA and Mixed-MIA the
 /// report adds a Myerson certificate (monotone allocation, payments equal to
-/// bisected critical values).
+/// bisected critical values). The report ends with how it searched
+/// (`search`) and the command that replays it (`replay`).
 ///
 /// With --population, draws --instances instances from the distributions in
-/// a TOML file and audits them all in parallel.
+/// a TOML file and audits them all in parallel, each with a sampled search;
+/// the instances with the largest profitable unilateral and coalition gains
+/// are written to --worst and --worst-coalition.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Instance file, or `-` for standard input (omit with --population).
@@ -49,26 +53,62 @@ pub(crate) struct Args {
     #[arg(long)]
     max_coalitions: Option<usize>,
     /// Search the unilateral deviations of a seeded sample of this many
-    /// participants [default: all; 10 per instance with --population].
+    /// participants, at least 1 [default: all; 10 per instance with
+    /// --population].
     #[arg(long)]
     max_participants: Option<usize>,
-    /// Seed for coalition sampling and population draws (ChaCha8).
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    /// Seed for coalition sampling and population draws (ChaCha8): a
+    /// decimal integer below 2⁶⁴, bare or in double quotes as reports
+    /// print it [default: 0].
+    #[arg(long, value_parser = parse_seed)]
+    seed: Option<u64>,
     /// Population file (TOML) to draw instances from.
     #[arg(long)]
     population: Option<PathBuf>,
-    /// Number of instances to draw with --population.
-    #[arg(long, default_value_t = 100, requires = "population")]
-    instances: u64,
-    /// Where to write the worst instance of a population audit, as a
-    /// procurement instance that `procura audit` and `procura clear` read.
-    #[arg(long, default_value = "audit-worst.json", requires = "population")]
-    worst: PathBuf,
+    /// Number of instances to draw, at least 1 (only with --population)
+    /// [default: 100].
+    #[arg(long)]
+    instances: Option<u64>,
+    /// Where to write the instance with the largest profitable unilateral
+    /// gain, as a procurement instance that `procura audit` and `procura
+    /// clear` read (only with --population) [default: audit-worst.json].
+    #[arg(long)]
+    worst: Option<PathBuf>,
+    /// Where to write the instance with the largest profitable coalition
+    /// gain (only with --population) [default: audit-worst-coalition.json].
+    #[arg(long)]
+    worst_coalition: Option<PathBuf>,
+    /// Worker threads, at least 1 [default: one per core]. Results do not
+    /// depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
 }
+
+/// Instances a population audit draws without --instances.
+const DEFAULT_INSTANCES: u64 = 100;
+/// Where the worst unilateral instance goes without --worst.
+const DEFAULT_WORST: &str = "audit-worst.json";
+/// Where the worst coalition instance goes without --worst-coalition.
+const DEFAULT_WORST_COALITION: &str = "audit-worst-coalition.json";
 
 /// Runs the command and returns what it prints.
 pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
+    crate::threads::with_threads(args.threads, || run_in_pool(args))
+}
+
+fn run_in_pool(args: &Args) -> anyhow::Result<String> {
+    if args.population.is_none() {
+        let population_only = [
+            ("--instances", args.instances.is_some()),
+            ("--worst", args.worst.is_some()),
+            ("--worst-coalition", args.worst_coalition.is_some()),
+        ];
+        if let Some((flag, _)) = population_only.iter().find(|(_, given)| *given) {
+            return Err(anyhow!(
+                "{flag} applies only to population audits: add --population FILE, or drop {flag}"
+            ));
+        }
+    }
     // A population audit runs thousands of audits, so by default each one
     // is a lighter, sampled search; a single audit searches everyone.
     let preset = if args.population.is_some() {
@@ -89,7 +129,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
             config.with_max_participants(args.max_participants.or(preset.max_participants()))
         })
         .map_err(flag_error)?
-        .with_seed(args.seed);
+        .with_seed(args.seed.unwrap_or(0));
     if let Some(path) = &args.population {
         return run_population(args, path, &config);
     }
@@ -99,6 +139,7 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow!("an instance or --population is required"))?;
     let (source, text) = input::read(path)?;
     let cannot = || format!("{source}: cannot audit {}", args.mechanism.name());
+    let replay = render::audit_command(&path.display().to_string(), args.mechanism.name(), &config);
     match args.mechanism.mechanism() {
         Mechanism::Auction(mechanism) => {
             let instance = input::procurement_instance(&source, &text)
@@ -111,6 +152,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
                 &instance,
                 &report,
                 certificate.as_ref(),
+                &config,
+                &replay,
             ))
         }
         Mechanism::Withdrawal(_) => {
@@ -123,6 +166,8 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
                 &instance,
                 &report,
                 None,
+                &config,
+                &replay,
             ))
         }
         Mechanism::Subsidy => Err(anyhow!(
@@ -143,11 +188,35 @@ fn flag_error(error: ConfigError) -> anyhow::Error {
             "--{}: {value} is not between {low} and {high}",
             field.replace('_', "-")
         ),
+        ConfigError::TooSmall { field, value, low } => {
+            anyhow!(
+                "--{}: {value} is not at least {low}",
+                field.replace('_', "-")
+            )
+        }
         other => anyhow!(other),
     }
 }
 
 fn run_population(args: &Args, path: &Path, config: &AuditConfig) -> anyhow::Result<String> {
+    let instances = args.instances.unwrap_or(DEFAULT_INSTANCES);
+    if instances == 0 {
+        return Err(anyhow!("--instances: 0 is not at least 1"));
+    }
+    let worst_file = args
+        .worst
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_WORST));
+    let worst_coalition_file = args
+        .worst_coalition
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_WORST_COALITION));
+    if worst_file == worst_coalition_file {
+        return Err(anyhow!(
+            "--worst and --worst-coalition name the same file, {}",
+            worst_file.display()
+        ));
+    }
     let (source, text) = input::read(path)?;
     let population = read_population(&text).map_err(|error| anyhow!("{source}: {error}"))?;
     let Some(mechanism) = args.mechanism.auction() else {
@@ -159,29 +228,34 @@ fn run_population(args: &Args, path: &Path, config: &AuditConfig) -> anyhow::Res
     population
         .check_clears(mechanism)
         .map_err(|error| anyhow!("{source}: {error}"))?;
-    let bar = progress::bar(args.instances, "auditing instances");
-    let report = audit_population(
-        mechanism,
-        &population,
-        args.instances,
-        args.seed,
-        config,
-        &|| bar.inc(1),
-    );
+    let seed = config.seed();
+    let bar = progress::bar(instances, "auditing instances");
+    let report = audit_population(mechanism, &population, instances, seed, config, &|| {
+        bar.inc(1)
+    });
     bar.finish_and_clear();
-    let worst = report
-        .worst
-        .as_ref()
-        .map(|worst| render::procurement_instance(&worst.instance));
-    let text = render::population_report(
+    let run = render::PopulationRun {
         mechanism,
-        args.seed,
-        &report,
-        worst.as_ref().map(|_| args.worst.as_path()),
-    );
-    if let Some(worst) = worst {
-        let staged = output::stage(&args.worst, worst.as_bytes())?;
-        output::commit(staged, &args.worst)?;
+        population: &path.display().to_string(),
+        seed,
+        config,
+        worst_file: &worst_file,
+        worst_coalition_file: &worst_coalition_file,
+    };
+    let text = render::population_report(&run, &report);
+    // Both files are written in full before either is moved into place.
+    let mut staged = Vec::new();
+    for (worst, file) in [
+        (&report.worst, &worst_file),
+        (&report.worst_coalition, &worst_coalition_file),
+    ] {
+        if let Some(worst) = worst {
+            let contents = render::worst_instance(worst);
+            staged.push((output::stage(file, contents.as_bytes())?, file));
+        }
+    }
+    for (file, path) in staged {
+        output::commit(file, path)?;
     }
     Ok(text)
 }
@@ -250,6 +324,35 @@ mod tests {
             assert!(
                 text.contains(&default),
                 "--{id}: {text:?} lacks {default:?}"
+            );
+        }
+        let constants = [
+            ("instances", format!("[default: {DEFAULT_INSTANCES}]")),
+            ("worst", format!("[default: {DEFAULT_WORST}]")),
+            (
+                "worst_coalition",
+                format!("[default: {DEFAULT_WORST_COALITION}]"),
+            ),
+            ("seed", "[default: 0]".to_owned()),
+            ("threads", "[default: one per core]".to_owned()),
+        ];
+        for (id, default) in constants {
+            let text = help(id).split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                text.contains(&default),
+                "--{id}: {text:?} lacks {default:?}"
+            );
+        }
+        // Every option but the required ones states its default.
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if ["instance", "mechanism", "population", "help"].contains(&id) {
+                continue;
+            }
+            let text = help(id);
+            assert!(
+                text.contains("[default: ") || !arg.get_default_values().is_empty(),
+                "--{id} does not state its default: {text:?}"
             );
         }
     }

@@ -6,14 +6,14 @@
 //! [`procura::valuation::table`]'s; this module opens the files and adds to
 //! the library's messages, which name the line and the column, the file's
 //! name and, for a missing column, the flag that named it. A bids file has
-//! the columns `provider`, `bid` and optionally `volume` and
-//! `claimed_quality`.
+//! the columns `provider` (or the `--provider-column` name), `bid` and
+//! optionally `volume` and `claimed_quality`, and no other.
 
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context};
 use procura::valuation::table::{
-    Classes, ColumnRole, Columns, CsvReader, ProviderColumn, Table, TableError,
+    Classes, ColumnRole, Columns, CsvReader, FeatureColumns, ProviderColumn, Table, TableError,
 };
 use procura::valuation::{Dataset, Knn, Logistic, Model};
 
@@ -26,32 +26,109 @@ pub(crate) enum ModelName {
     Knn,
 }
 
-/// Model options shared by `value` and `quality`.
+impl ModelName {
+    /// The flag that chooses the model, for messages.
+    pub(crate) fn flag(self) -> &'static str {
+        match self {
+            ModelName::Logreg => "--model logreg",
+            ModelName::Knn => "--model knn",
+        }
+    }
+}
+
+/// `--k` when it is not given (shown in `--help`).
+pub(crate) const DEFAULT_K: usize = 5;
+/// `--l2` when it is not given (shown in `--help`).
+pub(crate) const DEFAULT_L2: f64 = 1.0;
+
+/// Model options shared by `value` and `quality`. Each belongs to one
+/// model: giving it with the other is refused, not ignored.
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct ModelArgs {
-    /// Number of neighbours of the KNN model and of KNN-Shapley.
-    #[arg(long, default_value_t = 5)]
-    pub k: usize,
-    /// Penalty strength λ of logistic regression, (λ/2)‖w‖² on the summed
-    /// log-loss: 1/C in scikit-learn's terms.
-    #[arg(long, default_value_t = 1.0)]
-    pub l2: f64,
+    /// Number of neighbours of the KNN model and of KNN-Shapley; at most
+    /// the rows the model is trained on. [default: 5]
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// Penalty strength λ (> 0) of logistic regression, (λ/2)‖w‖² on the
+    /// summed log-loss: 1/C in scikit-learn's terms. [default: 1]
+    #[arg(long)]
+    pub l2: Option<f64>,
 }
 
 impl ModelArgs {
-    /// The validated model.
-    pub(crate) fn model(&self, name: ModelName) -> anyhow::Result<Model> {
+    /// The validated model `name`, which `chosen_by` chose (a flag, for
+    /// messages); the other model's flag is refused.
+    pub(crate) fn model(&self, name: ModelName, chosen_by: &str) -> anyhow::Result<Model> {
         Ok(match name {
-            ModelName::Knn => Model::Knn(self.knn()?),
+            ModelName::Knn => Model::Knn(self.knn(chosen_by)?),
             ModelName::Logreg => {
-                Model::Logistic(Logistic::new(self.l2).map_err(|e| anyhow!("--l2: {e}"))?)
+                if self.k.is_some() {
+                    bail!(
+                        "--k does not apply to {chosen_by}: it is the number of neighbours of \
+                         KNN (--model knn)"
+                    );
+                }
+                let l2 = self.l2.unwrap_or(DEFAULT_L2);
+                Model::Logistic(
+                    Logistic::new(l2).map_err(|_| anyhow!("--l2: {l2} is not finite and > 0"))?,
+                )
             }
         })
     }
 
-    /// The validated KNN configuration.
-    pub(crate) fn knn(&self) -> anyhow::Result<Knn> {
-        Knn::new(self.k).map_err(|e| anyhow!("--k: {e}"))
+    /// The validated KNN configuration, which `chosen_by` chose; `--l2`
+    /// is refused.
+    pub(crate) fn knn(&self, chosen_by: &str) -> anyhow::Result<Knn> {
+        if self.l2.is_some() {
+            bail!(
+                "--l2 does not apply to {chosen_by}: it is the penalty of logistic regression \
+                 (--model logreg)"
+            );
+        }
+        Knn::new(self.k.unwrap_or(DEFAULT_K)).map_err(|e| anyhow!("--k: {e}"))
+    }
+}
+
+/// Refuses a KNN `model` with more neighbours than the `rows` of the data
+/// it is trained on, `what` (say, "the trusted set (trusted.csv)").
+pub(crate) fn check_neighbours(model: &Model, rows: usize, what: &str) -> anyhow::Result<()> {
+    match model {
+        Model::Knn(knn) if knn.k() > rows => bail!(
+            "--k: {} neighbours, but {what} has only {rows} rows",
+            knn.k()
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// Which columns of a dataset are features, shared by `value` and
+/// `quality`: every column but the label and the provider's (the
+/// default), all but some, or only some.
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct ColumnArgs {
+    /// A column that is not a feature (an id, a date): it is not read. May
+    /// be given more than once; it must be in the training (or --data)
+    /// file, and is passed over where the test or trusted file lacks it.
+    /// [default: none]
+    #[arg(long, value_name = "NAME", conflicts_with = "features")]
+    ignore_column: Vec<String>,
+    /// The feature columns, comma-separated: every other column but the
+    /// label and the provider's is not read. Each must be in every file.
+    /// [default: every column but the label and the provider's]
+    #[arg(long, value_name = "A,B,...", value_delimiter = ',')]
+    features: Vec<String>,
+}
+
+impl ColumnArgs {
+    /// The feature columns of a file read as `need`.
+    fn features(&self, need: Need) -> FeatureColumns<'_> {
+        // Not given, --features is empty: it lists at least one name.
+        match (self.features.is_empty(), need) {
+            (false, _) => FeatureColumns::Only(&self.features),
+            (true, _) if self.ignore_column.is_empty() => FeatureColumns::All,
+            (true, Need::Required) => FeatureColumns::Except(&self.ignore_column),
+            (true, Need::Optional) => FeatureColumns::ExceptPresent(&self.ignore_column),
+        }
     }
 }
 
@@ -65,18 +142,19 @@ pub(crate) struct File {
 }
 
 /// Reads a dataset file. `--label` and `--provider-column` name the
-/// special columns; with `provider` [`Need::Required`] the file must have
-/// the provider column, with [`Need::Optional`] that column is not a
-/// feature when it is there.
+/// special columns, and `columns` the features; with [`Need::Required`]
+/// the file must have the provider column and every column to ignore, with
+/// [`Need::Optional`] those columns are not features when they are there.
 pub(crate) fn read(
     path: &Path,
     label: Option<&str>,
     provider: Option<&str>,
+    columns: &ColumnArgs,
     need: Need,
 ) -> anyhow::Result<File> {
     let source = path.display().to_string();
     let file = std::fs::File::open(path).with_context(|| format!("{source}: cannot read"))?;
-    let columns = Columns {
+    let special = Columns {
         label,
         provider: match (provider, need) {
             (Some(name), Need::Required) => ProviderColumn::Required(name),
@@ -84,12 +162,17 @@ pub(crate) fn read(
             (None, _) => ProviderColumn::Unused,
         },
     };
-    let table = Table::read_csv(std::io::BufReader::new(file), columns)
-        .map_err(|e| table_error(&source, &e))?;
+    let table = Table::read_csv_with_features(
+        std::io::BufReader::new(file),
+        special,
+        columns.features(need),
+    )
+    .map_err(|e| table_error(&source, &e))?;
     Ok(File { source, table })
 }
 
-/// Whether a file must have the provider column.
+/// Whether a file must have the columns that the flags name: the file
+/// whose rows are valued must, a test or trusted file beside it need not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Need {
     /// Missing column is an error.
@@ -99,18 +182,18 @@ pub(crate) enum Need {
 }
 
 /// The library's message after the file's name, and after it the flag
-/// that named a missing column.
+/// that named the column.
 fn table_error(source: &str, error: &TableError) -> anyhow::Error {
+    let flag = |role: &ColumnRole| match role {
+        ColumnRole::Label => " (--label)",
+        ColumnRole::Provider => " (--provider-column)",
+        ColumnRole::Feature => " (--features)",
+        ColumnRole::Ignored => " (--ignore-column)",
+        _ => " (--bids)",
+    };
     let flag = match error {
-        TableError::MissingColumn {
-            role: ColumnRole::Label,
-            ..
-        } => " (--label)",
-        TableError::MissingColumn {
-            role: ColumnRole::Provider,
-            ..
-        } => " (--provider-column)",
-        TableError::MissingColumn { .. } => " (--bids)",
+        TableError::MissingColumn { role, .. } => flag(role),
+        TableError::SpecialColumn { list, .. } | TableError::ListedTwice { list, .. } => flag(list),
         _ => "",
     };
     anyhow!("{source}: {error}{flag}")
@@ -165,18 +248,36 @@ pub(crate) struct Bids {
     pub rows: Vec<Bid>,
 }
 
-/// Reads a bids file: columns `provider` and `bid`, and optionally `volume`
-/// and `claimed_quality` (an empty cell there means "not given"). Numbers
-/// must be finite.
-pub(crate) fn read_bids(path: &Path) -> anyhow::Result<Bids> {
+/// Reads a bids file: columns `provider` (or `provider_column`, the
+/// datasets' provider column, when the file has it) and `bid`, and
+/// optionally `volume` and `claimed_quality` (an empty cell there means
+/// "not given"); any other column is refused, naming it, as an unknown
+/// field of an instance is. Numbers must be finite.
+pub(crate) fn read_bids(path: &Path, provider_column: Option<&str>) -> anyhow::Result<Bids> {
     let source = path.display().to_string();
     let file = std::fs::File::open(path).with_context(|| format!("{source}: cannot read"))?;
     let error = |e: TableError| table_error(&source, &e);
     let mut file = CsvReader::new(std::io::BufReader::new(file)).map_err(error)?;
-    let provider = file.column("provider", ColumnRole::Format).map_err(error)?;
+    let id = match provider_column {
+        Some(name) if file.position(name).is_some() => name,
+        _ => "provider",
+    };
+    let provider = match (file.position(id), provider_column) {
+        (Some(column), _) => column,
+        (None, Some(name)) if name != id => bail!(
+            "{source}: line 1: no column named {name:?} (--provider-column) or \"provider\" (--bids)"
+        ),
+        (None, _) => file.column(id, ColumnRole::Format).map_err(error)?,
+    };
     let bid = file.column("bid", ColumnRole::Format).map_err(error)?;
     let volume = file.position("volume");
     let claimed = file.position("claimed_quality");
+    let known: Vec<usize> = [Some(provider), Some(bid), volume, claimed]
+        .into_iter()
+        .flatten()
+        .collect();
+    file.refuse_other_columns(&known, &[id, "bid", "volume", "claimed_quality"])
+        .map_err(error)?;
     let mut rows = Vec::new();
     while let Some(row) = file.next_row().map_err(error)? {
         let optional = |column: Option<usize>| {

@@ -1,10 +1,15 @@
-//! `procura demo`: one whole procurement round on the built-in red-wine
-//! data, printed as a table and written as CSV and an SVG bar chart.
+//! `procura demo`: procurement rounds on the built-in red-wine data. By
+//! default 50 markets (seeds 0–49), summarised per mechanism with 95%
+//! intervals and paired win counts against Q-MIA ([`summary`]); with
+//! `--seed N` one market, printed as a table with an explanation. Each
+//! view is written as CSV and an SVG chart.
 //!
 //! The data is compiled into the library ([`procura::datasets::wine`]), so
 //! the command needs no file. The library does the work (the split and its
 //! standardisation, [`procura::round`]); this module draws the progress bar
 //! and renders the report.
+
+mod summary;
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -27,8 +32,12 @@ pub(crate) const N_TEST: usize = datasets::WINE_TEST;
 pub(crate) const N_TRUSTED: usize = datasets::WINE_TRUSTED;
 /// Wines split among the providers: the rest.
 const N_POOL: usize = datasets::WINE_ROWS - N_TEST - N_TRUSTED;
+/// Markets of the default summary: seeds 0 to 49.
+const SEEDS: u64 = 50;
+/// Most markets one summary runs (about 25 ms each on one core, in release).
+const MAX_SEEDS: u64 = 100_000;
 
-/// Watch a whole procurement round on real data, in seconds.
+/// Watch whole procurement rounds on real data, in seconds.
 ///
 /// The 1,599 red wines of the UCI Wine Quality data (built in; label: quality
 /// ≥ 6) are shuffled into 400 test wines, 200 wines the buyer trusts and 999
@@ -39,21 +48,34 @@ const N_POOL: usize = datasets::WINE_ROWS - N_TEST - N_TRUSTED;
 /// rows. Q-MIA, MUT, Mixed-MIA and the volume and trust baselines then buy
 /// at the same budget from best-responding providers (Q-MIA and Mixed-MIA
 /// are DSIC, so theirs stay truthful), and a logistic regression trained on
-/// what each bought is scored on the test wines. Prints a table; writes DIR/demo.csv and
-/// DIR/demo.svg (test accuracy per mechanism).
+/// what each bought is scored on the test wines.
+///
+/// By default this runs 50 such markets (seeds 0–49) and prints, per
+/// mechanism, the mean value, spend, label noise and test accuracy with 95%
+/// t-intervals over the markets, and in how many markets each mechanism's
+/// test accuracy and value are above, equal to or below Q-MIA's; it writes
+/// DIR/demo.csv (the summary), DIR/demo-seeds.csv (every market's rows) and
+/// DIR/demo.svg. With --seed N it runs market N alone and prints its table
+/// and what happened; DIR/demo.csv then holds that table, DIR/demo-seeds.csv
+/// its rows, and DIR/demo.svg charts its test accuracy per mechanism.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Folder for demo.csv and demo.svg, created if missing.
+    /// Folder for demo.csv, demo-seeds.csv and demo.svg, created if missing.
     #[arg(long, value_name = "DIR", default_value = "demo-out")]
     out: PathBuf,
-    /// Seed of every draw: the shuffle, the providers and their costs.
+    /// Run one market only, with this seed of every draw (the shuffle, the
+    /// providers and their costs), and print its table [default: the
+    /// summary over --seeds markets].
     #[arg(
         long,
         value_name = "N",
-        default_value_t = 0,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        conflicts_with = "seeds"
     )]
-    seed: u64,
+    seed: Option<u64>,
+    /// Markets in the summary: seeds 0 to N − 1 (2 to 100000).
+    #[arg(long, value_name = "N", default_value_t = SEEDS, allow_negative_numbers = true)]
+    seeds: u64,
     /// Number of providers the wines are split among (1 to 999).
     #[arg(long, value_name = "N", default_value_t = RoundConfig::demo().n_providers(),
           allow_negative_numbers = true)]
@@ -62,6 +84,9 @@ pub(crate) struct Args {
     #[arg(long, value_name = "F", default_value_t = RoundConfig::demo().budget_fraction(),
           allow_negative_numbers = true)]
     budget_fraction: f64,
+    /// Worker threads [default: one per core]. Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
 }
 
 /// The flag of each [`RoundConfig`] field the command sets.
@@ -84,40 +109,88 @@ fn flag_error(error: &round::RoundError) -> anyhow::Error {
         .unwrap_or_else(|| anyhow!(text))
 }
 
-/// Runs the round and returns the table and explanation it prints.
+/// The markets of a run: one seed, or the summary's seeds 0 to n − 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Markets {
+    /// One market, shown as a table.
+    One(u64),
+    /// Seeds 0 to n − 1, summarised; 2 ≤ n ≤ [`MAX_SEEDS`].
+    Summary(u64),
+}
+
+impl Markets {
+    /// The markets `--seed` and `--seeds` ask for.
+    fn of(args: &Args) -> anyhow::Result<Markets> {
+        match args.seed {
+            Some(seed) => Ok(Markets::One(seed)),
+            None if (2..=MAX_SEEDS).contains(&args.seeds) => Ok(Markets::Summary(args.seeds)),
+            None => Err(anyhow!(
+                "--seeds: {} is not in 2 to {MAX_SEEDS} (an interval needs two markets; \
+                 --seed N shows one)",
+                args.seeds
+            )),
+        }
+    }
+}
+
+/// Runs the round (or the rounds) and returns what the command prints.
 pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
     let config = RoundConfig::demo()
         .with_n_providers(args.providers)
         .and_then(|config| config.with_budget_fraction(args.budget_fraction))
         .map_err(|e| flag_error(&e))?;
-    let data = RoundData::split(&wine()?, N_TEST, N_TRUSTED, args.seed)
+    let markets = Markets::of(args)?;
+    let wine = wine()?;
+    let (files, text) = crate::threads::with_threads(args.threads, || match markets {
+        Markets::One(seed) => one_market(&wine, &config, seed),
+        Markets::Summary(seeds) => summary::run(&wine, &config, seeds),
+    })?;
+    output::write_folder(&args.out, &files)?;
+    let names: Vec<String> = files
+        .iter()
+        .map(|(name, _)| args.out.join(name).display().to_string())
+        .collect();
+    Ok(format!("{text}\nwrote {}\n", names.join(", ")))
+}
+
+/// The files a run writes, in order, and the text it prints.
+type Written = (Vec<(String, Vec<u8>)>, String);
+
+/// Market `seed` of `wine` under `config`: the whole round, telling
+/// `progress` of each stage ([`round::run`]).
+fn market_round(
+    wine: &Dataset,
+    config: &RoundConfig,
+    seed: u64,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> anyhow::Result<RoundReport> {
+    let data = RoundData::split(wine, N_TEST, N_TRUSTED, seed)
         .map_err(|e| anyhow!("built-in wine data: {e}"))?;
+    round::run(&data, config, seed, progress).map_err(|e| flag_error(&e))
+}
+
+/// `--seed N`: one market, its table and explanation, `demo.csv`,
+/// `demo-seeds.csv` and its bar chart.
+fn one_market(wine: &Dataset, config: &RoundConfig, seed: u64) -> anyhow::Result<Written> {
     let bar = progress::bar(round::STAGES as u64, "procuring");
-    let report = |step: Progress| bar.set_position(step.done as u64);
-    let result = round::run(&data, &config, args.seed, &report);
+    let result = market_round(wine, config, seed, &|step: Progress| {
+        bar.set_position(step.done as u64);
+    });
     bar.finish_and_clear();
-    let report = result.map_err(|e| flag_error(&e))?;
+    let report = result?;
 
-    let csv = csv(&report);
-    let svg = chart(&report)?;
-    output::write_folder(
-        &args.out,
-        &[
-            ("demo.csv".to_owned(), csv.into_bytes()),
-            ("demo.svg".to_owned(), svg.into_bytes()),
-        ],
-    )?;
-
-    let mut text = table(&report, &config);
+    let files = vec![
+        ("demo.csv".to_owned(), csv(&report).into_bytes()),
+        (
+            "demo-seeds.csv".to_owned(),
+            format!("{}\n{}", seed_columns(), seed_rows(&report)).into_bytes(),
+        ),
+        ("demo.svg".to_owned(), chart(&report)?.into_bytes()),
+    ];
+    let mut text = table(&report, config);
     text.push('\n');
     text.push_str(&explain(&report));
-    let _ = writeln!(
-        text,
-        "\nwrote {} and {}",
-        args.out.join("demo.csv").display(),
-        args.out.join("demo.svg").display()
-    );
-    Ok(text)
+    Ok((files, text))
 }
 
 /// The built-in wine data ([`datasets::wine`]), as `reproduce` reads it.
@@ -266,7 +339,7 @@ fn explain(report: &RoundReport) -> String {
          {:.4}) and {} than the trust baseline ({:.4}); its model's test accuracy, {:.4}, is {} \
          theirs ({:.4} and {:.4}). Every provider's rows would train a model scoring {:.4}, \
          and buying nothing scores {:.4}, the majority class's share. One seed is one market: \
-         try others with --seed.",
+         `procura demo` without --seed summarises 50 markets.",
         more(qmia.value(), volume.value()),
         qmia.value(),
         volume.value(),
@@ -346,28 +419,55 @@ pub(crate) fn purchase_row(purchase: &Purchase) -> String {
     )
 }
 
-/// `demo.csv`: one row per mechanism, then the two references (their
-/// payment and best-response cells empty).
+/// One reference as a CSV row of [`PURCHASE_COLUMNS`] (its payment and
+/// best-response cells empty), without the newline.
+fn reference_row(label: &str, reference: &Reference) -> String {
+    format!(
+        "{},,,{},{},{},{},{},{},,",
+        label.replace(' ', "-"),
+        reference.cost,
+        reference.n_providers,
+        reference.n_rows,
+        reference.label_noise,
+        reference.value,
+        reference.accuracy
+    )
+}
+
+/// The rows of `demo.csv` for one market, without their newlines: one per
+/// mechanism, then the two references.
+fn market_rows(report: &RoundReport) -> Vec<String> {
+    let purchases = report.purchases.iter().map(purchase_row);
+    let references = references(report)
+        .into_iter()
+        .map(|(label, reference)| reference_row(label, reference));
+    purchases.chain(references).collect()
+}
+
+/// `demo.csv` of one market: one row per mechanism, then the two
+/// references (their payment and best-response cells empty).
 fn csv(report: &RoundReport) -> String {
     let mut text = format!("{PURCHASE_COLUMNS}\n");
-    for purchase in &report.purchases {
-        text.push_str(&purchase_row(purchase));
+    for row in market_rows(report) {
+        text.push_str(&row);
         text.push('\n');
     }
-    for (label, reference) in references(report) {
-        let _ = writeln!(
-            text,
-            "{},,,{},{},{},{},{},{},,",
-            label.replace(' ', "-"),
-            reference.cost,
-            reference.n_providers,
-            reference.n_rows,
-            reference.label_noise,
-            reference.value,
-            reference.accuracy
-        );
-    }
     text
+}
+
+/// The header of `demo-seeds.csv`: the seed and the budget B, then
+/// [`PURCHASE_COLUMNS`].
+fn seed_columns() -> String {
+    format!("seed,budget,{PURCHASE_COLUMNS}")
+}
+
+/// One market's rows of `demo-seeds.csv`: its `demo.csv` rows, each after
+/// the seed and the budget.
+fn seed_rows(report: &RoundReport) -> String {
+    market_rows(report)
+        .iter()
+        .map(|row| format!("{},{},{row}\n", report.seed, report.budget))
+        .collect()
 }
 
 /// `demo.svg`: test accuracy per mechanism and reference.

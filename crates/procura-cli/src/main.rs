@@ -9,9 +9,11 @@
 
 mod audit;
 mod clear;
+mod completions;
 mod dataset;
 mod demo;
 mod experiment;
+mod explain;
 mod input;
 mod market;
 mod output;
@@ -20,7 +22,9 @@ mod progress;
 mod quality;
 mod render;
 mod reproduce;
+mod schema;
 mod serve;
+mod tabulate;
 mod threads;
 mod value;
 mod verify;
@@ -28,7 +32,7 @@ mod verify;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Buy training data truthfully: clear data-procurement markets.
 #[derive(Debug, Parser)]
@@ -51,6 +55,9 @@ enum Command {
     Verify(verify::Args),
     Market(market::Args),
     Serve(serve::Args),
+    Completions(completions::Args),
+    Man(completions::ManArgs),
+    Schema(schema::Args),
 }
 
 fn main() -> ExitCode {
@@ -67,6 +74,9 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(&args),
         Command::Market(args) => market::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Completions(args) => completions::run(&args, Cli::command()),
+        Command::Man(args) => completions::man(&args, Cli::command()),
+        Command::Schema(args) => schema::run(&args),
     };
     let output = match result {
         Ok(output) => output,

@@ -1,11 +1,24 @@
 //! SVG charts for experiment and demo reports: a line chart (one line per
-//! mechanism against a swept parameter, with 95% confidence intervals) and a
-//! bar chart.
+//! mechanism against a swept parameter, with 95% confidence intervals), a
+//! bar chart, panels of estimates and paired counts ([`panels`]), and the
+//! paired-difference figure of a claim ([`paired`]).
 //!
-//! Both render with `plotters` into an in-memory [`SVGBackend`] and return
+//! All render with `plotters` into an in-memory [`SVGBackend`] and return
 //! the SVG document as a `String`; writing it (atomically) is the caller's
 //! job. The output is a pure function of the input, so the same data always
 //! gives the same bytes.
+//!
+//! # Many series
+//!
+//! A line chart holds at most [`MAX_SERIES`] series a plot. More are split
+//! into small multiples: one panel per value of the other swept keys (the
+//! experiment's labels `mechanism (key=value, …)`), else panels of six in
+//! order, all sharing their axes. Within a panel every series has its own
+//! colour, marker shape and dash pattern (`stroke-dasharray`, written into
+//! the SVG after rendering: the backend has none), and is shifted a few
+//! pixels sideways, so that identical lines stay visible. Configuration
+//! keys read as words everywhere ([`readable`]): `strategic.max_rounds` is
+//! shown as `strategic: max rounds`.
 //!
 //! # Text without fonts
 //!
@@ -20,13 +33,19 @@
 //! some slack, so that texts do not overlap even when a viewer's font is a
 //! little wider than estimated.
 
+pub(crate) mod paired;
+mod panels;
+
 use std::ops::Range;
 
 use anyhow::{Context, Result};
 use plotters::coord::ranged1d::{IntoSegmentedCoord, Ranged, SegmentValue};
 use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+pub(crate) use panels::{summary_chart, Estimate, EstimatePanel, Tally, TallyPanel};
 
 /// Width of every chart, in pixels.
 const WIDTH: u32 = 800;
@@ -102,26 +121,111 @@ pub(crate) struct Bar {
     pub value: f64,
 }
 
-/// Marker shapes, one per round of the palette.
-#[derive(Debug, Clone, Copy)]
+/// Most series drawn in one panel: a line chart with more is split into
+/// panels (small multiples) of at most this many, so that within a panel
+/// no colour, marker or dash pattern repeats and the legend stays small.
+pub(crate) const MAX_SERIES: usize = 6;
+
+/// Marker shapes of the series of a panel, in order: all filled, all
+/// different, so that lines that coincide still show each marker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Marker {
-    /// A filled circle (series 1 to 10).
     Circle,
-    /// A filled square (series 11 to 20).
     Square,
-    /// A filled triangle (series 21 to 30, then circles again).
-    Triangle,
+    TriangleUp,
+    Diamond,
+    TriangleDown,
+    Plus,
 }
 
-/// The colour and marker of the series at `index`.
-fn series_style(index: usize) -> (RGBColor, Marker) {
-    let color = PALETTE[index % PALETTE.len()];
-    let marker = match (index / PALETTE.len()) % 3 {
-        0 => Marker::Circle,
-        1 => Marker::Square,
-        _ => Marker::Triangle,
-    };
-    (color, marker)
+/// Dash patterns (SVG `stroke-dasharray`) of the series of a panel, in
+/// order: the first solid, the others with different dash and gap lengths,
+/// so that a dashed line drawn over an identical one leaves it visible in
+/// its gaps.
+const DASHES: [Option<&str>; MAX_SERIES] = [
+    None,
+    Some("9 4"),
+    Some("2 3"),
+    Some("12 3 3 3"),
+    Some("6 2 2 2 2 2"),
+    Some("4 7"),
+];
+
+/// The markers, in series order.
+const MARKERS: [Marker; MAX_SERIES] = [
+    Marker::Circle,
+    Marker::Square,
+    Marker::TriangleUp,
+    Marker::Diamond,
+    Marker::TriangleDown,
+    Marker::Plus,
+];
+
+/// How the series at `index` of its panel is drawn: a colour, a marker and
+/// a dash pattern, each different from those of the panel's other series.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SeriesStyle {
+    color: RGBColor,
+    marker: Marker,
+    dash: Option<&'static str>,
+}
+
+/// The style of the series at `index` (< [`MAX_SERIES`]) of a panel.
+fn series_style(index: usize) -> SeriesStyle {
+    let index = index % MAX_SERIES;
+    SeriesStyle {
+        color: PALETTE[index],
+        marker: MARKERS[index],
+        dash: DASHES[index],
+    }
+}
+
+/// The vertices of `marker` around (0, 0), in pixels (about 10 across).
+fn marker_shape(marker: Marker) -> Vec<(i32, i32)> {
+    match marker {
+        // A 12-gon: a circle at marker size.
+        Marker::Circle => vec![
+            (5, 0),
+            (4, 3),
+            (3, 4),
+            (0, 5),
+            (-3, 4),
+            (-4, 3),
+            (-5, 0),
+            (-4, -3),
+            (-3, -4),
+            (0, -5),
+            (3, -4),
+            (4, -3),
+        ],
+        Marker::Square => vec![(-4, -4), (4, -4), (4, 4), (-4, 4)],
+        Marker::TriangleUp => vec![(0, -6), (5, 4), (-5, 4)],
+        Marker::Diamond => vec![(0, -6), (5, 0), (0, 6), (-5, 0)],
+        Marker::TriangleDown => vec![(0, 6), (5, -4), (-5, -4)],
+        Marker::Plus => vec![
+            (-2, -6),
+            (2, -6),
+            (2, -2),
+            (6, -2),
+            (6, 2),
+            (2, 2),
+            (2, 6),
+            (-2, 6),
+            (-2, 2),
+            (-6, 2),
+            (-6, -2),
+            (-2, -2),
+        ],
+    }
+}
+
+/// `marker` centred at `at` (pixels), filled with `color`.
+fn marker_at(marker: Marker, at: (i32, i32), color: RGBColor) -> Polygon<(i32, i32)> {
+    let points = marker_shape(marker)
+        .into_iter()
+        .map(|(x, y)| (at.0 + x, at.1 + y))
+        .collect::<Vec<_>>();
+    Polygon::new(points, color.filled())
 }
 
 /// `plotters`' own estimate of the width in pixels of `text` at font size
@@ -143,10 +247,10 @@ fn drawable(v: f64) -> bool {
 }
 
 /// Font size of a title: [`TITLE_SIZE`], smaller for a title too long for
-/// the chart's width.
-fn title_size(title: &str) -> f64 {
+/// a chart `chart_width` pixels wide.
+fn title_size(title: &str, chart_width: u32) -> f64 {
     let width = text_width(TITLE_SIZE, title);
-    let room = f64::from(WIDTH) - 60.0;
+    let room = f64::from(chart_width) - 60.0;
     if width > room {
         half_pixels(TITLE_SIZE * room / width).max(10.0)
     } else {
@@ -328,16 +432,16 @@ fn ink(series: &[Vec<Point>]) -> Vec<(f64, f64)> {
 
 /// The legend corner of a line chart: the first of upper right, upper
 /// left, lower right and lower left whose box (in fractions of the plot
-/// area) holds the fewest points of [`ink`].
+/// area, `plot` pixels wide and high) holds the fewest points of [`ink`].
 fn legend_position(
     points: &[(f64, f64)],
     x: &Range<f64>,
     y: &Range<f64>,
     entries: usize,
     widest: f64,
+    plot: (f64, f64),
 ) -> SeriesLabelPosition {
-    let plot_width = f64::from(WIDTH) * 0.8;
-    let plot_height = f64::from(HEIGHT) * 0.7;
+    let (plot_width, plot_height) = (plot.0.max(1.0), plot.1.max(1.0));
     let w = ((widest + 50.0) / plot_width).min(1.0);
     let h =
         ((entries as f64 * 22.0 * legend_size(entries) / LABEL_SIZE + 20.0) / plot_height).min(1.0);
@@ -372,148 +476,512 @@ fn legend_position(
     .unwrap_or(SeriesLabelPosition::UpperRight)
 }
 
+/// Whether `run` is a dotted configuration key such as
+/// `strategic.max_rounds`: two or more parts, each a lower-case word
+/// (letters, digits and `_`) that starts with a letter.
+fn is_key(run: &str) -> bool {
+    let parts: Vec<&str> = run.split('.').collect();
+    parts.len() >= 2
+        && parts.iter().all(|part| {
+            part.starts_with(|c: char| c.is_ascii_lowercase())
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+}
+
+/// A dotted key in words: `strategic.max_rounds` → `strategic: max
+/// rounds`, `threshold.cost.high` → `threshold cost: high`.
+fn readable_key(key: &str) -> String {
+    let words = |part: &str| part.replace('_', " ");
+    match key.rsplit_once('.') {
+        Some((section, name)) => format!(
+            "{}: {}",
+            section.split('.').map(words).collect::<Vec<_>>().join(" "),
+            words(name)
+        ),
+        None => words(key),
+    }
+}
+
+/// `text` as a chart shows it: every dotted configuration key in words
+/// ([`readable_key`]), `key=value` as `key = value`, and the underscores
+/// of other identifiers (`expected_data`) as spaces. Numbers (`0.25`,
+/// `1e9`) and everything else are kept.
+///
+/// ```text
+/// "qmia (strategic.max_rounds=3)" → "qmia (strategic: max rounds = 3)"
+/// "mean expected_data (95% CI)"   → "mean expected data (95% CI)"
+/// ```
+pub(crate) fn readable(text: &str) -> String {
+    let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(word) {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let end = tail.find(|c: char| !word(c)).unwrap_or(tail.len());
+        // A run's trailing dots end a sentence; they are not the key's.
+        let run = tail[..end].trim_end_matches('.');
+        let dots = &tail[run.len()..end];
+        rest = &tail[end..];
+        if is_key(run) {
+            out.push_str(&readable_key(run));
+            if dots.is_empty() {
+                if let Some(after) = rest.strip_prefix('=') {
+                    out.push_str(" = ");
+                    rest = after;
+                }
+            }
+        } else if run.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            out.push_str(&run.replace('_', " "));
+        } else {
+            out.push_str(run);
+        }
+        out.push_str(dots);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One panel of a line chart: its series against the chart's x axis.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Panel {
+    /// The panel's caption; empty for a chart of one panel.
+    pub title: String,
+    /// The y axis description.
+    pub y_label: String,
+    /// At most [`MAX_SERIES`] series.
+    pub series: Vec<Series>,
+}
+
+/// Whether the panels of a line chart share their y axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum YScale {
+    /// One y range for every panel: the panels show one metric.
+    Shared,
+    /// Each panel its own range: the panels show different metrics.
+    PerPanel,
+}
+
+/// A line chart of one or more panels (small multiples).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Facets<'a> {
+    /// The chart's title.
+    pub title: &'a str,
+    /// The x axis description, shared by every panel.
+    pub x_label: &'a str,
+    /// The panels, drawn row by row, two to a row.
+    pub panels: &'a [Panel],
+    /// Whether the panels share their y range (the x range is always
+    /// shared).
+    pub y_scale: YScale,
+    /// A horizontal line drawn across every panel, such as 0 under
+    /// differences.
+    pub reference: Option<f64>,
+}
+
+/// The mechanism and the rest of a series label of the form
+/// `mechanism (key=value, …)`, the labels `procura experiment` gives the
+/// lines of a sweep over several keys.
+fn split_label(label: &str) -> Option<(&str, &str)> {
+    let (name, rest) = label.split_once(" (")?;
+    let rest = rest.strip_suffix(')')?;
+    (!name.is_empty() && rest.contains('=')).then_some((name, rest))
+}
+
+/// The panels of `series`: one panel when there are at most
+/// [`MAX_SERIES`]; else one panel per value of the other swept keys when
+/// every label is `mechanism (key=value, …)` and no such group is larger
+/// than [`MAX_SERIES`] (the panel titled by the values, its lines by the
+/// mechanism); else panels of [`MAX_SERIES`] series in order.
+fn facets(series: &[Series], y_label: &str) -> Vec<Panel> {
+    let panel = |title: String, series: Vec<Series>| Panel {
+        title,
+        y_label: y_label.to_owned(),
+        series,
+    };
+    if series.len() <= MAX_SERIES {
+        return vec![panel(String::new(), series.to_vec())];
+    }
+    let split: Option<Vec<(&str, &str)>> = series.iter().map(|s| split_label(&s.label)).collect();
+    if let Some(split) = split {
+        let mut groups: Vec<(&str, Vec<Series>)> = Vec::new();
+        for (s, (name, rest)) in series.iter().zip(split) {
+            let line = Series {
+                label: name.to_owned(),
+                points: s.points.clone(),
+            };
+            match groups.iter_mut().find(|(key, _)| *key == rest) {
+                Some((_, lines)) => lines.push(line),
+                None => groups.push((rest, vec![line])),
+            }
+        }
+        if groups.iter().all(|(_, lines)| lines.len() <= MAX_SERIES) {
+            return groups
+                .into_iter()
+                .map(|(rest, lines)| panel(rest.to_owned(), lines))
+                .collect();
+        }
+    }
+    let n = series.len();
+    series
+        .chunks(MAX_SERIES)
+        .enumerate()
+        .map(|(index, chunk)| {
+            let first = index * MAX_SERIES + 1;
+            let last = first + chunk.len() - 1;
+            panel(format!("series {first}–{last} of {n}"), chunk.to_vec())
+        })
+        .collect()
+}
+
 /// An SVG line chart: one line (with markers and CI error bars) per series,
 /// labelled axes, a title and a legend.
 ///
-/// Axis ranges cover every finite point and interval end with a little
-/// padding. Points with a non-finite `x` or `y` (or one beyond ±1e300) are
-/// skipped (the line joins its neighbours); a chart with nothing finite
-/// still has its title, axes and legend. Colours follow a fixed palette in
-/// series order (markers change shape past the tenth series); the legend
-/// goes to the corner with the least ink.
+/// Up to [`MAX_SERIES`] series share one plot; more are split into panels
+/// (small multiples, see [`facets`]) with shared axes. Within a panel each
+/// series has its own colour, marker shape and dash pattern, and is shifted
+/// a few pixels sideways, so that lines that coincide stay visible. Axis
+/// names, titles and legend entries are made [`readable`]. Axis ranges
+/// cover every finite point and interval end with a little padding. Points
+/// with a non-finite `x` or `y` (or one beyond ±1e300) are skipped (the
+/// line joins its neighbours); a chart with nothing finite still has its
+/// title, axes and legend. The legend goes to the corner of its panel with
+/// the least ink.
 pub(crate) fn line_chart(
     title: &str,
     x_label: &str,
     y_label: &str,
     series: &[Series],
 ) -> Result<String> {
-    let finite: Vec<Vec<Point>> = series
+    let panels = facets(series, y_label);
+    faceted_chart(&Facets {
+        title,
+        x_label,
+        panels: &panels,
+        y_scale: YScale::Shared,
+        reference: None,
+    })
+}
+
+/// The drawable points of `series`: non-finite points dropped, intervals
+/// with a non-finite end dropped.
+fn drawable_points(series: &Series) -> Vec<Point> {
+    series
+        .points
         .iter()
-        .map(|s| {
-            s.points
-                .iter()
-                .filter(|p| drawable(p.x) && drawable(p.y))
-                .map(|p| Point {
-                    interval: p.interval.filter(|(lo, hi)| drawable(*lo) && drawable(*hi)),
-                    ..*p
-                })
-                .collect()
+        .filter(|p| drawable(p.x) && drawable(p.y))
+        .map(|p| Point {
+            interval: p.interval.filter(|(lo, hi)| drawable(*lo) && drawable(*hi)),
+            ..*p
+        })
+        .collect()
+}
+
+/// The y range of `points` (values and interval ends) and of `reference`.
+fn y_range_of<'a>(points: impl Iterator<Item = &'a Point>, reference: Option<f64>) -> Range<f64> {
+    axis_range(
+        points
+            .flat_map(|p| {
+                let (lo, hi) = p.interval.unwrap_or((p.y, p.y));
+                [p.y, lo, hi]
+            })
+            .chain(reference),
+    )
+}
+
+/// Width of a chart of several panels.
+const GRID_WIDTH: u32 = 900;
+/// Height of each row of panels.
+const GRID_ROW_HEIGHT: u32 = 310;
+/// Height of a grid's title area.
+const GRID_TITLE_HEIGHT: u32 = 45;
+/// Colour of a panel's reference line (dark grey: not an axis, not a
+/// series).
+const REFERENCE_COLOR: RGBColor = RGBColor(0x40, 0x40, 0x40);
+/// Font size of panel captions.
+const PANEL_TITLE_SIZE: f64 = 14.0;
+
+/// Pixels the series at `index` of `count` is shifted sideways, so that
+/// coinciding lines, markers and error bars stay apart: 3 pixels between
+/// neighbours, centred on the true position.
+fn dodge(index: usize, count: usize) -> i32 {
+    (3.0 * (index as f64 - (count as f64 - 1.0) / 2.0)).round() as i32
+}
+
+/// The SVG colour of `color`, as the SVG backend writes it.
+fn svg_color(color: RGBColor) -> String {
+    format!("#{:02X}{:02X}{:02X}", color.0, color.1, color.2)
+}
+
+/// Gives the series lines of a rendered line chart their dash patterns.
+/// The SVG backend writes no `stroke-dasharray`; within a line chart the
+/// only 2-pixel polylines of a series colour are that series' line and its
+/// legend sample, so the pattern goes on those.
+fn dash_lines(svg: &str) -> String {
+    let mut svg = svg.to_owned();
+    for index in 0..MAX_SERIES {
+        let style = series_style(index);
+        let Some(dash) = style.dash else {
+            continue;
+        };
+        let stroke = format!(r#"stroke="{}" stroke-width="2" "#, svg_color(style.color));
+        svg = svg.replace(
+            &format!("{stroke}points="),
+            &format!(r#"{stroke}stroke-dasharray="{dash}" points="#),
+        );
+    }
+    svg
+}
+
+/// A line chart of one or more panels; see [`line_chart`]. Fails if a
+/// panel has more than [`MAX_SERIES`] series.
+pub(crate) fn faceted_chart(facets: &Facets<'_>) -> Result<String> {
+    if let Some(panel) = facets.panels.iter().find(|p| p.series.len() > MAX_SERIES) {
+        anyhow::bail!(
+            "chart panel {:?} has {} series, more than {MAX_SERIES}",
+            panel.title,
+            panel.series.len()
+        );
+    }
+    let finite: Vec<Vec<Vec<Point>>> = facets
+        .panels
+        .iter()
+        .map(|panel| panel.series.iter().map(drawable_points).collect())
+        .collect();
+    let all = || finite.iter().flatten().flatten();
+    let x_range = axis_range(all().map(|p| p.x));
+    let shared = y_range_of(all(), facets.reference);
+    let y_ranges: Vec<Range<f64>> = finite
+        .iter()
+        .map(|panel| match facets.y_scale {
+            YScale::Shared => shared.clone(),
+            YScale::PerPanel => y_range_of(panel.iter().flatten(), facets.reference),
         })
         .collect();
-    let x_range = axis_range(finite.iter().flatten().map(|p| p.x));
-    let y_range = axis_range(finite.iter().flatten().flat_map(|p| {
-        let (lo, hi) = p.interval.unwrap_or((p.y, p.y));
-        [p.y, lo, hi]
-    }));
+    let title = readable(facets.title);
+    let x_label = readable(facets.x_label);
 
+    let one = facets.panels.len() <= 1;
+    let cols = if one { 1 } else { 2 };
+    let rows = facets.panels.len().div_ceil(cols).max(1);
+    let (width, height) = if one {
+        (WIDTH, HEIGHT)
+    } else {
+        (
+            GRID_WIDTH,
+            GRID_TITLE_HEIGHT + rows as u32 * GRID_ROW_HEIGHT,
+        )
+    };
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&WHITE)
             .context("cannot draw the chart background")?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, font(title_size(title)))
-            .margin(15)
-            .margin_right(25)
-            .x_label_area_size(55)
-            .y_label_area_size(y_label_area(&y_range))
-            .build_cartesian_2d(x_range.clone(), y_range.clone())
-            .context("cannot lay out the chart")?;
-        let x_format = tick_formatter(&x_range, X_TICKS);
-        let y_format = tick_formatter(&y_range, Y_TICKS);
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_desc(y_label)
-            .x_labels(X_TICKS)
-            .y_labels(Y_TICKS)
-            .x_label_formatter(&x_format)
-            .y_label_formatter(&y_format)
-            .label_style(font(LABEL_SIZE))
-            .axis_desc_style(font(AXIS_DESC_SIZE))
-            .light_line_style(WHITE)
-            .bold_line_style(RGBColor(0xe0, 0xe0, 0xe0))
-            .draw()
-            .context("cannot draw the axes")?;
-
-        for (index, (s, points)) in series.iter().zip(&finite).enumerate() {
-            let (color, marker) = series_style(index);
-            chart
-                .draw_series(points.iter().filter_map(|p| {
-                    p.interval.map(|(lo, hi)| {
-                        ErrorBar::new_vertical(p.x, lo, p.y, hi, color.stroke_width(1), 8)
-                    })
-                }))
-                .context("cannot draw the confidence intervals")?;
-            let annotation = chart
-                .draw_series(LineSeries::new(
-                    points.iter().map(|p| (p.x, p.y)),
-                    color.stroke_width(2),
+        if one {
+            let empty = Panel {
+                title: String::new(),
+                y_label: String::new(),
+                series: Vec::new(),
+            };
+            let panel = facets.panels.first().unwrap_or(&empty);
+            let layout = PanelLayout {
+                caption: (title.clone(), title_size(&title, width)),
+                x_label: &x_label,
+                x_range: &x_range,
+                y_range: &shared,
+                reference: facets.reference,
+                margin: 15,
+                x_area: 55,
+            };
+            let finite = finite.first().cloned().unwrap_or_default();
+            draw_panel(&root, &root, panel, &finite, &layout)?;
+        } else {
+            let grid = root
+                .titled(&title, font(title_size(&title, width)))
+                .context("cannot draw the chart title")?;
+            let areas = grid.split_evenly((rows, cols));
+            for (((panel, points), area), y_range) in
+                facets.panels.iter().zip(&finite).zip(&areas).zip(&y_ranges)
+            {
+                let caption = readable(&panel.title);
+                let size = half_pixels(PANEL_TITLE_SIZE.min(
+                    PANEL_TITLE_SIZE * (f64::from(GRID_WIDTH / 2) - 30.0)
+                        / text_width(PANEL_TITLE_SIZE, &caption).max(1.0),
                 ))
-                .context("cannot draw a line")?;
-            annotation.label(s.label.as_str());
-            // The legend shows the line with the series' marker on it.
-            let line = move |(x, y)| {
-                EmptyElement::at((x, y))
-                    + PathElement::new(vec![(0, 0), (20, 0)], color.stroke_width(2))
-            };
-            let style = color.filled();
-            match marker {
-                Marker::Circle => {
-                    annotation.legend(move |p| line(p) + Circle::new((10, 0), 4, style))
-                }
-                Marker::Square => {
-                    annotation.legend(move |p| line(p) + Rectangle::new([(6, -4), (14, 4)], style))
-                }
-                Marker::Triangle => {
-                    annotation.legend(move |p| line(p) + TriangleMarker::new((10, 0), 5, style))
-                }
-            };
-            let drawn = match marker {
-                Marker::Circle => chart
-                    .draw_series(points.iter().map(|p| Circle::new((p.x, p.y), 4, style)))
-                    .map(drop),
-                Marker::Square => chart
-                    .draw_series(points.iter().map(|p| {
-                        EmptyElement::at((p.x, p.y)) + Rectangle::new([(-4, -4), (4, 4)], style)
-                    }))
-                    .map(drop),
-                Marker::Triangle => chart
-                    .draw_series(
-                        points
-                            .iter()
-                            .map(|p| TriangleMarker::new((p.x, p.y), 5, style)),
-                    )
-                    .map(drop),
-            };
-            drawn.context("cannot draw the markers")?;
-        }
-
-        if !series.is_empty() {
-            let size = legend_size(series.len());
-            let widest = series
-                .iter()
-                .map(|s| text_width(size, &s.label))
-                .fold(0.0, f64::max);
-            chart
-                .configure_series_labels()
-                .position(legend_position(
-                    &ink(&finite),
-                    &x_range,
-                    &y_range,
-                    series.len(),
-                    widest,
-                ))
-                .label_font(font(size))
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(0xa0, 0xa0, 0xa0))
-                .margin(10)
-                .draw()
-                .context("cannot draw the legend")?;
+                .max(MIN_LABEL_SIZE);
+                let layout = PanelLayout {
+                    caption: (caption, size),
+                    x_label: &x_label,
+                    x_range: &x_range,
+                    y_range,
+                    reference: facets.reference,
+                    margin: 8,
+                    x_area: 45,
+                };
+                draw_panel(&root, area, panel, points, &layout)?;
+            }
         }
         root.present().context("cannot render the chart")?;
     }
-    Ok(svg)
+    Ok(dash_lines(&svg))
+}
+
+/// Where and how a panel is drawn.
+struct PanelLayout<'a> {
+    /// The caption and its font size (no caption when empty).
+    caption: (String, f64),
+    x_label: &'a str,
+    x_range: &'a Range<f64>,
+    y_range: &'a Range<f64>,
+    reference: Option<f64>,
+    /// Margin around the panel, in pixels.
+    margin: u32,
+    /// Height of the x label area.
+    x_area: u32,
+}
+
+/// Draws one panel of a line chart into `area`; the series go on `root`
+/// (the whole chart, in pixels), shifted sideways by [`dodge`].
+fn draw_panel(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    panel: &Panel,
+    finite: &[Vec<Point>],
+    layout: &PanelLayout<'_>,
+) -> Result<()> {
+    let mut builder = ChartBuilder::on(area);
+    let (caption, caption_size) = &layout.caption;
+    if !caption.is_empty() {
+        builder.caption(caption, font(*caption_size));
+    }
+    let mut chart = builder
+        .margin(layout.margin)
+        .margin_right(layout.margin + 10)
+        .x_label_area_size(layout.x_area)
+        .y_label_area_size(y_label_area(layout.y_range))
+        .build_cartesian_2d(layout.x_range.clone(), layout.y_range.clone())
+        .context("cannot lay out the chart")?;
+    let x_format = tick_formatter(layout.x_range, X_TICKS);
+    let y_format = tick_formatter(layout.y_range, Y_TICKS);
+    chart
+        .configure_mesh()
+        .x_desc(layout.x_label)
+        .y_desc(readable(&panel.y_label))
+        .x_labels(X_TICKS)
+        .y_labels(Y_TICKS)
+        .x_label_formatter(&x_format)
+        .y_label_formatter(&y_format)
+        .label_style(font(LABEL_SIZE))
+        .axis_desc_style(font(AXIS_DESC_SIZE))
+        .light_line_style(WHITE)
+        .bold_line_style(RGBColor(0xe0, 0xe0, 0xe0))
+        .draw()
+        .context("cannot draw the axes")?;
+    if let Some(reference) = layout.reference.filter(|r| drawable(*r)) {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![
+                    (layout.x_range.start, reference),
+                    (layout.x_range.end, reference),
+                ],
+                REFERENCE_COLOR.stroke_width(1),
+            )))
+            .context("cannot draw the reference line")?;
+    }
+
+    let count = panel.series.len();
+    for (index, (s, points)) in panel.series.iter().zip(finite).enumerate() {
+        let style = series_style(index);
+        let color = style.color;
+        let shift = dodge(index, count);
+        let pixel = |x: f64, y: f64| {
+            let (px, py) = chart.backend_coord(&(x, y));
+            (px + shift, py)
+        };
+        for p in points {
+            let Some((lo, hi)) = p.interval else {
+                continue;
+            };
+            let (x, low) = pixel(p.x, lo);
+            let (_, high) = pixel(p.x, hi);
+            let bar = color.stroke_width(1);
+            for segment in [
+                vec![(x, low), (x, high)],
+                vec![(x - 4, low), (x + 4, low)],
+                vec![(x - 4, high), (x + 4, high)],
+            ] {
+                root.draw(&PathElement::new(segment, bar))
+                    .context("cannot draw the confidence intervals")?;
+            }
+        }
+        if points.len() >= 2 {
+            root.draw(&PathElement::new(
+                points.iter().map(|p| pixel(p.x, p.y)).collect::<Vec<_>>(),
+                color.stroke_width(2),
+            ))
+            .context("cannot draw a line")?;
+        }
+        for p in points {
+            root.draw(&marker_at(style.marker, pixel(p.x, p.y), color))
+                .context("cannot draw the markers")?;
+        }
+        // The legend shows the line, dashed as it is, with its marker.
+        let marker = style.marker;
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+            .context("cannot draw a legend entry")?
+            .label(readable(&s.label))
+            .legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (24, 0)], color.stroke_width(2))
+                    + Polygon::new(
+                        marker_shape(marker)
+                            .into_iter()
+                            .map(|(dx, dy)| (12 + dx, dy))
+                            .collect::<Vec<_>>(),
+                        color.filled(),
+                    )
+            });
+    }
+
+    if count > 0 {
+        let size = legend_size(count);
+        let widest = panel
+            .series
+            .iter()
+            .map(|s| text_width(size, &readable(&s.label)))
+            .fold(0.0, f64::max);
+        let (plot_width, plot_height) = chart.plotting_area().dim_in_pixel();
+        let mut ink = ink(finite);
+        if let Some(reference) = layout.reference {
+            ink.extend((0..=8).map(|k| {
+                let t = f64::from(k) / 8.0;
+                (
+                    layout.x_range.start + t * (layout.x_range.end - layout.x_range.start),
+                    reference,
+                )
+            }));
+        }
+        chart
+            .configure_series_labels()
+            .position(legend_position(
+                &ink,
+                layout.x_range,
+                layout.y_range,
+                count,
+                widest,
+                (f64::from(plot_width), f64::from(plot_height)),
+            ))
+            .label_font(font(size))
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(0xa0, 0xa0, 0xa0))
+            .margin(8)
+            .draw()
+            .context("cannot draw the legend")?;
+    }
+    Ok(())
 }
 
 /// Plot-area height left after the margins, the title and an x label area
@@ -683,8 +1151,10 @@ impl BarLayout {
 /// axis, labels and values shrink, then turn to read upwards (long labels
 /// are then shortened with an ellipsis). A non-finite value (or one beyond
 /// ±1e300) draws no bar but keeps its label and prints its value (`NaN`,
-/// `inf`) at 0; an empty list gives empty axes.
+/// `inf`) at 0; an empty list gives empty axes. The title and the axis
+/// name are made [`readable`].
 pub(crate) fn bar_chart(title: &str, y_label: &str, bars: &[Bar]) -> Result<String> {
+    let (title, y_label) = (readable(title), readable(y_label));
     let layout = BarLayout::new(bars);
     let count = bars.len().max(1);
 
@@ -694,7 +1164,7 @@ pub(crate) fn bar_chart(title: &str, y_label: &str, bars: &[Bar]) -> Result<Stri
         root.fill(&WHITE)
             .context("cannot draw the chart background")?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, font(title_size(title)))
+            .caption(&title, font(title_size(&title, WIDTH)))
             .margin(15)
             .margin_right(25)
             .x_label_area_size(layout.x_area)
@@ -707,7 +1177,7 @@ pub(crate) fn bar_chart(title: &str, y_label: &str, bars: &[Bar]) -> Result<Stri
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .y_desc(y_label)
+            .y_desc(&y_label)
             .x_labels(count)
             .y_labels(Y_TICKS)
             .y_label_formatter(&y_format)
@@ -849,7 +1319,7 @@ mod tests {
     }
 
     /// The text contents of the `<text>` elements of `svg`.
-    fn texts(svg: &str) -> Vec<String> {
+    pub(super) fn texts(svg: &str) -> Vec<String> {
         svg.split("<text")
             .skip(1)
             .map(|chunk| {
@@ -863,7 +1333,10 @@ mod tests {
     fn assert_svg(svg: &str) {
         assert!(svg.starts_with("<svg"), "{}", &svg[..svg.len().min(80)]);
         assert!(svg.trim_end().ends_with("</svg>"));
-        assert!(svg.contains(r#"width="800" height="500""#));
+        // One plot, or panels two to a row.
+        assert!(
+            svg.contains(r#"width="800" height="500""#) || svg.contains(r#"width="900" height=""#)
+        );
     }
 
     fn assert_has_text(svg: &str, text: &str) {
@@ -900,7 +1373,7 @@ mod tests {
                 .all(|c| c == '0')));
         // Lines, markers and error bars are drawn.
         assert!(svg.contains("<polyline"));
-        assert!(svg.contains("<circle"));
+        assert!(svg.contains("<polygon"));
         for color in ["#1F77B4", "#FF7F0E", "#2CA02C"] {
             assert!(svg.contains(color), "no colour {color}");
         }
@@ -1178,19 +1651,222 @@ mod tests {
         assert_eq!(shorten("abc", LABEL_SIZE, 1.0), "…");
     }
 
+    /// The `stroke-dasharray` of every dashed polyline of `svg`.
+    fn dash_arrays(svg: &str) -> Vec<String> {
+        svg.split("stroke-dasharray=\"")
+            .skip(1)
+            .map(|chunk| chunk[..chunk.find('"').expect("the attribute closes")].to_owned())
+            .collect()
+    }
+
+    /// The fill colour and shape (its vertices relative to the first) of
+    /// every marker polygon of `svg`.
+    fn markers(svg: &str) -> Vec<(String, Vec<(i32, i32)>)> {
+        svg.split("<polygon")
+            .skip(1)
+            .map(|chunk| {
+                let attribute = |name: &str| {
+                    let start =
+                        chunk.find(&format!("{name}=\"")).expect("the attribute") + name.len() + 2;
+                    chunk[start..start + chunk[start..].find('"').expect("it closes")].to_owned()
+                };
+                let points: Vec<(i32, i32)> = attribute("points")
+                    .split_whitespace()
+                    .map(|pair| {
+                        let (x, y) = pair.split_once(',').expect("x,y");
+                        (x.parse().expect("x"), y.parse().expect("y"))
+                    })
+                    .collect();
+                let (x0, y0) = points[0];
+                let shape = points.iter().map(|(x, y)| (x - x0, y - y0)).collect();
+                (attribute("fill"), shape)
+            })
+            .collect()
+    }
+
+    /// Twelve series as `procura experiment` labels a sweep over three
+    /// keys: two mechanisms × six values of the other two keys, each
+    /// mechanism's lines identical.
+    fn twelve_series() -> Vec<Series> {
+        let mut series = Vec::new();
+        for reserve in ["0.6", "1.0", "1.6"] {
+            for budget in ["5.0", "1e9"] {
+                for mechanism in ["withdrawal-simultaneous", "withdrawal-small-first"] {
+                    series.push(Series {
+                        label: format!(
+                            "{mechanism} (threshold.reserve_price={reserve}, threshold.budget={budget})"
+                        ),
+                        points: (0..4)
+                            .map(|i| Point {
+                                x: 0.2 + 0.2 * f64::from(i),
+                                y: f64::from(i) / 4.0,
+                                interval: Some((f64::from(i) / 4.0 - 0.05, f64::from(i) / 4.0 + 0.05)),
+                            })
+                            .collect(),
+                    });
+                }
+            }
+        }
+        series
+    }
+
     #[test]
-    fn series_past_the_palette_change_marker() {
-        let series: Vec<Series> = (0..12)
+    fn twelve_series_become_six_panels_of_two() {
+        let svg = line_chart(
+            "p1b-null: null",
+            "threshold.threshold_fraction",
+            "mean null (95% CI)",
+            &twelve_series(),
+        )
+        .expect("the chart renders");
+        assert!(
+            svg.contains(r#"width="900" height="975""#),
+            "{}",
+            &svg[..120]
+        );
+        let texts = texts(&svg);
+        // One caption per panel, in words.
+        let captions: Vec<&String> = texts
+            .iter()
+            .filter(|t| t.starts_with("threshold: reserve price = "))
+            .collect();
+        assert_eq!(captions.len(), 6, "{texts:?}");
+        assert!(texts
+            .iter()
+            .any(|t| t == "threshold: reserve price = 0.6, threshold: budget = 1e9"));
+        // Readable axis names, in every panel; no raw dotted key anywhere.
+        assert_eq!(
+            texts
+                .iter()
+                .filter(|t| *t == "threshold: threshold fraction")
+                .count(),
+            6
+        );
+        assert_eq!(
+            texts.iter().filter(|t| *t == "mean null (95% CI)").count(),
+            6
+        );
+        assert!(!svg.contains("threshold.threshold_fraction") && !svg.contains("reserve_price"));
+        // Each panel's legend: its two mechanisms (2 ≤ 6 entries a panel).
+        for mechanism in ["withdrawal-simultaneous", "withdrawal-small-first"] {
+            assert_eq!(
+                texts.iter().filter(|t| *t == mechanism).count(),
+                6,
+                "{mechanism}"
+            );
+        }
+        assert_eq!(
+            svg.matches(r#"opacity="0.85""#).count(),
+            6,
+            "one legend box a panel"
+        );
+        // The second line of each panel is dashed, on the plot and in the
+        // legend; the first is solid.
+        assert_eq!(
+            dash_arrays(&svg),
+            vec![DASHES[1].expect("dashed").to_owned(); 12]
+        );
+        // Identical lines stay apart: the second panel's markers are a
+        // different shape and shifted sideways from the first's.
+        let markers = markers(&svg);
+        let blue: Vec<_> = markers
+            .iter()
+            .filter(|(fill, _)| fill == "#1F77B4")
+            .collect();
+        let orange: Vec<_> = markers
+            .iter()
+            .filter(|(fill, _)| fill == "#FF7F0E")
+            .collect();
+        // 6 panels × (4 points + 1 legend sample).
+        assert_eq!((blue.len(), orange.len()), (30, 30));
+        assert_ne!(blue[0].1, orange[0].1);
+    }
+
+    #[test]
+    fn series_without_a_common_form_are_split_in_order() {
+        let series: Vec<Series> = (0..14)
             .map(|i| Series {
                 label: format!("s{i}"),
-                points: vec![point(0.0, f64::from(i))],
+                points: vec![point(0.0, f64::from(i)), point(1.0, f64::from(i))],
             })
             .collect();
+        let panels = facets(&series, "y");
+        let sizes: Vec<usize> = panels.iter().map(|p| p.series.len()).collect();
+        assert_eq!(sizes, [6, 6, 2]);
+        let titles: Vec<&str> = panels.iter().map(|p| p.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "series 1–6 of 14",
+                "series 7–12 of 14",
+                "series 13–14 of 14"
+            ]
+        );
         let svg = line_chart("t", "x", "y", &series).expect("the chart renders");
-        // Series 11 and 12 draw squares, in the plot and in the legend.
-        let squares = svg.matches("<rect").count();
-        let ten = line_chart("t", "x", "y", &series[..10]).expect("the chart renders");
-        assert_eq!(squares - ten.matches("<rect").count(), 4);
+        // Within a panel no colour, marker or dash repeats: six different
+        // of each, and every panel uses the same six.
+        let styles: Vec<SeriesStyle> = (0..MAX_SERIES).map(series_style).collect();
+        for (i, a) in styles.iter().enumerate() {
+            for b in &styles[i + 1..] {
+                assert!(a.color != b.color && a.marker != b.marker && a.dash != b.dash);
+            }
+        }
+        let mut dashes = dash_arrays(&svg);
+        dashes.sort();
+        dashes.dedup();
+        assert_eq!(dashes.len(), MAX_SERIES - 1, "{dashes:?}");
+        let mut shapes: Vec<Vec<(i32, i32)>> = markers(&svg).into_iter().map(|(_, s)| s).collect();
+        shapes.sort();
+        shapes.dedup();
+        assert_eq!(shapes.len(), MAX_SERIES);
+    }
+
+    #[test]
+    fn six_series_share_one_plot() {
+        let series: Vec<Series> = twelve_series().into_iter().take(6).collect();
+        assert_eq!(facets(&series, "y").len(), 1);
+        let svg = line_chart("t", "x", "y", &series).expect("the chart renders");
+        assert!(svg.contains(r#"width="800" height="500""#));
+        // The legend keeps the whole label, in words.
+        assert_has_text(
+            &svg,
+            "withdrawal-small-first (threshold: reserve price = 0.6, threshold: budget = 5.0)",
+        );
+    }
+
+    #[test]
+    fn keys_read_as_words() {
+        let check = |text: &str, expected: &str| assert_eq!(readable(text), expected, "{text}");
+        check("strategic.max_rounds", "strategic: max rounds");
+        check("threshold.cost.high", "threshold cost: high");
+        check(
+            "qmia (strategic.max_rounds=3)",
+            "qmia (strategic: max rounds = 3)",
+        );
+        check("mean expected_data (95% CI)", "mean expected data (95% CI)");
+        check("budget 0.25, 1e9 and 1.5e-3", "budget 0.25, 1e9 and 1.5e-3");
+        check("see procurement.budget.", "see procurement: budget.");
+        check("withdrawal-small-first", "withdrawal-small-first");
+        check("A.b", "A.b");
+        check("", "");
+    }
+
+    #[test]
+    fn a_panel_of_more_than_six_series_is_refused() {
+        let panel = Panel {
+            title: "p".to_owned(),
+            y_label: "y".to_owned(),
+            series: sample_series().into_iter().cycle().take(7).collect(),
+        };
+        let error = faceted_chart(&Facets {
+            title: "t",
+            x_label: "x",
+            panels: &[panel],
+            y_scale: YScale::Shared,
+            reference: None,
+        })
+        .expect_err("too many series");
+        assert!(error.to_string().contains("more than 6"), "{error}");
     }
 
     #[test]
@@ -1200,11 +1876,11 @@ mod tests {
         let y = 0.0..1.0;
         // A rising line crosses the upper-right and lower-left corners.
         assert_eq!(
-            legend_position(&rising, &x, &y, 2, 60.0),
+            legend_position(&rising, &x, &y, 2, 60.0, (640.0, 350.0)),
             SeriesLabelPosition::UpperLeft
         );
         assert_eq!(
-            legend_position(&[], &x, &y, 2, 60.0),
+            legend_position(&[], &x, &y, 2, 60.0, (640.0, 350.0)),
             SeriesLabelPosition::UpperRight
         );
     }
@@ -1292,6 +1968,15 @@ mod tests {
             (
                 "procura-crowded-bars.svg",
                 bar_chart("Thirty bars, long labels", "value", &crowded_bars),
+            ),
+            (
+                "procura-twelve.svg",
+                line_chart(
+                    "p1b-null: null",
+                    "threshold.threshold_fraction",
+                    "mean null (95% CI)",
+                    &twelve_series(),
+                ),
             ),
             (
                 "procura-empty.svg",

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use procura::valuation::{quality_scores, ValuationError};
 
-use crate::dataset::{self, ModelArgs, ModelName, Need};
+use crate::dataset::{self, ColumnArgs, ModelArgs, ModelName, Need};
 use crate::output::csv_field;
 
 /// Score each provider's labels against a model trained on trusted data.
@@ -14,10 +14,11 @@ use crate::output::csv_field;
 /// Prints CSV `provider,quality,rows`: q_i, the share of provider i's rows
 /// whose label the reference model (trained on --trusted) predicts. q is
 /// capped by the reference model's own accuracy and counts hard rows as
-/// disagreements: compare providers with one another, not with 1.
+/// disagreements: compare providers with one another, not with 1. A flag
+/// of the other model (--k with logreg, --l2 with knn) is refused.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Trusted labelled data: CSV with a header.
+    /// Trusted labelled data: CSV (comma-separated) with a header.
     #[arg(long)]
     trusted: PathBuf,
     /// The providers' data: CSV with a provider column and the trusted
@@ -27,24 +28,36 @@ pub(crate) struct Args {
     /// Column naming each row's provider.
     #[arg(long)]
     provider_column: String,
-    /// Label column (default: the column named `label`, else the last one).
+    /// Label column [default: the column named `label`, else the last
+    /// column that is neither the provider's nor ignored].
     #[arg(long)]
     label: Option<String>,
+    #[command(flatten)]
+    columns: ColumnArgs,
     /// Reference model.
     #[arg(long, value_enum, default_value = "logreg")]
     model: ModelName,
     #[command(flatten)]
     model_args: ModelArgs,
+    /// Worker threads, at least 1 [default: one per core]. Results do not
+    /// depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 /// Runs the command and returns the CSV it prints.
 pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
-    let model = args.model_args.model(args.model)?;
+    crate::threads::with_threads(args.threads, || run_in_pool(args))
+}
+
+fn run_in_pool(args: &Args) -> anyhow::Result<String> {
+    let model = args.model_args.model(args.model, args.model.flag())?;
     let read = |path, need| {
         dataset::read(
             path,
             args.label.as_deref(),
             Some(&args.provider_column),
+            &args.columns,
             need,
         )
     };
@@ -54,6 +67,11 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
     let classes = dataset::classes(&[&data_file, &trusted_file])?;
     let data = dataset::dataset(&classes, &data_file)?;
     let trusted = dataset::dataset(&classes, &trusted_file)?;
+    dataset::check_neighbours(
+        &model,
+        trusted.n_rows(),
+        &format!("the trusted set ({})", trusted_file.source),
+    )?;
     let (names, players) = data_file
         .table
         .players()

@@ -10,6 +10,11 @@
 //! claim, and prints a table. Every file is staged before any is moved
 //! into place.
 //!
+//! The output folder must be new or empty, as `procura experiment`'s must
+//! ([`output::check_out`], checked before anything runs); `--force`
+//! replaces what a non-empty one holds, but only in a folder that a
+//! reproduction wrote ([`REPRODUCTION_FOLDER`]: it holds a `claims.json`).
+//!
 //! `--quick` runs each experiment with its `quick_replicates` and fewer
 //! real-data rounds; the `experiment.toml` written then says the number of
 //! replicates actually run, so `procura experiment` on it gives the same
@@ -28,7 +33,16 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use crate::experiment::{result_files, run_with_progress};
+use crate::output::{FolderMark, NotEmpty};
 use crate::{demo, output, progress};
+
+/// A reproduction's folder: what `procura reproduce` writes, known by its
+/// `claims.json`.
+const REPRODUCTION_FOLDER: FolderMark = FolderMark {
+    files: &["claims.json"],
+    refusal: "a folder without a claims.json (only a folder that procura reproduce wrote is \
+              cleared)",
+};
 
 /// Reproduce the claims of the specification (§B.5): run the shipped
 /// experiments, judge each claim, write the results and claims.json.
@@ -38,10 +52,19 @@ pub(crate) struct Args {
     /// rounds instead of 50 (under 2 minutes on 2 cores).
     #[arg(long)]
     quick: bool,
-    /// Output folder (created if missing; files in it are replaced).
+    /// Output folder: created if missing; one that is not empty is refused
+    /// unless --force.
     #[arg(long)]
     out: PathBuf,
-    /// Worker threads (default: one per core). Results do not depend on it.
+    /// Replace what a non-empty --out folder holds: once the run is done,
+    /// its files are written and every other file of the folder deleted.
+    /// Only a folder that a reproduction wrote (it holds a `claims.json`)
+    /// is cleared; never the current folder, a folder holding it or the
+    /// home folder.
+    #[arg(long)]
+    force: bool,
+    /// Worker threads, at least 1 [default: one per core]. Results do not
+    /// depend on it.
     #[arg(long)]
     threads: Option<usize>,
     /// Replicates per cell for every experiment, overriding the files
@@ -75,6 +98,12 @@ fn run_in_pool(args: &Args) -> anyhow::Result<String> {
     let seeds = args
         .seeds
         .unwrap_or(if args.quick { QUICK_SEEDS } else { SEEDS });
+    let folder = output::check_out(
+        &args.out,
+        NotEmpty::of(args.force),
+        REPRODUCTION_FOLDER,
+        &[],
+    )?;
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut judged = Vec::new();
     for experiment in reproduce::shipped(replicates)? {
@@ -103,7 +132,7 @@ fn run_in_pool(args: &Args) -> anyhow::Result<String> {
         judged.push(Judged { design, verdict });
     }
     files.push(("claims.json".to_owned(), claims_json(&judged).into_bytes()));
-    output::write_folder(&args.out, &files)?;
+    output::write_results(&args.out, &files, &folder)?;
     Ok(table(&judged, args))
 }
 

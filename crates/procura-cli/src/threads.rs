@@ -1,5 +1,5 @@
-//! The `--threads N` option of the parallel commands (`value`,
-//! `experiment`, `reproduce`): run on a pool of N worker threads, or on
+//! The `--threads N` option of the parallel commands (`value`, `quality`,
+//! `audit`, `experiment`, `reproduce`, `demo`, `verify`): run on a pool of N worker threads, or on
 //! rayon's global pool (one thread per core) without it. Results never
 //! depend on it.
 

@@ -1,20 +1,28 @@
 //! `procura value`: value each training row, or each provider's rows, by
 //! training real models, and write the values as CSV; optionally write a
 //! procurement instance whose `utility` and `quality` come from the data.
+//!
+//! Every flag is checked against the method before anything is read
+//! ([`Valuation::of`]): a flag the method does not read is refused, not
+//! ignored. The output files are then reserved (their folders must be
+//! writable), the files read and the bids checked, and only then does the
+//! (possibly long) valuation run. Status lines go to stderr; stdout carries
+//! only an output written to `-`.
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context};
 use procura::offer::{instance_from_valuations, Offer, OfferError};
 use procura::procurement::{Instance, InstanceSpec};
 use procura::valuation::{
-    banzhaf_msr, knn_shapley, leave_one_out, quality_scores, tmc_shapley, Dataset, Estimate,
+    banzhaf_msr, knn_shapley, leave_one_out, quality_scores, tmc_shapley, Dataset, Estimate, Knn,
     LearningGame, Model, Players, Progress, SamplingConfig, ValuationError,
 };
 use procura_format::write;
 
-use crate::dataset::{self, Bids, ModelArgs, ModelName, Need};
-use crate::output::{self, csv_field};
+use crate::dataset::{self, Bids, ColumnArgs, ModelArgs, ModelName, Need};
+use crate::output::{self, csv_field, Target};
 use crate::progress;
 
 /// Valuation method.
@@ -30,110 +38,330 @@ pub(crate) enum Method {
     BanzhafMsr,
 }
 
+impl Method {
+    /// The method's name on the command line.
+    fn name(self) -> &'static str {
+        match self {
+            Method::KnnShapley => "knn-shapley",
+            Method::Loo => "loo",
+            Method::TmcShapley => "tmc-shapley",
+            Method::BanzhafMsr => "banzhaf-msr",
+        }
+    }
+}
+
+/// `--truncation` when it is not given (shown in `--help`).
+const DEFAULT_TRUNCATION: f64 = 0.01;
+
 /// Value training data by the test accuracy of models trained on it.
 ///
-/// Writes CSV with header `row,value` (row = 0-based data row of the
-/// training file) or, with --provider-column, `provider,value`. The
-/// utility U(S) is the test accuracy of the model trained on S (the empty
-/// set scores the test set's majority-class rate; a single-class S predicts
-/// its class); knn-shapley uses the KNN soft-vote utility of Jia et al.
+/// Writes CSV with header `row,value,std_error,samples` (row = 0-based
+/// data row of the training file) or, with --provider-column,
+/// `provider,value,std_error,samples`: the value, its standard error (0 for
+/// the exact methods knn-shapley and loo; inf where a player lacked the
+/// samples to estimate one) and the samples it was estimated from
+/// (permutations for tmc-shapley, subsets for banzhaf-msr, the same for
+/// every player; empty for the exact methods). The utility U(S) is the
+/// test accuracy of the model trained on S (the empty set scores the test
+/// set's majority-class rate; a single-class S predicts its class);
+/// knn-shapley uses the KNN soft-vote utility of Jia et al. A flag that
+/// the method does not read is refused. A line saying what was valued
+/// goes to stderr (not with --quiet).
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Valuation method.
     #[arg(long, value_enum)]
     method: Method,
-    /// Training data: CSV with a header; its rows (or providers) are valued.
+    /// Training data: CSV (comma-separated) with a header; its rows (or
+    /// providers) are valued.
     #[arg(long)]
     train: PathBuf,
     /// Test data: CSV with the same feature columns (matched by name, in
     /// any order).
     #[arg(long)]
     test: PathBuf,
-    /// Output CSV of values, written atomically.
+    /// Output CSV of values, written atomically; `-` writes it to stdout.
+    /// Its folder must be writable: that is checked before the valuation.
     #[arg(long)]
     out: PathBuf,
-    /// Label column (default: the column named `label`, else the last one).
+    /// Label column [default: the column named `label`, else the last
+    /// column that is neither the provider's nor ignored].
     #[arg(long)]
     label: Option<String>,
-    /// Column naming each row's provider: value providers, not rows.
+    /// Column naming each row's provider: value providers, not rows
+    /// [default: none, value rows].
     #[arg(long)]
     provider_column: Option<String>,
+    #[command(flatten)]
+    columns: ColumnArgs,
     /// Model whose test accuracy is the utility (loo, tmc-shapley,
-    /// banzhaf-msr); knn-shapley always uses KNN.
+    /// banzhaf-msr); knn-shapley always uses KNN [default: logreg].
     #[arg(long, value_enum)]
     model: Option<ModelName>,
     #[command(flatten)]
     model_args: ModelArgs,
-    /// Most samples (permutations or subsets) for tmc-shapley and banzhaf-msr.
-    #[arg(long, default_value_t = SamplingConfig::standard().samples())]
-    samples: usize,
-    /// Seed of the sampling streams.
-    #[arg(long, default_value_t = SamplingConfig::standard().seed())]
-    seed: u64,
-    /// Stop sampling once every standard error is at most this.
+    /// Most samples (permutations or subsets), at least 1; tmc-shapley and
+    /// banzhaf-msr only [default: 1000].
+    #[arg(long)]
+    samples: Option<usize>,
+    /// Seed of the sampling streams; tmc-shapley and banzhaf-msr only
+    /// [default: 0].
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Stop sampling once every standard error is at most this (> 0);
+    /// tmc-shapley and banzhaf-msr only [default: none, draw every
+    /// sample].
     #[arg(long)]
     target_se: Option<f64>,
-    /// Relative truncation tolerance of tmc-shapley (0: never truncate).
-    #[arg(long, default_value_t = 0.01)]
-    truncation: f64,
-    /// Worker threads (default: one per core). Results do not depend on it.
+    /// Relative truncation tolerance, in [0, 1) (0: never truncate);
+    /// tmc-shapley only [default: 0.01].
+    #[arg(long)]
+    truncation: Option<f64>,
+    /// Worker threads, at least 1. Results do not depend on it [default:
+    /// one per core].
     #[arg(long)]
     threads: Option<usize>,
+    /// Print no status line and no progress bar on stderr (errors, and the
+    /// providers skipped by --skip-providers-without-bid, still are).
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    market: Box<MarketArgs>,
+}
+
+/// The flags of `--emit-instance`: the bids and the market they make.
+/// (Boxed in [`Args`], which would otherwise be much the largest command.)
+#[derive(Debug, clap::Args)]
+struct MarketArgs {
     /// Also write a procurement instance (JSON, spec §A.1, every default
     /// written out) for `procura clear`: utility = max(0, provider value),
-    /// quality = agreement with a reference model trained on --trusted.
-    /// Needs --provider-column, --bids, --budget.
+    /// quality = agreement with a reference model trained on --trusted;
+    /// `-` writes it to stdout. Needs --provider-column, --bids, --budget
+    /// [default: none].
     #[arg(long, requires_all = ["bids", "budget", "provider_column"])]
     emit_instance: Option<PathBuf>,
-    /// Bids: CSV with columns provider, bid and optional volume (default: the
-    /// provider's row count) and claimed_quality.
+    /// Bids: CSV with the columns provider (or the --provider-column
+    /// name), bid, and optionally volume [default: the provider's row
+    /// count] and claimed_quality; no other column.
     #[arg(long, requires = "emit_instance")]
     bids: Option<PathBuf>,
+    /// Leave out of the valuation and of the instance the providers of
+    /// --train that have no bid (their count is printed on stderr),
+    /// instead of refusing the bids file.
+    #[arg(long, requires = "bids")]
+    skip_providers_without_bid: bool,
     /// Cash budget B of the emitted instance.
     #[arg(long, requires = "emit_instance")]
     budget: Option<f64>,
-    /// Token budget R of the emitted instance (default: none, that is 0;
-    /// `mut` needs it).
+    /// Token budget R of the emitted instance; `mut`, and `mixed` with
+    /// `--liquidity` below 1, need it [default: none, left out of the
+    /// instance].
     #[arg(long, requires = "emit_instance")]
     token_budget: Option<f64>,
     /// Liquidity λ of the emitted instance, Mixed-MIA's cash share
-    /// (default 1).
+    /// [default: 1].
     #[arg(long, requires = "emit_instance")]
     liquidity: Option<f64>,
     /// Token pool Π of the emitted instance, the tokens MUT divides
-    /// (default 1).
+    /// [default: 1].
     #[arg(long, requires = "emit_instance")]
     token_pool: Option<f64>,
-    /// Trusted data for the quality score (default: the test set).
+    /// Trusted data for the quality score [default: the test set].
     #[arg(long, requires = "emit_instance")]
     trusted: Option<PathBuf>,
 }
 
-/// Runs the command and returns its one-line summary.
-pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
-    crate::threads::with_threads(args.threads, || value(args))
+/// The valuation asked for, every flag checked against the method: what
+/// exists of it is valid, and uses every flag that was given.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Valuation {
+    /// Exact KNN-Shapley with this KNN.
+    KnnShapley(Knn),
+    /// Leave-one-out with this model.
+    Loo(Model),
+    /// Truncated Monte-Carlo Shapley.
+    TmcShapley {
+        /// The model.
+        model: Model,
+        /// The sampling.
+        config: SamplingConfig,
+        /// The relative truncation tolerance, in [0, 1).
+        truncation: f64,
+    },
+    /// Data Banzhaf with maximum sample reuse.
+    BanzhafMsr {
+        /// The model.
+        model: Model,
+        /// The sampling.
+        config: SamplingConfig,
+    },
 }
 
-fn value(args: &Args) -> anyhow::Result<String> {
-    let model = match (args.method, args.model) {
-        (Method::KnnShapley, Some(ModelName::Logreg)) => {
-            bail!("--method knn-shapley values the KNN utility: drop --model logreg")
+impl Valuation {
+    /// Checks the flags of `args` against its method: a flag the method
+    /// does not read, or a value out of range, is refused naming the flag.
+    fn of(args: &Args) -> anyhow::Result<Valuation> {
+        let method = args.method;
+        let sampling = matches!(method, Method::TmcShapley | Method::BanzhafMsr);
+        let given = [
+            ("--samples", args.samples.is_some()),
+            ("--seed", args.seed.is_some()),
+            ("--target-se", args.target_se.is_some()),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, given)| *given && !sampling) {
+            bail!(
+                "{flag} does not apply to --method {}: only tmc-shapley and banzhaf-msr draw \
+                 samples",
+                method.name()
+            );
         }
-        (Method::KnnShapley, _) => Model::Knn(args.model_args.knn()?),
-        (_, name) => args.model_args.model(name.unwrap_or(ModelName::Logreg))?,
-    };
+        if args.truncation.is_some() && method != Method::TmcShapley {
+            bail!(
+                "--truncation does not apply to --method {}: only tmc-shapley truncates",
+                method.name()
+            );
+        }
+        let model = |name: Option<ModelName>| match name {
+            Some(name) => args.model_args.model(name, name.flag()),
+            None => args
+                .model_args
+                .model(ModelName::Logreg, "--model logreg (the default)"),
+        };
+        let config = || -> anyhow::Result<SamplingConfig> {
+            let standard = SamplingConfig::standard();
+            SamplingConfig::new(
+                args.samples.unwrap_or(standard.samples()),
+                args.seed.unwrap_or(standard.seed()),
+            )
+            .and_then(|config| config.with_target_se(args.target_se))
+            .map_err(|e| match e {
+                ValuationError::Samples => anyhow!("--samples must be at least 1"),
+                ValuationError::TargetSe(se) => anyhow!("--target-se: {se} is not finite and > 0"),
+                other => anyhow!("{other}"),
+            })
+        };
+        Ok(match method {
+            Method::KnnShapley => {
+                if args.model == Some(ModelName::Logreg) {
+                    bail!("--method knn-shapley values the KNN utility: drop --model logreg");
+                }
+                Valuation::KnnShapley(args.model_args.knn("--method knn-shapley")?)
+            }
+            Method::Loo => Valuation::Loo(model(args.model)?),
+            Method::TmcShapley => {
+                let truncation = args.truncation.unwrap_or(DEFAULT_TRUNCATION);
+                if !(0.0..1.0).contains(&truncation) {
+                    bail!(
+                        "--truncation: {truncation} is not in [0, 1) (a relative tolerance; 0 \
+                         never truncates)"
+                    );
+                }
+                Valuation::TmcShapley {
+                    model: model(args.model)?,
+                    config: config()?,
+                    truncation,
+                }
+            }
+            Method::BanzhafMsr => Valuation::BanzhafMsr {
+                model: model(args.model)?,
+                config: config()?,
+            },
+        })
+    }
+
+    /// The model whose accuracy is the utility (and the reference model of
+    /// the quality score).
+    fn model(&self) -> Model {
+        match *self {
+            Valuation::KnnShapley(knn) => Model::Knn(knn),
+            Valuation::Loo(model)
+            | Valuation::TmcShapley { model, .. }
+            | Valuation::BanzhafMsr { model, .. } => model,
+        }
+    }
+}
+
+/// Runs the command and returns what it prints on stdout: the outputs
+/// written to `-`, if any.
+pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
+    let valuation = Valuation::of(args)?;
+    crate::threads::with_threads(args.threads, || value(args, valuation))
+}
+
+/// Where the values and the instance go, each a reserved file or stdout.
+struct Outputs {
+    values: Output,
+    instance: Option<Output>,
+}
+
+/// One output: stdout, or a file whose folder was found writable.
+enum Output {
+    Stdout,
+    File(output::Reserved),
+}
+
+impl Output {
+    /// Reserves `path`, or stdout for `-`.
+    fn reserve(path: &Path) -> anyhow::Result<Output> {
+        Ok(match Target::of(path) {
+            Target::Stdout => Output::Stdout,
+            Target::File(path) => Output::File(output::reserve(&path)?),
+        })
+    }
+}
+
+impl Outputs {
+    /// Checks `--out` and `--emit-instance` before anything is read: at
+    /// most one goes to stdout, they are not one file, and each file's
+    /// folder is writable.
+    fn reserve(args: &Args) -> anyhow::Result<Outputs> {
+        if let Some(instance) = &args.market.emit_instance {
+            let stdout = Path::new("-");
+            if args.out == stdout && instance == stdout {
+                bail!("--out and --emit-instance are both - (stdout): write one to a file");
+            }
+            if args.out == *instance {
+                bail!(
+                    "--out and --emit-instance are the same file, {}",
+                    instance.display()
+                );
+            }
+        }
+        Ok(Outputs {
+            values: Output::reserve(&args.out)?,
+            instance: args
+                .market
+                .emit_instance
+                .as_deref()
+                .map(Output::reserve)
+                .transpose()?,
+        })
+    }
+}
+
+fn value(args: &Args, valuation: Valuation) -> anyhow::Result<String> {
+    let outputs = Outputs::reserve(args)?;
     let read = |path: &PathBuf, need| {
         dataset::read(
             path,
             args.label.as_deref(),
             args.provider_column.as_deref(),
+            &args.columns,
             need,
         )
     };
-    let train_file = read(&args.train, Need::Required)?;
+    let mut train_file = read(&args.train, Need::Required)?;
+    // The bids are read and checked before the (possibly long) valuation.
+    let bids = match (&args.market.emit_instance, &args.market.bids) {
+        (Some(_), Some(path)) => Some(dataset::read_bids(path, args.provider_column.as_deref())?),
+        _ => None,
+    };
+    if let (Some(bids), true) = (&bids, args.market.skip_providers_without_bid) {
+        skip_providers_without_bid(&mut train_file, bids)?;
+    }
     let mut test_file = read(&args.test, Need::Optional)?;
     dataset::align_features(&train_file, &mut test_file)?;
-    let trusted_file = match (&args.emit_instance, &args.trusted) {
+    let trusted_file = match (&args.market.emit_instance, &args.market.trusted) {
         (Some(_), Some(path)) => {
             let mut file = read(path, Need::Optional)?;
             dataset::align_features(&train_file, &mut file)?;
@@ -146,16 +374,33 @@ fn value(args: &Args) -> anyhow::Result<String> {
     let classes = dataset::classes(&files)?;
     let train = dataset::dataset(&classes, &train_file)?;
     let test = dataset::dataset(&classes, &test_file)?;
+    let trusted = match &trusted_file {
+        Some(file) => Some(dataset::dataset(&classes, file)?),
+        None => None,
+    };
+    let model = valuation.model();
+    dataset::check_neighbours(
+        &model,
+        train.n_rows(),
+        &format!("the training set ({})", train_file.source),
+    )?;
     let (names, players) = match train_file.table.players() {
         Some((names, players)) => (Some(names), players),
         None => (None, Players::points(&train)),
     };
-    // The bids are read and checked before the (possibly long) valuation:
-    // with placeholder quality and utility 1, every rule of the instance
+    // With placeholder quality and utility 1, every rule of the instance
     // that does not depend on the valuation is checked now.
-    let offer = match (&args.emit_instance, &args.bids, &names) {
+    let offer = match (&args.market.emit_instance, bids, &names) {
         (Some(path), Some(bids), Some(names)) => {
-            let bids = dataset::read_bids(bids)?;
+            let (reference, source) = match (&trusted, &trusted_file) {
+                (Some(data), Some(file)) => (data, &file.source),
+                _ => (&test, &test_file.source),
+            };
+            dataset::check_neighbours(
+                &model,
+                reference.n_rows(),
+                &format!("the trusted set ({source})"),
+            )?;
             let ones = vec![1.0; names.len()];
             instance(args, names, &players, &ones, &ones, &bids)
                 .with_context(|| format!("{}: cannot build the instance", path.display()))?;
@@ -164,106 +409,158 @@ fn value(args: &Args) -> anyhow::Result<String> {
         _ => None,
     };
 
-    let estimate = estimate(args, model, &train, &test, &players)?;
+    let estimate = estimate(args, valuation, &train, &test, &players)?;
+    let csv = values_csv(valuation, names.as_deref(), &estimate);
 
-    let mut csv = String::from(if names.is_some() {
-        "provider,value\n"
-    } else {
-        "row,value\n"
-    });
-    for (player, value) in estimate.values.iter().enumerate() {
-        match &names {
-            Some(names) => csv.push_str(&format!("{},{value}\n", csv_field(&names[player]))),
-            None => csv.push_str(&format!("{player},{value}\n")),
+    let mut stdout = String::new();
+    let mut staged = Vec::new();
+    let mut place = |output: Output, contents: &[u8], path: &Path| -> anyhow::Result<()> {
+        match output {
+            Output::Stdout => stdout.push_str(&String::from_utf8_lossy(contents)),
+            Output::File(reserved) => staged.push((reserved.fill(contents)?, path.to_path_buf())),
         }
-    }
-
-    let mut staged = vec![(output::stage(&args.out, csv.as_bytes())?, args.out.clone())];
-    if let (Some((path, bids)), Some(names)) = (&offer, &names) {
-        let loaded;
-        let trusted = match &trusted_file {
-            Some(file) => {
-                loaded = dataset::dataset(&classes, file)?;
-                &loaded
-            }
-            None => &test,
-        };
-        let quality = quality_scores(trusted, &train, &players, &model)
+        Ok(())
+    };
+    place(outputs.values, csv.as_bytes(), &args.out)?;
+    if let (Some((path, bids)), Some(names), Some(output)) = (&offer, &names, outputs.instance) {
+        let reference = trusted.as_ref().unwrap_or(&test);
+        let quality = quality_scores(reference, &train, &players, &model)
             .map_err(|e| anyhow!("quality score: {e}"))?;
         let json = instance(args, names, &players, &estimate.values, &quality, bids)
             .map(|instance| write::procurement_instance(&instance))
             .with_context(|| format!("{}: cannot build the instance", path.display()))?;
-        staged.push((output::stage(path, json.as_bytes())?, (*path).clone()));
+        place(output, json.as_bytes(), path)?;
     }
     for (file, path) in staged {
         output::commit(file, &path)?;
     }
-    let what = if names.is_some() { "providers" } else { "rows" };
-    let how = match args.method {
-        Method::KnnShapley => format!("exact, over {} test rows", test.n_rows()),
-        Method::Loo => format!("exact, {} models retrained", estimate.values.len() + 1),
-        Method::TmcShapley | Method::BanzhafMsr => {
+    if !args.quiet {
+        eprint!(
+            "{}",
+            summary(args, valuation, names.is_some(), &estimate, &test)
+        );
+    }
+    Ok(stdout)
+}
+
+/// Drops from the training file the rows of the providers that do not bid,
+/// and says on stderr how many were skipped; refuses a file left empty.
+fn skip_providers_without_bid(train: &mut dataset::File, bids: &Bids) -> anyhow::Result<()> {
+    let bidders: HashSet<&str> = bids.rows.iter().map(|bid| bid.provider.as_str()).collect();
+    let rows = train.table.n_rows();
+    let skipped = train
+        .table
+        .retain_providers(|name| bidders.contains(name))
+        .map_err(|_| {
+            anyhow!(
+                "{}: no provider of the training set ({}) has a bid",
+                bids.source,
+                train.source
+            )
+        })?;
+    if !skipped.is_empty() {
+        let names: Vec<String> = skipped.iter().map(|name| format!("{name:?}")).collect();
+        eprintln!(
+            "skipped {} provider{} without a bid ({}): {} rows of {} left out",
+            skipped.len(),
+            if skipped.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            rows - train.table.n_rows(),
+            train.source
+        );
+    }
+    Ok(())
+}
+
+/// The values CSV: one line per player, with its standard error and the
+/// samples behind it (empty for an exact method).
+fn values_csv(valuation: Valuation, names: Option<&[String]>, estimate: &Estimate) -> String {
+    let samples = match valuation {
+        Valuation::KnnShapley(_) | Valuation::Loo(_) => String::new(),
+        Valuation::TmcShapley { .. } | Valuation::BanzhafMsr { .. } => estimate.samples.to_string(),
+    };
+    let key = if names.is_some() { "provider" } else { "row" };
+    let mut csv = format!("{key},value,std_error,samples\n");
+    for (player, (value, se)) in estimate.values.iter().zip(&estimate.std_errors).enumerate() {
+        let key = match names {
+            Some(names) => csv_field(&names[player]).into_owned(),
+            None => player.to_string(),
+        };
+        csv.push_str(&format!("{key},{value},{se},{samples}\n"));
+    }
+    csv
+}
+
+/// The status line: what was valued, how, and where it went.
+fn summary(
+    args: &Args,
+    valuation: Valuation,
+    providers: bool,
+    estimate: &Estimate,
+    test: &Dataset,
+) -> String {
+    let what = if providers { "providers" } else { "rows" };
+    let how = match valuation {
+        Valuation::KnnShapley(_) => format!("exact, over {} test rows", test.n_rows()),
+        Valuation::Loo(_) => format!("exact, {} models retrained", estimate.values.len() + 1),
+        Valuation::TmcShapley { .. } | Valuation::BanzhafMsr { .. } => {
             let se = estimate.std_errors.iter().copied().fold(0.0, f64::max);
             format!("{} samples, largest standard error {se}", estimate.samples)
         }
     };
-    Ok(format!(
-        "valued {} {what} ({how}) into {}\n",
-        estimate.values.len(),
-        args.out.display()
-    ))
+    let into = match Target::of(&args.out) {
+        Target::Stdout => "stdout".to_owned(),
+        Target::File(path) => path.display().to_string(),
+    };
+    format!(
+        "valued {} {what} ({how}) into {into}\n",
+        estimate.values.len()
+    )
 }
 
-/// Runs the chosen method with a progress bar.
+/// Runs the valuation with a progress bar (none with --quiet).
 fn estimate(
     args: &Args,
-    model: Model,
+    valuation: Valuation,
     train: &Dataset,
     test: &Dataset,
     players: &Players,
 ) -> anyhow::Result<Estimate> {
-    let bar = progress::bar(0, "valuing");
+    let bar = if args.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        progress::bar(0, "valuing")
+    };
     let report = |progress: Progress| {
         bar.set_length(progress.total as u64);
         bar.set_position(progress.done as u64);
     };
-    let result = match (args.method, model) {
-        (Method::KnnShapley, Model::Knn(knn)) => knn_shapley(train, test, &knn, players, &report)
-            .map(|values| Estimate {
+    let game = |model| {
+        LearningGame::new(train, test, players, model).map_err(|e| match e {
+            // The model is too large for the training file's columns and
+            // classes (procura_valuation::limits).
+            ValuationError::Model(e) => anyhow!("{}: {e} (--model)", args.train.display()),
+            other => anyhow!("{}: {other}", args.test.display()),
+        })
+    };
+    let result = match valuation {
+        Valuation::KnnShapley(knn) => {
+            knn_shapley(train, test, &knn, players, &report).map(|values| Estimate {
                 std_errors: vec![0.0; values.len()],
                 values,
                 samples: test.n_rows(),
-            }),
-        (method, model) => {
-            let game = LearningGame::new(train, test, players, model).map_err(|e| match e {
-                // The model is too large for the training file's columns
-                // and classes (procura_valuation::limits).
-                ValuationError::Model(e) => anyhow!("{}: {e} (--model)", args.train.display()),
-                other => anyhow!("{}: {other}", args.test.display()),
-            })?;
-            // Only the sampling methods read --samples, --seed and
-            // --target-se; the config checks them when it is built.
-            let config =
-                || SamplingConfig::new(args.samples, args.seed)?.with_target_se(args.target_se);
-            match method {
-                Method::Loo => Ok(leave_one_out(&game, &report)),
-                Method::TmcShapley => config()
-                    .and_then(|config| tmc_shapley(&game, &config, args.truncation, &report)),
-                _ => config().and_then(|config| banzhaf_msr(&game, &config, &report)),
-            }
+            })
         }
+        Valuation::Loo(model) => Ok(leave_one_out(&game(model)?, &report)),
+        Valuation::TmcShapley {
+            model,
+            config,
+            truncation,
+        } => tmc_shapley(&game(model)?, &config, truncation, &report),
+        Valuation::BanzhafMsr { model, config } => banzhaf_msr(&game(model)?, &config, &report),
     };
     bar.finish_and_clear();
-    result.map_err(|e| match e {
-        ValuationError::Samples => anyhow!("--samples must be at least 1"),
-        ValuationError::TargetSe(se) => {
-            anyhow!("--target-se: {se} is not finite and > 0")
-        }
-        ValuationError::Truncation(t) => {
-            anyhow!("--truncation: {t} is not finite and ≥ 0")
-        }
-        other => anyhow!("{other}"),
-    })
+    result.map_err(|e| anyhow!("{e}"))
 }
 
 /// The procurement instance of the bids, priced by the valuation
@@ -291,10 +588,10 @@ fn instance(
         })
         .collect();
     let market = InstanceSpec {
-        budget: args.budget.unwrap_or_default(),
-        token_budget: args.token_budget,
-        liquidity: args.liquidity,
-        token_pool: args.token_pool,
+        budget: args.market.budget.unwrap_or_default(),
+        token_budget: args.market.token_budget,
+        liquidity: args.market.liquidity,
+        token_pool: args.market.token_pool,
         providers: Vec::new(),
     };
     let source = &bids.source;
@@ -304,8 +601,68 @@ fn instance(
             OfferError::UnknownProvider { offer, .. } | OfferError::Twice { offer, .. } => {
                 anyhow!("{source}: line {}: {error}", line(offer))
             }
-            OfferError::NoOffer { .. } => anyhow!("{source}: {error}"),
+            OfferError::NoOffer { .. } => anyhow!(
+                "{source}: {error} (--skip-providers-without-bid leaves such providers out)"
+            ),
             other => anyhow!("{other}"),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Args as _;
+
+    use super::*;
+
+    /// Every option's help states its default, and the defaults stated are
+    /// the ones the code applies.
+    #[test]
+    fn the_help_states_every_default() {
+        let command = Args::augment_args(clap::Command::new("value"));
+        let help = |id: &str| {
+            command
+                .get_arguments()
+                .find(|arg| arg.get_id() == id)
+                .and_then(|arg| arg.get_help())
+                .map(|help| {
+                    help.to_string()
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default()
+        };
+        let standard = SamplingConfig::standard();
+        let expected = [
+            ("samples", format!("[default: {}]", standard.samples())),
+            ("seed", format!("[default: {}]", standard.seed())),
+            ("truncation", format!("[default: {DEFAULT_TRUNCATION}]")),
+            ("k", format!("[default: {}]", dataset::DEFAULT_K)),
+            ("l2", format!("[default: {}]", dataset::DEFAULT_L2)),
+            ("model", "[default: logreg]".to_owned()),
+        ];
+        for (id, default) in expected {
+            assert!(help(id).contains(&default), "--{id}: {:?}", help(id));
+        }
+        // Required options, switches and the market's own fields (whose
+        // absence is an error or has no default to state) aside, every
+        // option says what it is when not given.
+        let exempt = [
+            "method",
+            "train",
+            "test",
+            "out",
+            "quiet",
+            "skip_providers_without_bid",
+            "budget",
+            "bids",
+        ];
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if !exempt.contains(&id) {
+                assert!(help(id).contains("[default: "), "--{id}: {:?}", help(id));
+            }
+        }
+    }
 }

@@ -29,6 +29,10 @@ pub(crate) struct Args {
     /// A receipt to check against the transcript; may be given many times.
     #[arg(long = "receipt", value_name = "FILE")]
     receipts: Vec<PathBuf>,
+    /// Worker threads, at least 1 [default: one per core]. The answer does
+    /// not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
 }
 
 /// A transcript or receipt that fails verification: `main` exits with
@@ -46,6 +50,10 @@ impl std::error::Error for Rejected {}
 
 /// Runs the command and returns what it prints.
 pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
+    crate::threads::with_threads(args.threads, || run_in_pool(args))
+}
+
+fn run_in_pool(args: &Args) -> anyhow::Result<String> {
     let (source, text) = input::read(&args.transcript)?;
     let parsed =
         transcript::parse(text.as_bytes()).map_err(|error| anyhow!("{source}: {error}"))?;

@@ -105,6 +105,7 @@ fn tempdir() -> PathBuf {
 }
 
 fn population(threads: &str, worst: &Path) -> (Vec<u8>, Vec<u8>) {
+    let coalition = worst.with_extension("coalition.json");
     let output = run(
         &[
             "audit",
@@ -120,6 +121,8 @@ fn population(threads: &str, worst: &Path) -> (Vec<u8>, Vec<u8>) {
             "7",
             "--worst",
             worst.to_str().expect("path"),
+            "--worst-coalition",
+            coalition.to_str().expect("path"),
         ],
         threads,
     );
@@ -141,8 +144,8 @@ fn population_audits_are_byte_identical_across_thread_counts() {
     let (three, worst_three) = population("3", &dir.join("worst-3.json"));
     let strip = |bytes: &[u8]| {
         String::from_utf8_lossy(bytes)
-            .replace("worst-1.json", "W")
-            .replace("worst-3.json", "W")
+            .replace("worst-1.", "W.")
+            .replace("worst-3.", "W.")
     };
     assert_eq!(strip(&one), strip(&three));
     assert_eq!(worst_one, worst_three);
@@ -152,10 +155,10 @@ fn population_audits_are_byte_identical_across_thread_counts() {
     assert!(report["with_deviation"].as_u64().expect("count") > 0);
     // The worst instance replays: auditing it alone finds its gain again.
     let worst = dir.join("worst-1.json");
-    let seed = report["worst"]["audit_seed"]
-        .as_u64()
-        .expect("audit seed")
-        .to_string();
+    let seed = report["worst_unilateral"]["audit_seed"]
+        .as_str()
+        .expect("audit seed, a string")
+        .to_owned();
     let alone = json(&run(
         &[
             "audit",
@@ -175,12 +178,12 @@ fn population_audits_are_byte_identical_across_thread_counts() {
     ));
     assert_eq!(
         alone["max_unilateral_gain"],
-        report["worst"]["max_unilateral_gain"]
+        report["worst_unilateral"]["max_unilateral_gain"]
     );
     // The coalition sample depends on the seed, so this checks it too.
     assert_eq!(
         alone["max_coalition_gain"],
-        report["worst"]["max_coalition_gain"]
+        report["worst_unilateral"]["max_coalition_gain"]
     );
 }
 
@@ -267,6 +270,11 @@ fn mut_needs_a_token_budget_fraction() {
             "2",
             "--worst",
             worst.to_str().expect("path"),
+            "--worst-coalition",
+            worst
+                .with_extension("coalition.json")
+                .to_str()
+                .expect("path"),
         ],
         "1",
     ));
@@ -318,7 +326,7 @@ fn search_sizes_are_bounded_and_named() {
         (
             "--max-participants",
             "0",
-            "--max-participants: 0 is not between 1 and",
+            "--max-participants: 0 is not at least 1",
         ),
     ] {
         let output = run(
@@ -333,4 +341,309 @@ fn search_sizes_are_bounded_and_named() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(message), "{flag} {value}: {stderr}");
     }
+}
+
+/// Runs a report's `replay` command (`procura …`, its words quoted for a
+/// shell) with this build's binary, and returns its stdout.
+fn replay(command: &str) -> Vec<u8> {
+    let rest = command.strip_prefix("procura ").expect("a procura command");
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(format!("\"$PROCURA\" {rest}"))
+        .env("PROCURA", env!("CARGO_BIN_EXE_procura"))
+        .output()
+        .expect("sh runs");
+    assert!(
+        output.status.success(),
+        "{command}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// A report records how it searched and the command that replays it,
+/// which prints the same report.
+#[test]
+fn an_audit_records_its_search_and_the_command_that_replays_it() {
+    let output = run(&["audit", &market(), "--mechanism", "trust"], "2");
+    let report = json(&output);
+    assert_eq!(
+        report["search"],
+        serde_json::json!({
+            "grid": 64, "coalition_size": 2, "max_coalitions": 2000,
+            "max_participants": null, "seed": "0", "sampled": false
+        })
+    );
+    assert_eq!(
+        report["replay"],
+        format!(
+            "procura audit {} --mechanism trust --grid 64 --coalition-size 2 \
+             --max-coalitions 2000 --seed 0",
+            market()
+        )
+    );
+    assert_eq!(
+        replay(report["replay"].as_str().expect("replay")),
+        output.stdout
+    );
+
+    // A sampled search says so, and its flags are in the command.
+    let dir = tempdir();
+    let spaced = dir.join("my market.json");
+    std::fs::copy(market(), &spaced).expect("copy");
+    let spaced = spaced.to_str().expect("path");
+    let args = [
+        "audit",
+        spaced,
+        "-m",
+        "volume",
+        "--max-participants",
+        "2",
+        "--grid",
+        "8",
+        "--coalition-size",
+        "3",
+        "--max-coalitions",
+        "5",
+        "--seed",
+        "\"18446744073709551615\"",
+    ];
+    let output = run(&args, "1");
+    let report = json(&output);
+    assert_eq!(
+        report["search"],
+        serde_json::json!({
+            "grid": 8, "coalition_size": 3, "max_coalitions": 5,
+            "max_participants": 2, "seed": "18446744073709551615", "sampled": true
+        })
+    );
+    assert_eq!(
+        report["replay"],
+        format!(
+            "procura audit '{spaced}' --mechanism volume --grid 8 --coalition-size 3 \
+             --max-coalitions 5 --max-participants 2 --seed 18446744073709551615"
+        )
+    );
+    assert_eq!(
+        replay(report["replay"].as_str().expect("replay")),
+        output.stdout
+    );
+}
+
+/// The population summary says each instance's search was sampled, gives
+/// seeds as strings, and saves the worst unilateral and the worst
+/// coalition instance chosen by *profitable* gain: under Q-MIA the
+/// unilateral gains are rounding (up to 5.6e-17 here), so no unilateral
+/// instance is saved, and the coalition instance is the one with the
+/// largest coalition gain. Each replays.
+#[test]
+fn a_population_audit_saves_the_worst_profitable_instances_and_replays() {
+    // A path no shell word needs quoting in, to compare the replay as text.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("audit-profitable");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("folder");
+    let worst = dir.join("worst.json");
+    let coalition = dir.join("coalition.json");
+    let population = repo("examples/populations/uniform-small.toml");
+    let args = [
+        "audit",
+        "--population",
+        population.to_str().expect("path"),
+        "-m",
+        "qmia",
+        "--instances",
+        "30",
+        "--worst",
+        worst.to_str().expect("path"),
+        "--worst-coalition",
+        coalition.to_str().expect("path"),
+    ];
+    let output = run(&args, "2");
+    let report = json(&output);
+    assert_eq!(report["seed"], "0");
+    assert_eq!(report["with_deviation"], 0);
+    assert!(report["max_gain"].as_f64().expect("gain") > 0.0, "rounding");
+    assert_eq!(report["worst_unilateral"], Value::Null);
+    assert!(!worst.exists(), "nothing profitable to save");
+    let saved = &report["worst_coalition"];
+    assert_eq!(saved["max_coalition_gain"], report["max_coalition_gain"]);
+    assert_eq!(saved["coalition"]["gain"], report["max_coalition_gain"]);
+    assert_eq!(saved["file"], coalition.to_str().expect("path"));
+    let seed = saved["audit_seed"].as_str().expect("a string");
+    assert!(seed.parse::<u64>().expect("a u64") > 1 << 53, "{seed}");
+    assert_eq!(
+        report["search"],
+        serde_json::json!({
+            "grid": 16, "coalition_size": 2, "max_coalitions": 10,
+            "max_participants": 10, "seed": "0", "sampled": true, "sampled_instances": 30
+        })
+    );
+    // Its replay finds the same coalition gain on the saved instance.
+    let alone: Value =
+        serde_json::from_slice(&replay(saved["replay"].as_str().expect("replay"))).expect("JSON");
+    assert_eq!(alone["max_coalition_gain"], saved["max_coalition_gain"]);
+    assert_eq!(alone["coalition"], saved["coalition"]);
+    assert_eq!(
+        alone["search"]["seed"], saved["audit_seed"],
+        "the replay searches with the instance's own seed"
+    );
+    // The whole audit replays byte for byte.
+    let expected = format!(
+        "procura audit --population {} --mechanism qmia --instances 30 --grid 16 \
+         --coalition-size 2 --max-coalitions 10 --max-participants 10 --seed 0 --worst {} \
+         --worst-coalition {}",
+        population.display(),
+        worst.display(),
+        coalition.display()
+    );
+    assert_eq!(report["replay"], expected);
+    assert_eq!(replay(&expected), output.stdout);
+
+    // Under trust both are real and saved.
+    let args = [&args[..4], &["trust", "--instances", "6"], &args[7..]].concat();
+    let report = json(&run(&args, "2"));
+    assert_eq!(
+        report["worst_unilateral"]["max_unilateral_gain"],
+        report["max_gain"]
+    );
+    assert_eq!(
+        report["worst_coalition"]["max_coalition_gain"],
+        report["max_coalition_gain"]
+    );
+    assert!(worst.exists() && coalition.exists());
+}
+
+#[test]
+fn flags_that_do_not_apply_or_make_no_sense_are_refused() {
+    let population = repo("examples/populations/uniform-small.toml");
+    let population = population.to_str().expect("path");
+    let market = market();
+    let market = market.as_str();
+    let never = "/nonexistent/never-written.json";
+    let cases: [(Vec<&str>, &str); 7] = [
+        (
+            vec!["audit", market, "-m", "qmia", "--instances", "5"],
+            "--instances applies only to population audits: add --population FILE, or drop \
+             --instances",
+        ),
+        (
+            vec!["audit", market, "-m", "qmia", "--worst", never],
+            "--worst applies only to population audits",
+        ),
+        (
+            vec!["audit", market, "-m", "qmia", "--worst-coalition", never],
+            "--worst-coalition applies only to population audits",
+        ),
+        (
+            vec![
+                "audit",
+                "--population",
+                population,
+                "-m",
+                "qmia",
+                "--instances",
+                "0",
+            ],
+            "--instances: 0 is not at least 1",
+        ),
+        (
+            vec![
+                "audit",
+                "--population",
+                population,
+                "-m",
+                "qmia",
+                "--worst",
+                never,
+                "--worst-coalition",
+                never,
+            ],
+            "--worst and --worst-coalition name the same file, /nonexistent/never-written.json",
+        ),
+        (
+            vec!["audit", market, "-m", "qmia", "--threads", "0"],
+            "--threads must be at least 1",
+        ),
+        (
+            vec!["audit", market, "-m", "qmia", "--seed", "1.5"],
+            "\"1.5\" is not an integer from 0 to 18446744073709551615",
+        ),
+    ];
+    for (args, expected) in cases {
+        check_rejected(&args, expected);
+    }
+}
+
+/// README.md, its whitespace runs made single spaces.
+fn readme() -> String {
+    let text = std::fs::read_to_string(repo("README.md")).expect("README");
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What the README says of the withdrawal audit is what it finds: no
+/// unilateral gain, a coalition gain of 0.02 by `hospital-a` and `lab-e`.
+#[test]
+fn the_readme_says_what_the_withdrawal_audit_finds() {
+    let readme = readme();
+    assert!(readme.contains(
+        "No user gains by misreporting alone (the stage is DSIC), but pairs can: on \
+         `examples/threshold.json` the auditor finds a coalition gain of 0.02 (`hospital-a` \
+         and `lab-e`)"
+    ));
+    let threshold = repo("examples/threshold.json");
+    let report = json(&run(
+        &[
+            "audit",
+            threshold.to_str().expect("path"),
+            "-m",
+            "withdrawal",
+        ],
+        "2",
+    ));
+    assert_eq!(report["deviation"], Value::Null);
+    assert_eq!(
+        report["coalition"]["ids"],
+        serde_json::json!(["hospital-a", "lab-e"])
+    );
+    let gain = report["max_coalition_gain"].as_f64().expect("gain");
+    assert_eq!(format!("{gain:.2}"), "0.02");
+}
+
+/// What the README says of coalition and unilateral gains under a sampled
+/// search holds: on a population of trust markets the worst unilateral
+/// instance's coalition gain is far below its unilateral gain, and so is
+/// the population's.
+#[test]
+fn the_readme_says_a_sampled_coalition_gain_can_be_below_the_unilateral_one() {
+    let readme = readme();
+    assert!(!readme.contains("is at least the best unilateral gain"));
+    assert!(readme.contains(
+        "a sampled search (`--max-participants`, `--max-coalitions`, and every population \
+         audit) tries only some coalitions, so `max_coalition_gain` can be below \
+         `max_unilateral_gain`"
+    ));
+    let dir = tempdir().join("sampled");
+    std::fs::create_dir_all(&dir).expect("folder");
+    let population = repo("examples/populations/heavy-tails.toml");
+    let report = json(&run(
+        &[
+            "audit",
+            "--population",
+            population.to_str().expect("path"),
+            "-m",
+            "trust",
+            "--instances",
+            "20",
+            "--worst",
+            dir.join("w.json").to_str().expect("path"),
+            "--worst-coalition",
+            dir.join("c.json").to_str().expect("path"),
+        ],
+        "2",
+    ));
+    assert_eq!(report["search"]["sampled"], true);
+    let worst = &report["worst_unilateral"];
+    let gain = |value: &Value| value.as_f64().expect("a gain");
+    assert!(gain(&worst["max_coalition_gain"]) < gain(&worst["max_unilateral_gain"]));
+    assert!(gain(&report["max_coalition_gain"]) < gain(&report["max_gain"]));
 }

@@ -582,7 +582,7 @@ fn a_failed_write_leaves_the_old_folder_as_it_was() {
     );
 
     let changed = scratch.file("changed.toml", &SMALL.replace("seed = 5", "seed = 6"));
-    let output = run(&["experiment", &changed, "--out", &out]);
+    let output = run(&["experiment", &changed, "--out", &out, "--force"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "a write failure: {stderr}");
     assert!(stderr.contains("value.svg"), "{stderr}");
@@ -602,17 +602,396 @@ fn a_failed_write_leaves_the_old_folder_as_it_was() {
     beside_now.sort();
     assert_eq!(entries(&scratch.0.display().to_string()), beside_now);
 
-    // Once the way is clear, the new files replace the old, and the
-    // user's file stays.
+    // Once the way is clear, the new files replace the old, and --force
+    // removes the rest (the user's file too: it said to replace them).
     std::fs::remove_dir_all(format!("{out}/figures/value.svg")).expect("remove");
-    succeed(&["experiment", &changed, "--out", &out]);
+    succeed(&["experiment", &changed, "--out", &out, "--force"]);
     let after = folder(&out);
-    assert_eq!(after["notes.txt"], b"mine");
+    assert!(!after.contains_key("notes.txt"));
     assert_ne!(after["results.csv"], before["results.csv"]);
-    assert_eq!(entries(&out), top);
+    let mut without_notes = top;
+    without_notes.retain(|name| name != "notes.txt");
+    assert_eq!(entries(&out), without_notes);
 
     // A new folder appears whole: written beside it, then renamed.
     let fresh = scratch.path("fresh/nested");
     succeed(&["experiment", &file, "--out", &fresh]);
     assert_eq!(entries(&scratch.path("fresh")), ["nested"]);
+}
+
+/// The exit code and stderr of a refused run, which must print nothing.
+fn refused_run(args: &[&str], current_dir: &str) -> String {
+    let output = procura()
+        .args(args)
+        .current_dir(current_dir)
+        .output()
+        .expect("procura runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+    assert!(output.stdout.is_empty(), "{args:?}");
+    stderr
+}
+
+#[test]
+fn a_used_output_folder_is_refused_unless_force_replaces_what_it_holds() {
+    let scratch = Scratch::new("used");
+    let file = scratch.file("small.toml", SMALL);
+    let out = scratch.path("out");
+    succeed(&["experiment", &file, "--out", &out]);
+    // What an earlier run of another design leaves: a shard's note, a
+    // figure of a metric no longer plotted, a folder of notes.
+    std::fs::write(format!("{out}/shard.txt"), "1/2\n").expect("write");
+    std::fs::write(format!("{out}/figures/old.svg"), "<svg/>").expect("write");
+    std::fs::create_dir_all(format!("{out}/old/deeper")).expect("folder");
+    std::fs::write(format!("{out}/old/deeper/x"), "x").expect("write");
+    // A link to a folder outside: removed, never followed.
+    let outside = scratch.path("outside");
+    std::fs::create_dir_all(&outside).expect("folder");
+    std::fs::write(format!("{outside}/keep.txt"), "keep").expect("write");
+    std::os::unix::fs::symlink(&outside, format!("{out}/link")).expect("link");
+    let before = folder(&out);
+    let changed = scratch.file("changed.toml", &SMALL.replace("seed = 5", "seed = 6"));
+    let stderr = refused_run(&["experiment", &changed, "--out", &out], &scratch.path(""));
+    assert!(
+        stderr.contains(&format!(
+            "--out {out}: the folder is not empty; choose a new or empty folder, or add --force"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(folder(&out), before, "a refused run changes nothing");
+
+    // --force: exactly the files of a run into a new folder.
+    succeed(&["experiment", &changed, "--out", &out, "--force"]);
+    let fresh = scratch.path("fresh");
+    succeed(&["experiment", &changed, "--out", &fresh]);
+    assert_eq!(folder(&out), folder(&fresh));
+    assert!(!Path::new(&format!("{out}/old")).exists());
+    assert!(std::fs::symlink_metadata(format!("{out}/link")).is_err());
+    assert_eq!(
+        std::fs::read_to_string(format!("{outside}/keep.txt")).expect("kept"),
+        "keep"
+    );
+    // An empty folder needs no --force.
+    let empty = scratch.path("empty");
+    std::fs::create_dir_all(&empty).expect("folder");
+    succeed(&["experiment", &file, "--out", &empty]);
+
+    // merge follows the same rule.
+    let shard = scratch.path("shard");
+    succeed(&["experiment", &file, "--out", &shard, "--shard", "1/1"]);
+    let stderr = refused_run(&["merge", &shard, "--out", &out], &scratch.path(""));
+    assert!(stderr.contains("the folder is not empty"), "{stderr}");
+    succeed(&["merge", &shard, "--out", &out, "--force"]);
+    let single = scratch.path("single");
+    succeed(&["experiment", &file, "--out", &single]);
+    assert_eq!(folder(&out), folder(&single));
+}
+
+#[test]
+fn force_clears_only_a_result_folder_and_never_one_that_holds_the_inputs_or_the_caller() {
+    let scratch = Scratch::new("force-guard");
+    let file = scratch.file("small.toml", SMALL);
+    let out = scratch.path("out");
+    succeed(&["experiment", &file, "--out", &out]);
+    let here = scratch.path("");
+    let check = |args: &[&str], current_dir: &str, expected: &str| {
+        let before = folder(&here);
+        let stderr = refused_run(args, current_dir);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert_eq!(folder(&here), before, "{args:?} changed files");
+    };
+    // Not a folder an experiment wrote.
+    let notes = scratch.path("notes");
+    std::fs::create_dir_all(&notes).expect("folder");
+    std::fs::write(format!("{notes}/todo.txt"), "mine").expect("write");
+    check(
+        &["experiment", &file, "--out", &notes, "--force"],
+        &here,
+        "--force will not clear a folder without an experiment.toml, a results.csv and a \
+         summary.csv",
+    );
+    // A user's own project folder that holds its experiment file: the
+    // experiment file alone does not make it a results folder.
+    let project = scratch.path("project");
+    std::fs::create_dir_all(&project).expect("folder");
+    let own = format!("{project}/experiment.toml");
+    std::fs::write(&own, SMALL).expect("write");
+    std::fs::write(format!("{project}/analysis.py"), "mine").expect("write");
+    check(
+        &["experiment", &own, "--out", &project, "--force"],
+        &here,
+        "--force will not clear a folder without an experiment.toml, a results.csv",
+    );
+    // Even with results in it, a folder under version control.
+    std::fs::write(format!("{project}/results.csv"), "x\n").expect("write");
+    std::fs::write(format!("{project}/summary.csv"), "x\n").expect("write");
+    std::fs::create_dir_all(format!("{project}/.git")).expect("folder");
+    check(
+        &["experiment", &own, "--out", &project, "--force"],
+        &here,
+        "--force will not clear a folder under version control (it holds .git)",
+    );
+    // The current folder, or one that holds it.
+    check(
+        &["experiment", &file, "--out", ".", "--force"],
+        &out,
+        "--out .: --force will not clear the current folder or a folder that holds it",
+    );
+    check(
+        &["experiment", &file, "--out", &out, "--force"],
+        &format!("{out}/figures"),
+        "--force will not clear the current folder or a folder that holds it",
+    );
+    // The home folder, or one that holds it.
+    let output = procura()
+        .args(["experiment", &file, "--out", &out, "--force"])
+        .current_dir(&here)
+        .env("HOME", format!("{out}/figures"))
+        .output()
+        .expect("procura runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr)
+        .contains("--force will not clear the home folder or a folder that holds it"));
+    assert!(Path::new(&format!("{out}/figures/value.svg")).exists());
+    // A folder that holds the experiment file (other than its own copy,
+    // read before anything is written) or a shard being merged.
+    let inside = format!("{out}/mine.toml");
+    std::fs::write(&inside, SMALL).expect("write");
+    check(
+        &["experiment", &inside, "--out", &out, "--force"],
+        &here,
+        &format!("--force will not clear the folder that holds {inside}"),
+    );
+    let shard = format!("{out}/shard");
+    succeed(&["experiment", &file, "--out", &shard, "--shard", "1/1"]);
+    check(
+        &["merge", &shard, "--out", &out, "--force"],
+        &here,
+        &format!("--force will not clear the folder that holds {shard}"),
+    );
+    std::fs::remove_file(&inside).expect("remove");
+    std::fs::remove_dir_all(&shard).expect("remove");
+    let own = format!("{out}/experiment.toml");
+    succeed(&["experiment", &own, "--out", &out, "--force"]);
+    assert_eq!(std::fs::read_to_string(&own).expect("kept"), SMALL);
+}
+
+/// Makes `file` undeletable by this process, and returns how to undo it;
+/// `None` where this machine offers no way. Its folder is made read-only,
+/// which stops any user but a privileged one (root); where that is not
+/// enough, the file is made immutable (`chattr +i`, which root may do).
+fn lock(file: &Path) -> Option<Box<dyn Fn()>> {
+    use std::os::unix::fs::PermissionsExt;
+    let set_mode = |path: &Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    };
+    let folder = file.parent().expect("a folder").to_path_buf();
+    // Does a read-only folder stop this process? Ask a canary beside it.
+    let probe = folder.with_extension("probe");
+    std::fs::create_dir_all(&probe).expect("folder");
+    std::fs::write(probe.join("x"), "x").expect("write");
+    set_mode(&probe, 0o555);
+    let stopped = std::fs::remove_file(probe.join("x")).is_err();
+    set_mode(&probe, 0o755);
+    std::fs::remove_dir_all(&probe).expect("remove the probe");
+    if stopped {
+        set_mode(&folder, 0o555);
+        return Some(Box::new(move || set_mode(&folder, 0o755)));
+    }
+    let chattr = |flag: &str, path: &Path| {
+        Command::new("chattr")
+            .arg(flag)
+            .arg(path)
+            .output()
+            .is_ok_and(|output| output.status.success())
+    };
+    if chattr("+i", file) {
+        let file = file.to_path_buf();
+        return Some(Box::new(move || {
+            chattr("-i", &file);
+        }));
+    }
+    None
+}
+
+/// `--force` writes the new results first and deletes the old files
+/// after: a deletion that fails is an output failure (exit code 1), with
+/// the new results in place.
+#[test]
+fn a_failed_deletion_under_force_is_an_output_failure() {
+    let scratch = Scratch::new("undeletable");
+    let file = scratch.file("small.toml", SMALL);
+    let out = scratch.path("out");
+    succeed(&["experiment", &file, "--out", &out]);
+    let stale = Path::new(&out).join("stale");
+    std::fs::create_dir_all(&stale).expect("folder");
+    let locked = stale.join("locked.txt");
+    std::fs::write(&locked, "old").expect("write");
+    let Some(unlock) = lock(&locked) else {
+        eprintln!("skipped: no way to make a file undeletable on this machine");
+        return;
+    };
+    let changed = scratch.file("changed.toml", &SMALL.replace("seed = 5", "seed = 6"));
+    let output = run(&["experiment", &changed, "--out", &out, "--force"]);
+    unlock();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(output.stdout.is_empty());
+    assert!(
+        stderr.starts_with(&format!(
+            "error: {out}: the new results are written, but the old files could not all be \
+             removed: "
+        )),
+        "{stderr}"
+    );
+    // The new results are in place, the locked file where it was.
+    let fresh = scratch.path("fresh");
+    succeed(&["experiment", &changed, "--out", &fresh]);
+    let mut now = folder(&out);
+    assert_eq!(now.remove("stale/locked.txt").as_deref(), Some(&b"old"[..]));
+    assert_eq!(now, folder(&fresh));
+}
+
+/// A sweep of a population key and of a best-response setting: 2 × 2
+/// cells, two instance streams.
+const SWEPT: &str = r#"
+name = "swept"
+seed = 5
+replicates = 3
+mechanisms = ["qmia", "volume"]
+
+[procurement]
+providers = 4
+budget_fraction = 0.3
+cost = { distribution = "uniform", low = 0.5, high = 1.5 }
+quality = { distribution = "uniform", low = 0.5, high = 1.0 }
+utility = { distribution = "uniform", low = 0.0, high = 1.0 }
+
+[strategic]
+mechanisms = ["volume"]
+
+[[sweep]]
+key = "procurement.budget_fraction"
+values = [0.2, 0.45]
+
+[[sweep]]
+key = "strategic.max_rounds"
+values = [1, 10]
+"#;
+
+#[test]
+fn a_plan_lists_the_cells_and_records_and_runs_nothing() {
+    let scratch = Scratch::new("plan");
+    let file = scratch.file("swept.toml", SWEPT);
+    let out = scratch.path("out");
+    let output = succeed(&["experiment", &file, "--plan"]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "swept: 4 cells × 3 replicates × 2 mechanisms = 24 records (a plan: nothing is run)
+mechanisms: qmia, volume
+cell  procurement.budget_fraction  strategic.max_rounds  instances
+0     0.2                          1                     0
+1     0.2                          10                    0
+2     0.45                         1                     1
+3     0.45                         10                    1
+cells with the same `instances` draw the same instances (common random numbers)
+"
+    );
+    let output = succeed(&[
+        "experiment",
+        &file,
+        "--plan",
+        "--shard",
+        "2/3",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "swept, shard 2/3: 1 of 4 cells × 3 replicates × 2 mechanisms = 6 records (a plan: nothing is run)
+mechanisms: qmia, volume
+output: OUT (new or empty)
+cell  procurement.budget_fraction  strategic.max_rounds  instances
+1     0.2                          10                    0
+cells with the same `instances` draw the same instances (common random numbers)
+"
+        .replace("OUT", &out)
+    );
+    assert!(!Path::new(&out).exists(), "a plan writes nothing");
+    // A plan checks the output folder as a run would.
+    succeed(&["experiment", &file, "--out", &out]);
+    let stderr = refused_run(
+        &["experiment", &file, "--plan", "--out", &out],
+        &scratch.path(""),
+    );
+    assert!(stderr.contains("the folder is not empty"), "{stderr}");
+    let output = succeed(&["experiment", &file, "--plan", "--out", &out, "--force"]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains(&format!(
+        "output: {out} (not empty: --force replaces what it holds)"
+    )));
+
+    // The cells that share a stream saw the same instances: qmia, which
+    // nobody best-responds to, has the same records in cells 0 and 1.
+    let results = std::fs::read_to_string(format!("{out}/results.csv")).expect("results");
+    let rows = csv_rows(&results);
+    let qmia = |cell: &str| -> Vec<BTreeMap<String, String>> {
+        rows.iter()
+            .filter(|row| row["cell"] == cell && row["mechanism"] == "qmia")
+            .map(|row| {
+                let mut row = row.clone();
+                for key in ["cell", "strategic.max_rounds"] {
+                    row.remove(key);
+                }
+                row
+            })
+            .collect()
+    };
+    assert_eq!(qmia("0").len(), 3);
+    assert_eq!(qmia("0"), qmia("1"));
+    assert_eq!(qmia("2"), qmia("3"));
+    assert_ne!(qmia("0"), qmia("2"));
+}
+
+#[test]
+fn flags_that_do_not_apply_are_refused() {
+    let scratch = Scratch::new("flags");
+    let file = scratch.file("small.toml", SMALL);
+    let out = scratch.path("out");
+    let here = scratch.path("");
+    for (args, expected) in [
+        (
+            vec!["experiment", &file, "--plan", "--threads", "2"],
+            "'--plan' cannot be used with '--threads <THREADS>'",
+        ),
+        (
+            vec!["experiment", &file, "--force", "--plan"],
+            "--out <OUT>",
+        ),
+        (vec!["experiment", &file], "--out <OUT>"),
+        (
+            vec!["experiment", &file, "--out", &out, "--threads", "0"],
+            "--threads must be at least 1",
+        ),
+    ] {
+        let stderr = refused_run(&args, &here);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+    assert!(!Path::new(&out).exists());
+}
+
+#[test]
+fn the_help_states_every_default() {
+    for command in ["experiment", "merge"] {
+        let output = succeed(&[command, "--help"]);
+        let help = String::from_utf8_lossy(&output.stdout);
+        if command == "experiment" {
+            assert!(help.contains("[default: one per core]"), "{help}");
+            assert!(help.contains("[required unless --plan]"), "{help}");
+            assert!(
+                help.contains("[default: every cell, written as a result folder]"),
+                "{help}"
+            );
+        }
+        assert!(help.contains("unless --force"), "{help}");
+    }
 }

@@ -292,16 +292,11 @@ fn bad_datasets_are_refused() {
             ],
             &["budget"],
         ),
-        // The bids are read before the valuation, whose --samples 0 would
-        // fail: the bids' error is the one reported.
+        // The bids are read and checked before the valuation.
         (
             "train.csv",
             "test.csv",
             &[
-                "--method",
-                "banzhaf-msr",
-                "--samples",
-                "0",
                 "--provider-column",
                 "owner",
                 "--emit-instance",
@@ -390,8 +385,9 @@ fn parse_values(path: &Path) -> (String, Vec<(String, f64)>) {
     let header = lines.next().expect("header").to_owned();
     let rows = lines
         .map(|line| {
-            let (key, value) = line.split_once(',').expect("two fields");
-            (key.to_owned(), value.parse().expect("number"))
+            let fields: Vec<&str> = line.split(',').collect();
+            assert_eq!(fields.len(), 4, "{line}: key, value, std_error, samples");
+            (fields[0].to_owned(), fields[1].parse().expect("number"))
         })
         .collect();
     (header, rows)
@@ -402,8 +398,16 @@ fn every_method_writes_its_values() {
     let folder = scratch("methods");
     // (arguments, expected header, expected rows)
     let cases: &[(&[&str], &str, usize)] = &[
-        (&["--method", "knn-shapley", "--k", "3"], "row,value", 24),
-        (&["--method", "loo", "--model", "knn"], "row,value", 24),
+        (
+            &["--method", "knn-shapley", "--k", "3"],
+            "row,value,std_error,samples",
+            24,
+        ),
+        (
+            &["--method", "loo", "--model", "knn"],
+            "row,value,std_error,samples",
+            24,
+        ),
         (
             &[
                 "--method",
@@ -413,17 +417,17 @@ fn every_method_writes_its_values() {
                 "--samples",
                 "20",
             ],
-            "row,value",
+            "row,value,std_error,samples",
             24,
         ),
         (
             &["--method", "banzhaf-msr", "--samples", "40"],
-            "row,value",
+            "row,value,std_error,samples",
             24,
         ),
         (
             &["--method", "knn-shapley", "--provider-column", "owner"],
-            "provider,value",
+            "provider,value,std_error,samples",
             3,
         ),
         (
@@ -435,7 +439,7 @@ fn every_method_writes_its_values() {
                 "--samples",
                 "40",
             ],
-            "provider,value",
+            "provider,value,std_error,samples",
             3,
         ),
     ];
@@ -453,7 +457,8 @@ fn every_method_writes_its_values() {
             "case {index}: {}",
             text(&output.stderr)
         );
-        assert!(text(&output.stdout).starts_with("valued "));
+        assert!(text(&output.stderr).starts_with("valued "));
+        assert!(output.stdout.is_empty());
         let (actual_header, values) = parse_values(&out);
         assert_eq!(actual_header, *header);
         assert_eq!(values.len(), *rows);
@@ -702,10 +707,10 @@ fn test_columns_match_by_name_and_labels_by_value() {
             &out,
         );
         assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-        let stdout = text(&output.stdout);
+        let stderr = text(&output.stderr);
         assert!(
-            stdout.starts_with("valued 24 rows (exact, over 12 test rows) into "),
-            "{stdout}"
+            stderr.starts_with("valued 24 rows (exact, over 12 test rows) into "),
+            "{stderr}"
         );
         std::fs::read(&out).expect("output")
     };

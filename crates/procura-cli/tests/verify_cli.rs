@@ -77,6 +77,41 @@ fn every_tampered_example_exits_1_naming_its_rule_and_entry() {
 }
 
 #[test]
+fn the_answer_is_the_same_on_any_number_of_threads() {
+    for file in [
+        "procurement.transcript.json",
+        "tampered-payment.transcript.json",
+    ] {
+        let run = |threads: &str| {
+            procura()
+                .args(["verify", "--threads", threads])
+                .arg(example(file))
+                .output()
+                .expect("procura runs")
+        };
+        let one = run("1");
+        let two = run("2");
+        assert_eq!(one.status.code(), two.status.code(), "{file}");
+        assert_eq!(
+            (&one.stdout, &one.stderr),
+            (&two.stdout, &two.stderr),
+            "{file}"
+        );
+    }
+    let zero = procura()
+        .args(["verify", "--threads", "0"])
+        .arg(example("procurement.transcript.json"))
+        .output()
+        .expect("procura runs");
+    assert_eq!(zero.status.code(), Some(2));
+    assert!(
+        text(&zero.stderr).contains("--threads"),
+        "{}",
+        text(&zero.stderr)
+    );
+}
+
+#[test]
 fn unreadable_input_exits_2() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let missing = dir.path().join("missing.json");

@@ -15,6 +15,8 @@
 //!   is written so that it reads back as the same double. An outcome that
 //!   names a participant its instance does not have (it was cleared from
 //!   another instance) is a [`write::WriteError`], never a panic.
+//! - `schema` (feature `schema`): the JSON Schemas of both
+//!   formats, derived from the same types.
 //!
 //! The crate does no IO: callers read and write the text.
 //!
@@ -36,5 +38,8 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod audit_report;
 pub mod read;
+#[cfg(feature = "schema")]
+pub mod schema;
 pub mod write;

@@ -10,7 +10,7 @@
 //! same size or larger is written with that instance's ids, since nothing
 //! in an outcome tells the two apart.
 
-use procura_mechanisms::procurement::{Instance, Outcome};
+use procura_mechanisms::procurement::{Auction, Instance, Outcome};
 use procura_mechanisms::threshold::{
     Assignment, Protocol, SubsidyOutcome, ThresholdInstance, WithdrawalOutcome,
 };
@@ -47,23 +47,43 @@ pub enum WriteError {
     },
 }
 
-#[derive(Serialize)]
-struct ProcurementJson<'a> {
-    mechanism: &'a str,
+/// A procurement outcome (§A.2) as written: ids in place of indices.
+/// [`procurement_outcome_json`] builds one; it serializes to the bytes of
+/// [`procurement_outcome`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "procurement outcome (§A.2)"))]
+pub struct ProcurementOutcomeJson<'a> {
+    /// The mechanism that cleared the instance.
+    mechanism: Auction,
     /// Always false for procurement; present so every outcome has the field
     /// that threshold outcomes use.
+    #[cfg_attr(feature = "schema", schemars(extend("const" = false)))]
     null: bool,
+    /// The winners' ids in allocation order.
     winners: Vec<&'a str>,
+    /// One payment per winner, in the same order; losers are paid nothing.
     payments: Vec<PaymentJson<'a>>,
+    /// Σ cash over the winners.
     total_cash: f64,
+    /// Σ tokens over the winners.
     total_tokens: f64,
+    /// Σ w_i = Σ q_i·μ_i over the winners.
     value: f64,
 }
 
-#[derive(Serialize)]
+/// One winner's payment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct PaymentJson<'a> {
+    /// The winner's id.
     id: &'a str,
+    /// Cash paid now.
+    #[cfg_attr(feature = "schema", schemars(range(min = 0)))]
     cash: f64,
+    /// Tokens: cash-equivalent units, except in MUT, where they are shares
+    /// of the pool.
+    #[cfg_attr(feature = "schema", schemars(range(min = 0)))]
     tokens: f64,
 }
 
@@ -71,6 +91,17 @@ struct PaymentJson<'a> {
 /// a newline. [`WriteError::NoSuchProvider`] when the outcome names a
 /// provider `instance` does not have.
 pub fn procurement_outcome(instance: &Instance, outcome: &Outcome) -> Result<String, WriteError> {
+    procurement_outcome_json(instance, outcome).map(|json| to_json(&json))
+}
+
+/// The outcome, cleared from `instance`, as the document that
+/// [`procurement_outcome`] writes, for callers that put several outcomes
+/// in one document. [`WriteError::NoSuchProvider`] when the outcome names
+/// a provider `instance` does not have.
+pub fn procurement_outcome_json<'a>(
+    instance: &'a Instance,
+    outcome: &Outcome,
+) -> Result<ProcurementOutcomeJson<'a>, WriteError> {
     let providers = instance.providers();
     let id = |provider: usize| {
         providers
@@ -81,8 +112,8 @@ pub fn procurement_outcome(instance: &Instance, outcome: &Outcome) -> Result<Str
                 providers: providers.len(),
             })
     };
-    let json = ProcurementJson {
-        mechanism: outcome.mechanism().name(),
+    Ok(ProcurementOutcomeJson {
+        mechanism: outcome.mechanism(),
         null: false,
         winners: outcome.winners().map(id).collect::<Result<_, _>>()?,
         payments: outcome
@@ -99,8 +130,7 @@ pub fn procurement_outcome(instance: &Instance, outcome: &Outcome) -> Result<Str
         total_cash: outcome.total_cash(),
         total_tokens: outcome.total_tokens(),
         value: outcome.value(),
-    };
-    Ok(to_json(&json))
+    })
 }
 
 /// `value` as pretty-printed JSON, ending in a newline: the layout of every
@@ -156,10 +186,18 @@ pub fn procurement_instance(instance: &Instance) -> String {
     to_json(&json)
 }
 
-#[derive(Serialize)]
+/// One user's assignment as written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 struct AssignmentJson<'a> {
+    /// The user's id.
     id: &'a str,
+    /// Units of data assigned.
+    #[cfg_attr(feature = "schema", schemars(range(min = 0)))]
     amount: f64,
+    /// Its payment: the lump P (subsidy) or the Myerson payment t_i
+    /// (withdrawal rights).
+    #[cfg_attr(feature = "schema", schemars(range(min = 0)))]
     payment: f64,
 }
 
@@ -184,6 +222,30 @@ fn assignments<'a>(
         .collect()
 }
 
+/// A subsidy outcome (§B.2) as written. [`subsidy_outcome_json`] builds
+/// one; it serializes to the bytes of [`subsidy_outcome`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "subsidy outcome (§B.2)"))]
+pub struct SubsidyOutcomeJson<'a> {
+    /// Always `subsidy`.
+    #[cfg_attr(feature = "schema", schemars(extend("const" = "subsidy")))]
+    mechanism: &'static str,
+    /// Always false: the subsidy always runs.
+    #[cfg_attr(feature = "schema", schemars(extend("const" = false)))]
+    null: bool,
+    /// Whether the collected data reaches T.
+    improved: bool,
+    /// Collected data X = f · (number of contributors).
+    collected: f64,
+    /// The contributors, in input order.
+    assignments: Vec<AssignmentJson<'a>>,
+    /// Spend S = P · (number of contributors).
+    total_payment: f64,
+    /// S if not improved, else 0.
+    leakage: f64,
+}
+
 /// A subsidy outcome (§B.2), cleared from `instance`, as JSON. `null` is
 /// always false: the subsidy always runs; the field is there so every
 /// outcome has it. [`WriteError::NoSuchUser`] when the outcome names a user
@@ -192,17 +254,16 @@ pub fn subsidy_outcome(
     instance: &ThresholdInstance,
     outcome: &SubsidyOutcome,
 ) -> Result<String, WriteError> {
-    #[derive(Serialize)]
-    struct SubsidyJson<'a> {
-        mechanism: &'static str,
-        null: bool,
-        improved: bool,
-        collected: f64,
-        assignments: Vec<AssignmentJson<'a>>,
-        total_payment: f64,
-        leakage: f64,
-    }
-    Ok(to_json(&SubsidyJson {
+    subsidy_outcome_json(instance, outcome).map(|json| to_json(&json))
+}
+
+/// The document that [`subsidy_outcome`] writes, for callers that put
+/// several outcomes in one document.
+pub fn subsidy_outcome_json<'a>(
+    instance: &'a ThresholdInstance,
+    outcome: &SubsidyOutcome,
+) -> Result<SubsidyOutcomeJson<'a>, WriteError> {
+    Ok(SubsidyOutcomeJson {
         mechanism: Mechanism::Subsidy.family(),
         null: false,
         improved: outcome.improved(),
@@ -210,7 +271,50 @@ pub fn subsidy_outcome(
         assignments: assignments(instance, outcome.assignments())?,
         total_payment: outcome.total_payment(),
         leakage: outcome.leakage(),
-    }))
+    })
+}
+
+/// The statistics of a withdrawal protocol (§B.4).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+struct ProtocolJson {
+    /// The protocol played.
+    name: Protocol,
+    /// P(training happens).
+    #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 1)))]
+    success_probability: f64,
+    /// Σ t_i over stayers, paid only on training.
+    expected_payment: f64,
+    /// Stayers, counted only on training.
+    expected_participants: f64,
+    /// Units held by stayers, counted only on training.
+    expected_data: f64,
+}
+
+/// A withdrawal-rights outcome (§B.3, §B.4) as written.
+/// [`withdrawal_outcome_json`] builds one; it serializes to the bytes of
+/// [`withdrawal_outcome`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "schema",
+    schemars(title = "withdrawal-rights outcome (§B.3, §B.4)")
+)]
+pub struct WithdrawalOutcomeJson<'a> {
+    /// Always `withdrawal`.
+    #[cfg_attr(feature = "schema", schemars(extend("const" = "withdrawal")))]
+    mechanism: &'static str,
+    /// Whether the outcome is null: the users who accept the reserve
+    /// cannot reach T, so nothing is collected or paid.
+    null: bool,
+    /// The assigned users in ascending (cost, id); empty when null.
+    assignments: Vec<AssignmentJson<'a>>,
+    /// Σ t_i, held in escrow.
+    total_payment: f64,
+    /// Always 0: payments are released only if training happens.
+    leakage: f64,
+    /// The protocol's statistics; null when the outcome is null.
+    protocol: Option<ProtocolJson>,
 }
 
 /// A withdrawal-rights outcome (§B.3, §B.4), cleared from `instance`, as
@@ -221,37 +325,43 @@ pub fn withdrawal_outcome(
     instance: &ThresholdInstance,
     outcome: &WithdrawalOutcome,
 ) -> Result<String, WriteError> {
-    #[derive(Serialize)]
-    struct ProtocolJson {
-        name: &'static str,
-        success_probability: f64,
-        expected_payment: f64,
-        expected_participants: f64,
-        expected_data: f64,
-    }
-    #[derive(Serialize)]
-    struct WithdrawalJson<'a> {
-        mechanism: &'static str,
-        null: bool,
-        assignments: Vec<AssignmentJson<'a>>,
-        total_payment: f64,
-        leakage: f64,
-        protocol: Option<ProtocolJson>,
-    }
-    Ok(to_json(&WithdrawalJson {
+    withdrawal_outcome_json(instance, outcome).map(|json| to_json(&json))
+}
+
+/// The document that [`withdrawal_outcome`] writes, for callers that put
+/// several outcomes in one document.
+pub fn withdrawal_outcome_json<'a>(
+    instance: &'a ThresholdInstance,
+    outcome: &WithdrawalOutcome,
+) -> Result<WithdrawalOutcomeJson<'a>, WriteError> {
+    Ok(WithdrawalOutcomeJson {
         mechanism: Mechanism::Withdrawal(Protocol::default()).family(),
         null: outcome.is_null(),
         assignments: assignments(instance, outcome.assignments())?,
         total_payment: outcome.total_payment(),
         leakage: outcome.leakage(),
         protocol: outcome.protocol().map(|report| ProtocolJson {
-            name: report.protocol.name(),
+            name: report.protocol,
             success_probability: report.success_probability,
             expected_payment: report.expected_payment,
             expected_participants: report.expected_participants,
             expected_data: report.expected_data,
         }),
-    }))
+    })
+}
+
+/// Any outcome as written: the document of `procura schema outcome`, and
+/// one entry of `procura clear --mechanism all`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(untagged)]
+pub enum OutcomeJson<'a> {
+    /// A procurement outcome (§A.2).
+    Procurement(ProcurementOutcomeJson<'a>),
+    /// A subsidy outcome (§B.2).
+    Subsidy(SubsidyOutcomeJson<'a>),
+    /// A withdrawal-rights outcome (§B.3, §B.4).
+    Withdrawal(WithdrawalOutcomeJson<'a>),
 }
 
 #[cfg(test)]

@@ -336,8 +336,9 @@ impl Population {
         &self.spec
     }
 
-    /// Whether `mechanism` can clear this population's instances: MUT
-    /// needs a token budget, so the population needs
+    /// Whether `mechanism` can clear this population's instances: MUT,
+    /// and Mixed-MIA when `liquidity` is below 1, pay in tokens
+    /// ([`Auction::pays_tokens`]), so the population needs
     /// `token_budget_fraction` (the population-level form of
     /// [`Auction::check_clears`]).
     ///
@@ -356,16 +357,31 @@ impl Population {
     /// let error = population.check_clears(Auction::Mut).unwrap_err();
     /// assert_eq!(error, MissingKey { key: "token_budget_fraction", mechanism: Auction::Mut });
     /// assert_eq!(error.to_string(), "token_budget_fraction is required by mut");
+    /// assert_eq!(population.check_clears(Auction::Mixed), Ok(()));
+    ///
+    /// let partly_liquid = read_population(r#"
+    ///     providers = 4
+    ///     budget_fraction = 0.5
+    ///     liquidity = 0.5
+    ///     cost = { distribution = "uniform", low = 0.1, high = 5.0 }
+    ///     quality = { distribution = "uniform", low = 0.2, high = 1.0 }
+    ///     utility = { distribution = "uniform", low = 0.1, high = 3.0 }
+    /// "#)?;
+    /// assert_eq!(
+    ///     partly_liquid.check_clears(Auction::Mixed).unwrap_err().to_string(),
+    ///     "token_budget_fraction is required by mixed"
+    /// );
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn check_clears(&self, mechanism: Auction) -> Result<(), MissingKey> {
-        match mechanism {
-            Auction::Mut if self.spec.token_budget_fraction.is_none() => Err(MissingKey {
+        let liquidity = self.spec.liquidity.unwrap_or(1.0);
+        if mechanism.pays_tokens(liquidity) && self.spec.token_budget_fraction.is_none() {
+            return Err(MissingKey {
                 key: "token_budget_fraction",
                 mechanism,
-            }),
-            _ => Ok(()),
+            });
         }
+        Ok(())
     }
 
     /// Instance `index` of the population drawn with `seed`.
@@ -519,9 +535,16 @@ pub struct PopulationReport {
     pub budget_violations: u64,
     /// Total mechanism runs.
     pub evaluations: u64,
-    /// The instance with the largest gain (unilateral, then coalition;
-    /// ties to the lower index), with what replays it.
+    /// Instances whose audit was a seeded sample ([`AuditReport::sampled`]).
+    pub sampled_instances: u64,
+    /// The instance with the largest *profitable* unilateral gain (one
+    /// above the auditor's rounding tolerance, [`procura_audit::is_profitable`];
+    /// ties to the lower index), with what replays it; `None` when no
+    /// instance has one.
     pub worst: Option<WorstInstance>,
+    /// The instance with the largest profitable coalition gain, as
+    /// `worst`.
+    pub worst_coalition: Option<WorstInstance>,
 }
 
 /// The worst instance of a population audit: replay its audit with
@@ -574,9 +597,14 @@ pub fn audit_population(
         ir_violations: 0,
         budget_violations: 0,
         evaluations: 0,
+        sampled_instances: 0,
         worst: None,
+        worst_coalition: None,
     };
-    let mut worst: Option<(u64, (f64, f64))> = None;
+    // The audit keeps a deviation only when its gain is profitable, so
+    // rounding noise (1e-15 under a DSIC mechanism) never picks an instance.
+    let mut worst = Largest::default();
+    let mut worst_coalition = Largest::default();
     for (index, audit) in (0u64..).zip(&audits) {
         report.with_deviation += u64::from(audit.deviation.is_some());
         report.mean_gain += audit.max_unilateral_gain;
@@ -586,16 +614,16 @@ pub fn audit_population(
         report.ir_violations += audit.ir_violations as u64;
         report.budget_violations += u64::from(!audit.budget_ok);
         report.evaluations += audit.evaluations;
-        let key = (audit.max_unilateral_gain, audit.max_coalition_gain);
-        if worst.is_none_or(|(_, best)| key > best) {
-            worst = Some((index, key));
-        }
+        report.sampled_instances += u64::from(audit.sampled);
+        worst.offer(index, audit.deviation.as_ref());
+        worst_coalition.offer(index, audit.coalition.as_ref());
     }
     if n_instances > 0 {
         report.mean_gain /= n_instances as f64;
         report.mean_coalition_gain /= n_instances as f64;
     }
-    report.worst = worst.and_then(|(index, _)| {
+    let saved = |largest: Largest| {
+        let index = largest.index?;
         let position = usize::try_from(index).ok()?;
         Some(WorstInstance {
             index,
@@ -603,6 +631,70 @@ pub fn audit_population(
             instance: population.draw(seed, index),
             audit: audits.get(position)?.clone(),
         })
-    });
+    };
+    report.worst = saved(worst);
+    report.worst_coalition = saved(worst_coalition);
     report
+}
+
+/// The index of the largest profitable deviation offered so far (the
+/// first on ties).
+#[derive(Default)]
+struct Largest {
+    index: Option<u64>,
+    gain: f64,
+}
+
+impl Largest {
+    /// Offers instance `index`'s profitable deviation, if it has one.
+    fn offer(&mut self, index: u64, deviation: Option<&procura_audit::Deviation>) {
+        if let Some(deviation) = deviation {
+            if self.index.is_none() || deviation.gain > self.gain {
+                self.index = Some(index);
+                self.gain = deviation.gain;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uniform_small() -> Population {
+        read_population(include_str!(
+            "../../../examples/populations/uniform-small.toml"
+        ))
+        .expect("the shipped population")
+    }
+
+    /// Under Q-MIA the unilateral gains are rounding (5.6e-17 at most
+    /// here) while coalitions gain for real: no instance is saved as the
+    /// worst unilateral one, and the saved coalition instance is the one
+    /// with the largest coalition gain.
+    #[test]
+    fn the_worst_instances_are_chosen_by_profitable_gain() {
+        let population = uniform_small();
+        let config = AuditConfig::sampled();
+        let report = audit_population(Auction::Qmia, &population, 30, 0, &config, &|| {});
+        assert_eq!(report.with_deviation, 0);
+        assert!(report.max_gain > 0.0, "a gain of rounding noise");
+        assert_eq!(report.worst, None);
+        let worst = report.worst_coalition.expect("a profitable coalition");
+        assert_eq!(worst.audit.max_coalition_gain, report.max_coalition_gain);
+        assert!(worst.audit.coalition.is_some());
+        assert_eq!(worst.instance, population.draw(0, worst.index));
+        assert_eq!(worst.audit_seed, instance_seed(config.seed(), worst.index));
+        assert_eq!(report.sampled_instances, 30);
+
+        // Under trust both are real, and each is its own maximum.
+        let report = audit_population(Auction::Trust, &population, 12, 0, &config, &|| {});
+        let unilateral = report.worst.expect("trust rewards misreports");
+        assert_eq!(unilateral.audit.max_unilateral_gain, report.max_gain);
+        let coalition = report.worst_coalition.expect("and coalitions");
+        assert_eq!(
+            coalition.audit.max_coalition_gain,
+            report.max_coalition_gain
+        );
+    }
 }

@@ -25,10 +25,12 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer as _, SigningKey};
 use sha2::{Digest, Sha256};
 
+use crate::envelope::KeyId;
 use crate::merkle::Hash;
+use crate::signature;
 
 /// Most signature lines a note may carry (Go's `note` has the same bound).
 pub const MAX_SIGNATURES: usize = 100;
@@ -72,11 +74,11 @@ pub enum NoteError {
 /// SHA-256(name ‖ 0x0A ‖ 0x01 ‖ public key), where 0x01 is the Ed25519
 /// algorithm byte.
 #[must_use]
-pub fn key_hash(name: &str, key: &VerifyingKey) -> [u8; 4] {
+pub fn key_hash(name: &str, key: &[u8; 32]) -> [u8; 4] {
     let mut hasher = Sha256::new();
     hasher.update(name.as_bytes());
     hasher.update([0x0a, 0x01]);
-    hasher.update(key.as_bytes());
+    hasher.update(key);
     let digest: [u8; 32] = hasher.finalize().into();
     [digest[0], digest[1], digest[2], digest[3]]
 }
@@ -95,7 +97,7 @@ pub fn is_key_name(name: &str) -> bool {
 /// base64(key hash ‖ signature)` and a newline.
 #[must_use]
 pub fn signature_line(name: &str, key: &SigningKey, body: &str) -> String {
-    let mut blob = key_hash(name, &key.verifying_key()).to_vec();
+    let mut blob = key_hash(name, key.verifying_key().as_bytes()).to_vec();
     blob.extend_from_slice(&key.sign(body.as_bytes()).to_bytes());
     format!("\u{2014} {name} {}\n", STANDARD.encode(blob))
 }
@@ -109,7 +111,7 @@ pub fn sign_note(body: &str, name: &str, key: &SigningKey) -> String {
 
 /// Opens a signed note: checks it has a signature line by `name` and `key`
 /// that verifies, and returns its body.
-pub fn open_note<'a>(text: &'a str, name: &str, key: &VerifyingKey) -> Result<&'a str, NoteError> {
+pub fn open_note<'a>(text: &'a str, name: &str, key: &KeyId) -> Result<&'a str, NoteError> {
     if text.len() > MAX_NOTE_BYTES {
         return Err(NoteError::TooLong);
     }
@@ -122,7 +124,7 @@ pub fn open_note<'a>(text: &'a str, name: &str, key: &VerifyingKey) -> Result<&'
             "the signature lines do not end in a newline",
         ));
     }
-    let want = key_hash(name, key);
+    let want = key_hash(name, key.bytes());
     let mut signed = false;
     let lines: Vec<&str> = signatures[..signatures.len() - 1].split('\n').collect();
     if lines.len() > MAX_SIGNATURES {
@@ -153,8 +155,9 @@ pub fn open_note<'a>(text: &'a str, name: &str, key: &VerifyingKey) -> Result<&'
         }
         let signature = <[u8; 64]>::try_from(&blob[4..])
             .map_err(|_| NoteError::BadSignature(name.to_owned()))?;
-        key.verify_strict(body.as_bytes(), &Signature::from_bytes(&signature))
-            .map_err(|_| NoteError::BadSignature(name.to_owned()))?;
+        if !signature::is_valid(key.key(), body.as_bytes(), &signature) {
+            return Err(NoteError::BadSignature(name.to_owned()));
+        }
         signed = true;
     }
     if !signed {
@@ -226,7 +229,7 @@ impl Checkpoint {
 
     /// Opens a signed checkpoint with the operator's key: the signature
     /// line under the origin's key name must verify.
-    pub fn open(text: &str, key: &VerifyingKey) -> Result<Checkpoint, NoteError> {
+    pub fn open(text: &str, key: &KeyId) -> Result<Checkpoint, NoteError> {
         // The key name is read from the body's first line before the
         // signature is checked; it is checked again as the origin below.
         let first = text.split('\n').next().unwrap_or_default();
@@ -265,7 +268,7 @@ mod tests {
             "1a5cd907143c384c41e830c5bce12aa8817ec5649aaabf2c31388b35b2d744d6"
         );
         assert_eq!(
-            hex::encode(key_hash("PeterNeumann", &key.verifying_key())),
+            hex::encode(key_hash("PeterNeumann", key.verifying_key().as_bytes())),
             "c74f20a3"
         );
         let line = signature_line("PeterNeumann", &key, TEXT);
@@ -275,7 +278,7 @@ mod tests {
         );
         let note = sign_note(TEXT, "PeterNeumann", &key);
         assert_eq!(
-            open_note(&note, "PeterNeumann", &key.verifying_key()),
+            open_note(&note, "PeterNeumann", &KeyId::of(&key.verifying_key())),
             Ok(TEXT)
         );
     }
@@ -286,18 +289,18 @@ mod tests {
         let other = SigningKey::from_bytes(&[9; 32]);
         let note = sign_note(TEXT, "PeterNeumann", &key);
         assert!(matches!(
-            open_note(&note, "PeterNeumann", &other.verifying_key()),
+            open_note(&note, "PeterNeumann", &KeyId::of(&other.verifying_key())),
             Err(NoteError::Unsigned(_))
         ));
         let changed = note.replacen("cryptography", "cryptograph", 1);
         assert!(matches!(
-            open_note(&changed, "PeterNeumann", &key.verifying_key()),
+            open_note(&changed, "PeterNeumann", &KeyId::of(&key.verifying_key())),
             Err(NoteError::BadSignature(_))
         ));
         // An unknown signature beside the right one is ignored.
         let cosigned = format!("{note}{}", signature_line("Other", &other, TEXT));
         assert_eq!(
-            open_note(&cosigned, "PeterNeumann", &key.verifying_key()),
+            open_note(&cosigned, "PeterNeumann", &KeyId::of(&key.verifying_key())),
             Ok(TEXT)
         );
         for broken in [
@@ -305,7 +308,7 @@ mod tests {
             note.trim_end().to_owned(),
             note.replace('\u{2014}', "-"),
         ] {
-            assert!(open_note(&broken, "PeterNeumann", &key.verifying_key()).is_err());
+            assert!(open_note(&broken, "PeterNeumann", &KeyId::of(&key.verifying_key())).is_err());
         }
     }
 
@@ -320,7 +323,7 @@ mod tests {
         let note = checkpoint.sign(&key);
         assert!(note.contains("\n\n\u{2014} procura.example "));
         assert_eq!(
-            Checkpoint::open(&note, &key.verifying_key()),
+            Checkpoint::open(&note, &KeyId::of(&key.verifying_key())),
             Ok(checkpoint)
         );
         for body in [

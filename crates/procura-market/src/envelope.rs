@@ -16,10 +16,11 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
 use serde::Deserialize;
 
 use crate::merkle::{leaf_hash, Hash};
+use crate::signature::{self, PublicKey};
 
 /// The kinds of entry, each with its payload type
 /// `application/vnd.procura.<kind>+json`.
@@ -96,7 +97,7 @@ impl Kind {
 #[derive(Debug, Clone, Copy)]
 pub struct KeyId {
     bytes: [u8; 32],
-    key: VerifyingKey,
+    key: PublicKey,
 }
 
 impl PartialEq for KeyId {
@@ -129,16 +130,17 @@ impl KeyId {
     /// Parses a key id, checking that it is an Ed25519 public key.
     pub fn parse(text: &str) -> Result<KeyId, KeyIdError> {
         let bytes = parse_hex32(text).ok_or(KeyIdError::NotHex)?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyIdError::NotAKey)?;
+        let key = PublicKey::decode(bytes).ok_or(KeyIdError::NotAKey)?;
         Ok(KeyId { bytes, key })
     }
 
     /// The key id of a public key.
     #[must_use]
     pub fn of(key: &VerifyingKey) -> KeyId {
+        let bytes = key.to_bytes();
         KeyId {
-            bytes: key.to_bytes(),
-            key: *key,
+            bytes,
+            key: PublicKey::decode(bytes).expect("a VerifyingKey is a curve point"),
         }
     }
 
@@ -148,9 +150,9 @@ impl KeyId {
         &self.bytes
     }
 
-    /// The public key.
+    /// The public key, decoded for verification (see [`signature`]).
     #[must_use]
-    pub fn key(&self) -> &VerifyingKey {
+    pub fn key(&self) -> &PublicKey {
         &self.key
     }
 }
@@ -333,14 +335,32 @@ impl Envelope {
         }
     }
 
-    /// Checks the signature over PAE with the signer's key (strict
-    /// verification: small-order keys and non-canonical signatures fail).
+    /// Checks the signature over PAE with the signer's key, by the rule of
+    /// [`signature`] (small-order keys and malleable signatures fail).
     pub fn verify(&self) -> Result<(), EnvelopeError> {
-        let signature = Signature::from_bytes(&self.signature);
-        self.signer
-            .key()
-            .verify_strict(&pae(self.kind.payload_type(), &self.payload), &signature)
-            .map_err(|_| EnvelopeError::BadSignature(self.signer.to_string()))
+        if signature::is_valid(self.signer.key(), &self.signed_bytes(), &self.signature) {
+            Ok(())
+        } else {
+            Err(EnvelopeError::BadSignature(self.signer.to_string()))
+        }
+    }
+
+    /// The bytes the signature is over: PAE(payload type, payload).
+    #[must_use]
+    pub fn signed_bytes(&self) -> Vec<u8> {
+        pae(self.kind.payload_type(), &self.payload)
+    }
+
+    /// The signer's public key.
+    #[must_use]
+    pub fn signer_key(&self) -> &PublicKey {
+        self.signer.key()
+    }
+
+    /// The 64-byte signature.
+    #[must_use]
+    pub fn signature(&self) -> &[u8; 64] {
+        &self.signature
     }
 
     /// The kind of entry.

@@ -21,6 +21,7 @@ pub mod merkle;
 pub mod payload;
 pub mod round;
 pub mod round_log;
+pub mod signature;
 pub mod transcript;
 
 pub use envelope::{Envelope, KeyId, Kind};

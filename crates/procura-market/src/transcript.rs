@@ -37,6 +37,7 @@ use crate::envelope::{parse_hex32, Envelope, KeyId, KeyIdError, Kind};
 use crate::merkle::{leaf_hash, verify_consistency, verify_inclusion, Hash, Tree};
 use crate::payload::{Payload, RoundId};
 use crate::round::{Refusal, Round, MAX_ENTRIES};
+use crate::signature::{self, Signed};
 
 /// A round's transcript, as served by `GET /v1/rounds/{round}/transcript`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -145,7 +146,7 @@ impl Verified {
     /// built from the transcript, verifies): a forked or rewritten log
     /// fails here.
     pub fn check_receipt(&self, receipt: &Receipt) -> Result<(), String> {
-        let checkpoint = Checkpoint::open(&receipt.checkpoint, self.operator.key())
+        let checkpoint = Checkpoint::open(&receipt.checkpoint, &self.operator)
             .map_err(|error| format!("its checkpoint: {error}"))?;
         if checkpoint.origin != self.origin {
             return Err(format!(
@@ -257,6 +258,68 @@ fn shown(value: &Value, keys: &HashMap<&str, Result<KeyId, KeyIdError>>) -> Show
     }
 }
 
+/// The signature check of every entry shown in full (Ok for the others),
+/// in log order. The envelopes are checked in a few large batches, one per
+/// thread, each with multipliers drawn from the checkpoint's root (which
+/// commits to every signature) and the batch's number; only a batch that
+/// fails is checked one signature at a time, to name its entries. Both
+/// paths apply the one rule of [`crate::signature`], so the answer does not
+/// depend on how the entries are split.
+fn signature_checks(entries: &[Shown], root: &Hash) -> Vec<Result<(), String>> {
+    let envelopes: Vec<(usize, &Envelope)> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(at, entry)| match entry {
+            Shown::Envelope(envelope) => Some((at, envelope.as_ref())),
+            _ => None,
+        })
+        .collect();
+    let threads = rayon::current_num_threads().max(1);
+    let chunk = envelopes.len().div_ceil(threads).max(MIN_BATCH);
+    let failures: Vec<(usize, String)> = envelopes
+        .par_chunks(chunk)
+        .enumerate()
+        .flat_map_iter(|(number, batch)| {
+            let messages: Vec<Vec<u8>> = batch
+                .iter()
+                .map(|(_, envelope)| envelope.signed_bytes())
+                .collect();
+            let signed: Vec<Signed<'_>> = batch
+                .iter()
+                .zip(&messages)
+                .map(|((_, envelope), message)| Signed {
+                    key: envelope.signer_key(),
+                    message,
+                    signature: envelope.signature(),
+                })
+                .collect();
+            let commitment = [&root[..], &(number as u64).to_le_bytes()].concat();
+            let failed: Vec<(usize, String)> = if signature::all_valid(&signed, &commitment) {
+                Vec::new()
+            } else {
+                batch
+                    .iter()
+                    .filter_map(|(at, envelope)| {
+                        envelope
+                            .verify()
+                            .err()
+                            .map(|error| (*at, error.to_string()))
+                    })
+                    .collect()
+            };
+            failed
+        })
+        .collect();
+    let mut checks: Vec<Result<(), String>> = vec![Ok(()); entries.len()];
+    for (at, error) in failures {
+        checks[at] = Err(error);
+    }
+    checks
+}
+
+/// The smallest batch worth a multi-scalar multiplication of its own.
+const MIN_BATCH: usize = 256;
+
 /// Parses a transcript's JSON text.
 pub fn parse(text: &[u8]) -> Result<Transcript, String> {
     let transcript: Transcript =
@@ -290,7 +353,7 @@ pub fn verify(transcript: &Transcript) -> Result<Verified, Failure> {
     // Rule 1.
     let operator = KeyId::parse(&transcript.operator)
         .map_err(|error| fail(1, None, format!("operator: {error}")))?;
-    let checkpoint = Checkpoint::open(&transcript.checkpoint, operator.key())
+    let checkpoint = Checkpoint::open(&transcript.checkpoint, &operator)
         .map_err(|error| fail(1, None, format!("the checkpoint: {error}")))?;
     if checkpoint.origin != transcript.origin {
         return Err(fail(
@@ -332,13 +395,15 @@ pub fn verify(transcript: &Transcript) -> Result<Verified, Failure> {
         ));
     }
     // Rule 2.
+    let signatures = signature_checks(&entries, &checkpoint.root);
     let checks: Vec<Result<(), String>> = entries
         .par_iter()
-        .map(|entry| match entry {
+        .zip(signatures)
+        .map(|(entry, signature)| match entry {
             Shown::Malformed(error) => Err(error.clone()),
             Shown::Sealed(_) => Ok(()),
             Shown::Envelope(envelope) => {
-                envelope.verify().map_err(|error| error.to_string())?;
+                signature?;
                 let payload = Payload::parse(envelope.kind(), envelope.payload())
                     .map_err(|error| error.to_string())?;
                 payload.check_formats().map_err(|error| error.to_string())?;

@@ -171,8 +171,7 @@ fn re_signing_the_valid_examples_with_the_published_keys_gives_the_same_bytes() 
             assert_eq!(again.leaf_bytes(), envelope.leaf_bytes(), "{file}");
         }
         let operator = KeyId::parse(&transcript.operator).expect("a key");
-        let checkpoint =
-            Checkpoint::open(&transcript.checkpoint, operator.key()).expect("a checkpoint");
+        let checkpoint = Checkpoint::open(&transcript.checkpoint, &operator).expect("a checkpoint");
         assert_eq!(checkpoint.sign(&keys[&operator]), transcript.checkpoint);
     }
 }

@@ -1,6 +1,6 @@
 //! # procura-mechanisms: the rules of truthful data markets
 //!
-//! The mechanisms of the project's specification (`shared/spec/mechanisms.md`): procurement
+//! The mechanisms of the project's specification (`docs/SPECIFICATION.md`): procurement
 //! auctions in which providers bid for the right to sell data (Part A,
 //! [`procurement`]) and threshold contributions in which users give data
 //! towards a model that improves only past a threshold (Part B,

@@ -135,8 +135,9 @@ pub fn provider(index: usize) -> impl Strategy<Value = ProviderSpec> {
 /// A random valid procurement instance (§A.1) with 1 to `max_providers`
 /// providers ([`provider`]): budget in [0.1, 12], and, each given 85% of
 /// the time (so that their defaults R = 0, λ = 1 and Π = 1 occur too, and
-/// MUT sometimes refuses), token budget in [0, 8], liquidity in [0, 1] and
-/// token pool in [0.5, 1000].
+/// MUT sometimes refuses), token budget in [0, 8], liquidity in [0, 1]
+/// (only with a token budget, so that Mixed-MIA always clears) and token
+/// pool in [0.5, 1000].
 pub fn procurement_instance(max_providers: usize) -> impl Strategy<Value = Instance> {
     (1..=max_providers.max(1))
         .prop_flat_map(|n| {
@@ -152,6 +153,10 @@ pub fn procurement_instance(max_providers: usize) -> impl Strategy<Value = Insta
             )
         })
         .prop_map(|(budget, token_budget, liquidity, token_pool, providers)| {
+            // Without a token budget, λ is left at its default 1: Mixed-MIA
+            // refuses λ < 1 without one, as MUT refuses any instance
+            // without one, and the suites expect Mixed-MIA to clear.
+            let liquidity = liquidity.filter(|_| token_budget.is_some());
             let spec = InstanceSpec {
                 budget,
                 token_budget,

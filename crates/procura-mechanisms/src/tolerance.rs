@@ -8,7 +8,7 @@
 //! the auditor compare against.
 
 /// Relative agreement required between an outcome and a worked example
-/// (`shared/spec/examples/README.md`): payments and amounts to 1e-9.
+/// (`docs/SPECIFICATION.md`, "Worked examples"): payments and amounts to 1e-9.
 pub const GOLDEN_RELATIVE: f64 = 1e-9;
 
 /// Relative slack for identities that hold exactly in real arithmetic but may
@@ -144,7 +144,7 @@ pub const FILL_RELATIVE: f64 = 1e-9;
 
 /// Agreement required between protocol statistics (success probability,
 /// expected payment, participants and data) and a worked example
-/// (`shared/spec/examples/README.md`): 1e-6.
+/// (`docs/SPECIFICATION.md`, "Worked examples"): 1e-6.
 pub const PROTOCOL_GOLDEN: f64 = 1e-6;
 
 /// Relative size below which the auditor treats a gain as rounding and not

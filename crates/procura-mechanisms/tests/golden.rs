@@ -1,4 +1,4 @@
-//! Golden cases: every worked example of `shared/spec/examples` (copied to
+//! Golden cases: every worked example of the specification (docs/SPECIFICATION.md; copied to
 //! `tests/data/`), cleared by every mechanism and compared field by field.
 
 use std::path::PathBuf;

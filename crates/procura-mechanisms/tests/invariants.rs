@@ -19,16 +19,15 @@ fn instance() -> impl Strategy<Value = Instance> {
 // ---------------------------------------------------------------------------
 // Helpers shared by the checks.
 
-/// Clears `instance`, or returns `None` for MUT without a token budget (and
-/// checks that this is the only way to fail).
+/// Clears `instance`, or returns `None` for MUT, or Mixed-MIA with λ < 1,
+/// without a token budget (and checks that this is the only way to fail).
 fn try_run(instance: &Instance, mechanism: Auction) -> Option<Outcome> {
     match clear(instance, mechanism) {
         Ok(outcome) => Some(outcome),
         Err(error) => {
-            assert!(
-                mechanism == Auction::Mut && !instance.has_token_budget(),
-                "{error}"
-            );
+            let pays_tokens = mechanism == Auction::Mut
+                || (mechanism == Auction::Mixed && instance.liquidity() < 1.0);
+            assert!(pays_tokens && !instance.has_token_budget(), "{error}");
             None
         }
     }

@@ -1,5 +1,5 @@
 //! Golden cases for Part B: every `thr-*` worked example of
-//! `shared/spec/examples` (copied to `tests/data/`), cleared by the subsidy
+//! the specification (docs/SPECIFICATION.md; copied to `tests/data/`), cleared by the subsidy
 //! (§B.2) and by withdrawal rights with the instance's protocol (§B.3,
 //! §B.4), and compared field by field: amounts and payments to 1e-9
 //! relative, protocol statistics to 1e-6.

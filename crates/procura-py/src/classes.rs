@@ -2,13 +2,13 @@
 //! label column: [`procura::valuation::table::Classes::of`], over the
 //! labels' text.
 //!
-//! `Classes` is built only from CSV [`Table`](procura::valuation::Table)s,
-//! so this module applies its rule to labels given as text: numerically
+//! The rule is the library's ([`Classes::of_labels`] for text,
+//! [`Classes::number_values`] for numbers): numerically
 //! when every label (of every array) is a finite number, so `1`, `1.0` and
 //! `1e0` are one class and `-0` is `0`; as text, in byte order, otherwise.
-//! It refuses more than [`MAX_CLASSES`] classes, and more than two classes
+//! It refuses more than `MAX_CLASSES` classes, and more than two classes
 //! when there are more than half as many classes as labels, with the
-//! library's own message ([`TableError::TooManyClasses`]). The test suite
+//! library's own message (`TableError::TooManyClasses`). The test suite
 //! checks the numbering against the CLI's (`test_valuation.py`).
 //!
 //! Labels that are all numbers (integer, boolean or float arrays) are
@@ -18,9 +18,7 @@
 //! numbers become text (integers in decimal, floats in their shortest
 //! form) and the rule runs on the text.
 
-use std::collections::HashMap;
-
-use procura::valuation::table::{TableError, MAX_CLASSES};
+use procura::valuation::table::Classes;
 
 use crate::arrays::Labels;
 
@@ -32,13 +30,14 @@ pub(crate) fn number(sets: &[&Labels], label: &str) -> Result<(Vec<Vec<usize>>, 
     let numbers: Option<Vec<Vec<f64>>> = sets
         .iter()
         .map(|set| match set {
-            Labels::Integers(values) => Some(values.iter().map(|&v| v as f64 + 0.0).collect()),
-            Labels::Floats(values) => Some(values.iter().map(|&v| v + 0.0).collect()),
+            Labels::Integers(values) => Some(values.iter().map(|&v| v as f64).collect()),
+            Labels::Floats(values) => Some(values.clone()),
             Labels::Text(_) => None,
         })
         .collect();
     if let Some(numbers) = numbers {
-        return by_value(&numbers, label);
+        let numbers: Vec<&[f64]> = numbers.iter().map(Vec::as_slice).collect();
+        return Classes::number_values(&numbers, label).map_err(|error| error.to_string());
     }
     let text: Vec<Vec<String>> = sets
         .iter()
@@ -48,100 +47,15 @@ pub(crate) fn number(sets: &[&Labels], label: &str) -> Result<(Vec<Vec<usize>>, 
             Labels::Text(values) => values.clone(),
         })
         .collect();
-    let text: Vec<&[String]> = text.iter().map(Vec::as_slice).collect();
-    by_text(&text, label)
-}
-
-/// Numbers numbered by value: the class of x is the number of distinct
-/// values below it.
-fn by_value(sets: &[Vec<f64>], label: &str) -> Result<(Vec<Vec<usize>>, usize), String> {
-    let mut distinct: Vec<f64> = sets.iter().flatten().copied().collect();
-    let n_rows = distinct.len();
-    distinct.sort_unstable_by(f64::total_cmp);
-    distinct.dedup();
-    check(distinct.len(), n_rows, label)?;
-    let classes = sets
+    let slices: Vec<&[String]> = text.iter().map(Vec::as_slice).collect();
+    let classes = Classes::of_labels(&slices, label).map_err(|error| error.to_string())?;
+    let numbered = text
         .iter()
         .map(|set| {
             set.iter()
-                .map(|value| {
-                    distinct
-                        .binary_search_by(|probe| probe.total_cmp(value))
-                        .unwrap_or_else(|insert| insert)
-                })
+                .map(|name| classes.class(name).unwrap_or_default())
                 .collect()
         })
         .collect();
-    Ok((classes, distinct.len()))
-}
-
-/// `Classes::of`'s limits: at most [`MAX_CLASSES`], and at most half as
-/// many classes as rows when there are more than two.
-fn check(n_classes: usize, n_rows: usize, label: &str) -> Result<(), String> {
-    if n_classes > MAX_CLASSES || (n_classes > 2 && 2 * n_classes > n_rows) {
-        return Err(TableError::TooManyClasses {
-            label: label.to_owned(),
-            n_classes,
-            n_rows,
-        }
-        .to_string());
-    }
-    Ok(())
-}
-
-/// Text labels numbered by `Classes::of`'s rule.
-fn by_text(sets: &[&[String]], label: &str) -> Result<(Vec<Vec<usize>>, usize), String> {
-    let mut names: Vec<&str> = sets
-        .iter()
-        .flat_map(|set| set.iter().map(String::as_str))
-        .collect();
-    let n_rows = names.len();
-    names.sort_unstable();
-    names.dedup();
-    // -0 + 0 = +0: "-0" and "0" are one class.
-    let numbers: Option<Vec<f64>> = names
-        .iter()
-        .map(|name| {
-            name.parse::<f64>()
-                .ok()
-                .filter(|value| value.is_finite())
-                .map(|value| value + 0.0)
-        })
-        .collect();
-    let (index, n_classes): (HashMap<&str, usize>, usize) = match numbers {
-        Some(numbers) => {
-            let mut distinct = numbers.clone();
-            distinct.sort_by(f64::total_cmp);
-            distinct.dedup();
-            let index = names
-                .iter()
-                .zip(&numbers)
-                .map(|(name, value)| {
-                    let class = distinct
-                        .binary_search_by(|probe| probe.total_cmp(value))
-                        .unwrap_or_else(|insert| insert);
-                    (*name, class)
-                })
-                .collect();
-            (index, distinct.len())
-        }
-        None => (
-            names
-                .iter()
-                .enumerate()
-                .map(|(class, name)| (*name, class))
-                .collect(),
-            names.len(),
-        ),
-    };
-    check(n_classes, n_rows, label)?;
-    let classes = sets
-        .iter()
-        .map(|set| {
-            set.iter()
-                .map(|name| index.get(name.as_str()).copied().unwrap_or_default())
-                .collect()
-        })
-        .collect();
-    Ok((classes, n_classes))
+    Ok((numbered, classes.n_classes()))
 }

@@ -5,7 +5,7 @@
 //! `summary.csv`), each a `dict` of equal-length lists.
 
 use procura::experiment::design::{parse_design, run_design, Design};
-use procura::experiment::{summarize, CellResult, Column, Shard};
+use procura::experiment::{summary_rows, CellResult, Shard, SUMMARY_COLUMNS};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString};
 
@@ -117,45 +117,26 @@ fn summary_columns<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut names = vec!["cell".to_owned()];
     names.extend(design.keys().iter().cloned());
-    names.extend(
-        [
-            "mechanism",
-            "metric",
-            "n",
-            "mean",
-            "sd",
-            "ci_low",
-            "ci_high",
-        ]
-        .map(str::to_owned),
-    );
+    names.extend(SUMMARY_COLUMNS.map(str::to_owned));
     let columns = Columns::new(py, names);
     let keys = design.keys().len();
-    for result in results {
+    for row in summary_rows(results) {
         let point = design
             .cells()
-            .get(result.cell() as usize)
+            .get(row.cell as usize)
             .map(|cell| cell.point().to_vec())
             .unwrap_or_default();
-        for (index, mechanism) in result.mechanisms().iter().enumerate() {
-            for column in Column::all(result.market()) {
-                let sample = result.column(index, column).unwrap_or_default();
-                let summary = summarize(&sample);
-                if summary.n == 0 {
-                    continue;
-                }
-                columns.push(0, result.cell())?;
-                for (key, value) in point.iter().enumerate() {
-                    columns.push(1 + key, *value)?;
-                }
-                let statistics = [summary.mean, summary.sd, summary.ci_low, summary.ci_high];
-                columns.push(1 + keys, mechanism.to_string())?;
-                columns.push(2 + keys, column.name())?;
-                columns.push(3 + keys, summary.n)?;
-                for (offset, value) in statistics.into_iter().enumerate() {
-                    columns.push(4 + keys + offset, value)?;
-                }
-            }
+        columns.push(0, row.cell)?;
+        for (key, value) in point.iter().enumerate() {
+            columns.push(1 + key, *value)?;
+        }
+        let summary = row.summary;
+        let statistics = [summary.mean, summary.sd, summary.ci_low, summary.ci_high];
+        columns.push(1 + keys, row.mechanism.to_string())?;
+        columns.push(2 + keys, row.metric.name())?;
+        columns.push(3 + keys, summary.n)?;
+        for (offset, value) in statistics.into_iter().enumerate() {
+            columns.push(4 + keys + offset, value)?;
         }
     }
     columns.into_dict(py)

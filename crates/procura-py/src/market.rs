@@ -3,23 +3,19 @@
 //!
 //! The flow is `procura clear`'s and `procura audit`'s
 //! (`crates/procura-cli/src/clear.rs`, `audit.rs`): `procura_format::read`
-//! parses and validates, the mechanism clears, `procura_format::write` (or,
-//! for audits, the same JSON layout as the CLI's `render::audit_report`)
-//! writes the JSON text, and Python's `json` module reads it. Messages are
+//! parses and validates, the mechanism clears, `procura_format::write` (for
+//! audits `procura_format::audit_report`, as the CLI) writes the JSON text, and Python's `json` module reads it. Messages are
 //! the CLI's without the file name before them.
 
-use std::collections::BTreeMap;
-
-use procura::audit::{audit as run_audit, certify, AuditConfig, AuditReport, Certificate};
-use procura::game::ReportGame;
+use procura::audit::{audit as run_audit, certify, AuditConfig};
 use procura::procurement;
 use procura::threshold::{subsidy, withdrawal, Protocol, WithdrawalAssignment};
 use procura::Mechanism;
-use procura_format::write::{self, to_json};
+use procura_format::audit_report::{audit_command, audit_report, parse_seed};
+use procura_format::write;
 use procura_market::transcript::{self, Receipt};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use serde::Serialize;
 
 use crate::input_error;
 use crate::json::{text_of as json_text, to_python as json_to_python};
@@ -171,100 +167,25 @@ pub(crate) fn clear<'py>(
     json_to_python(py, &json)
 }
 
-#[derive(Serialize)]
-struct UnilateralJson<'a> {
-    id: &'a str,
-    report: BTreeMap<&'static str, f64>,
-    gain: f64,
-}
-
-#[derive(Serialize)]
-struct CoalitionJson<'a> {
-    ids: Vec<&'a str>,
-    reports: BTreeMap<&'a str, BTreeMap<&'static str, f64>>,
-    gain: f64,
-}
-
-#[derive(Serialize)]
-struct CertificateJson {
-    monotone: bool,
-    critical_values: bool,
-    max_payment_error: f64,
-    evaluations: u64,
-}
-
-fn named_report<M: ReportGame>(mechanism: &M, report: &[f64]) -> BTreeMap<&'static str, f64> {
-    mechanism
-        .report_fields()
-        .iter()
-        .copied()
-        .zip(report.iter().copied())
-        .collect()
-}
-
-/// The audit report as JSON, in the layout of the CLI's
-/// `render::audit_report` (the same fields in the same order).
-fn audit_report<M: ReportGame>(
-    mechanism: &M,
-    instance: &M::Instance,
-    report: &AuditReport,
-    certificate: Option<&Certificate>,
-) -> String {
-    #[derive(Serialize)]
-    struct AuditJson<'a> {
-        mechanism: &'a str,
-        max_unilateral_gain: f64,
-        deviation: Option<UnilateralJson<'a>>,
-        ir_violations: usize,
-        budget_ok: bool,
-        max_coalition_gain: f64,
-        coalition: Option<CoalitionJson<'a>>,
-        evaluations: u64,
-        certificate: Option<CertificateJson>,
+/// A seed as Python passes it: an `int`, or the decimal string that audit
+/// reports print (bare or in double quotes); `None` is 0.
+fn seed_of(seed: Option<&Bound<'_, PyAny>>) -> PyResult<u64> {
+    let Some(seed) = seed else {
+        return Ok(0);
+    };
+    if let Ok(text) = seed.extract::<String>() {
+        return parse_seed(&text).map_err(|error| input_error(format!("seed: {error}")));
     }
-    let id = |participant: usize| {
-        mechanism
-            .participant_id(instance, participant)
-            .unwrap_or_default()
-    };
-    let json = AuditJson {
-        mechanism: mechanism.name(),
-        max_unilateral_gain: report.max_unilateral_gain,
-        deviation: report.deviation.as_ref().and_then(|deviation| {
-            Some(UnilateralJson {
-                id: id(*deviation.participants.first()?),
-                report: named_report(mechanism, deviation.reports.first()?),
-                gain: deviation.gain,
-            })
-        }),
-        ir_violations: report.ir_violations,
-        budget_ok: report.budget_ok,
-        max_coalition_gain: report.max_coalition_gain,
-        coalition: report.coalition.as_ref().map(|coalition| CoalitionJson {
-            ids: coalition.participants.iter().map(|&p| id(p)).collect(),
-            reports: coalition
-                .participants
-                .iter()
-                .zip(&coalition.reports)
-                .map(|(&p, report)| (id(p), named_report(mechanism, report)))
-                .collect(),
-            gain: coalition.gain,
-        }),
-        evaluations: report.evaluations,
-        certificate: certificate.map(|c| CertificateJson {
-            monotone: c.monotone,
-            critical_values: c.critical_values,
-            max_payment_error: c.max_payment_error,
-            evaluations: c.evaluations,
-        }),
-    };
-    to_json(&json)
+    seed.extract::<u64>()
 }
 
 /// `procura audit INSTANCE`'s run, on text.
 fn audit_text(text: &str, mechanism: MechanismArg, config: &AuditConfig) -> Result<String, String> {
     let cannot =
         |error: &dyn std::fmt::Display| format!("cannot audit {}: {error}", mechanism.name());
+    // The replay command, with `INSTANCE` where the CLI has the instance's
+    // path: write the instance to a file and put its path there.
+    let replay = audit_command("INSTANCE", mechanism.name(), config);
     match mechanism.mechanism {
         Mechanism::Auction(auction) => {
             let instance = procurement_instance(text, mechanism)?;
@@ -276,13 +197,22 @@ fn audit_text(text: &str, mechanism: MechanismArg, config: &AuditConfig) -> Resu
                 &instance,
                 &report,
                 certificate.as_ref(),
+                config,
+                &replay,
             ))
         }
         Mechanism::Withdrawal(_) => {
             let instance = threshold_instance(text, mechanism)?;
             withdrawal::assign(&instance).map_err(|e| cannot(&e))?;
             let report = run_audit(&WithdrawalAssignment, &instance, config);
-            Ok(audit_report(&WithdrawalAssignment, &instance, &report, None))
+            Ok(audit_report(
+                &WithdrawalAssignment,
+                &instance,
+                &report,
+                None,
+                config,
+                &replay,
+            ))
         }
         Mechanism::Subsidy => Err(
             "subsidy cannot be audited: users report nothing, they choose whether to give the floor"
@@ -301,7 +231,10 @@ fn audit_text(text: &str, mechanism: MechanismArg, config: &AuditConfig) -> Resu
 /// there are more; `max_participants` limits the unilateral search to a
 /// seeded sample), and checks individual rationality and the budgets. For
 /// `qmia` and `mixed` the report adds a Myerson certificate. `withdrawal`
-/// audits its assignment stage; `subsidy` has no reports to audit. Runs on
+/// audits its assignment stage; `subsidy` has no reports to audit. The
+/// report ends with how it searched (`search`, its seed a string) and the
+/// `procura audit` command that replays it (`INSTANCE` where the
+/// instance's file goes). `seed` is an `int` or such a string. Runs on
 /// rayon's global pool with the GIL released; the report is the same on
 /// any number of threads.
 ///
@@ -320,9 +253,9 @@ fn audit_text(text: &str, mechanism: MechanismArg, config: &AuditConfig) -> Resu
     grid = 64,
     coalition_size = 2,
     max_coalitions = 2000,
-    seed = 0,
+    seed = None,
     max_participants = None,
-))]
+), text_signature = "(instance, mechanism, *, grid=64, coalition_size=2, max_coalitions=2000, seed=0, max_participants=None)")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn audit<'py>(
     py: Python<'py>,
@@ -331,9 +264,10 @@ pub(crate) fn audit<'py>(
     grid: usize,
     coalition_size: usize,
     max_coalitions: usize,
-    seed: u64,
+    seed: Option<&Bound<'py, PyAny>>,
     max_participants: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let seed = seed_of(seed)?;
     let mechanism = MechanismArg::parse(mechanism).map_err(input_error)?;
     let config = AuditConfig::thorough()
         .with_grid(grid)

@@ -241,14 +241,56 @@ def test_audit_equals_the_cli_report(cli, case, mechanism):
     report = procura.audit(
         load_json(path), mechanism, grid=16, coalition_size=2, max_coalitions=50, seed=3
     )
-    assert report == json.loads(run.stdout)
+    assert report == cli_report(run.stdout, path)
+    # The seed is a string (JSON readers round integers above 2**53), and a
+    # string seed is read as the same seed.
+    assert report["search"]["seed"] == "3"
+    again = procura.audit(
+        load_json(path), mechanism, grid=16, coalition_size=2, max_coalitions=50, seed="3"
+    )
+    assert again == report
+
+
+def cli_report(stdout, path):
+    """The CLI's audit report as Python's: `INSTANCE` in its replay command
+    where the CLI names the instance's file."""
+    expected = json.loads(stdout)
+    assert str(path) in expected["replay"], expected["replay"]
+    expected["replay"] = expected["replay"].replace(str(path), "INSTANCE", 1)
+    return expected
 
 
 def test_audit_defaults_are_the_cli_defaults(cli):
     path = GOLDEN / "proc-001.json"
     run = cli("audit", path, "--mechanism", "volume")
     assert run.returncode == 0, run.stderr
-    assert procura.audit(path.read_text(), "volume") == json.loads(run.stdout)
+    report = procura.audit(path.read_text(), "volume")
+    assert report == cli_report(run.stdout, path)
+    assert report["search"] == {
+        "grid": 64,
+        "coalition_size": 2,
+        "max_coalitions": 2000,
+        "max_participants": None,
+        "seed": "0",
+        "sampled": False,
+    }
+    assert report["replay"] == (
+        "procura audit INSTANCE --mechanism volume --grid 64 --coalition-size 2 "
+        "--max-coalitions 2000 --seed 0"
+    )
+
+
+def test_a_seed_above_2_to_the_53_survives_the_round_trip(cli):
+    path = GOLDEN / "proc-000.json"
+    seed = 2**64 - 1
+    run = cli("audit", path, "--mechanism", "qmia", "--grid", "4", "--max-participants", "1",
+              "--seed", str(seed))
+    assert run.returncode == 0, run.stderr
+    expected = cli_report(run.stdout, path)
+    assert expected["search"]["seed"] == str(seed)
+    for given in (seed, str(seed), f'"{seed}"'):
+        report = procura.audit(load_json(path), "qmia", grid=4, max_participants=1, seed=given)
+        assert report == expected, given
 
 
 def test_audit_errors():
@@ -261,6 +303,8 @@ def test_audit_errors():
         procura.audit(load_json(GOLDEN / "thr-000.json"), "subsidy")
     with pytest.raises(TypeError):
         procura.audit(instance, "qmia", 16)  # keyword-only
+    with pytest.raises(procura.InputError, match="^seed: "):
+        procura.audit(instance, "qmia", seed="x")
 
 
 def test_clear_arguments_after_the_star_are_keyword_only():

@@ -224,8 +224,12 @@ def write_csv(path, x, y, providers=None):
 
 
 def read_values(text):
-    lines = text.strip().splitlines()[1:]
-    return [(key, float(value)) for key, value in (line.rsplit(",", 1) for line in lines)]
+    """The (row or provider, value) pairs of `procura value`'s CSV,
+    `row|provider,value,std_error,samples` (provider names here have no
+    comma or quote)."""
+    header, *lines = text.strip().splitlines()
+    assert header.split(",")[1:] == ["value", "std_error", "samples"], header
+    return [(key, float(value)) for key, value, _, _ in (line.split(",") for line in lines)]
 
 
 CLI_CASES = [

@@ -5,7 +5,11 @@
 //! [`Columns::label`], by default the column named `label`, otherwise the
 //! last column that is not the provider column. The optional provider
 //! column ([`ProviderColumn`]) names the provider owning each row. Every
-//! other column is a finite numeric feature. A test or trusted set must
+//! other column is a finite numeric feature, unless [`FeatureColumns`]
+//! ignores some columns or lists the features
+//! ([`Table::read_csv_with_features`]). Only commas separate fields: a
+//! header that is one column holding semicolons or tabs is refused
+//! ([`TableError::Separator`]). A test or trusted set must
 //! have the training set's feature columns, by name, in any order
 //! ([`Table::align_features`]). The labels of several tables are numbered
 //! as one set of classes ([`Classes`]): numerically when every label is a
@@ -75,6 +79,16 @@ pub enum TableError {
         /// The name.
         name: String,
     },
+    /// The header is one column holding another separator than the comma
+    /// (a semicolon- or tab-separated file): only commas are read.
+    #[error(
+        "line 1: the header is one column holding {separator:?}: fields must be separated by \
+         commas (only comma-separated files are read)"
+    )]
+    Separator {
+        /// The separator found in the header.
+        separator: char,
+    },
     /// A column that was asked for is not in the header.
     #[error("line 1: no column named {name:?}")]
     MissingColumn {
@@ -82,6 +96,41 @@ pub enum TableError {
         name: String,
         /// What the column was wanted for.
         role: ColumnRole,
+    },
+    /// A column listed by [`FeatureColumns`] is the label or the provider
+    /// column.
+    #[error("line 1: column {name:?} is the {} column, so it cannot be {}", role.noun(), list.verb())]
+    SpecialColumn {
+        /// The column's name.
+        name: String,
+        /// What the column is ([`ColumnRole::Label`] or
+        /// [`ColumnRole::Provider`]).
+        role: ColumnRole,
+        /// The list naming it ([`ColumnRole::Feature`] or
+        /// [`ColumnRole::Ignored`]).
+        list: ColumnRole,
+    },
+    /// A column is listed twice by [`FeatureColumns`].
+    #[error("column {name:?} is listed twice")]
+    ListedTwice {
+        /// The column's name.
+        name: String,
+        /// The list naming it ([`ColumnRole::Feature`] or
+        /// [`ColumnRole::Ignored`]).
+        list: ColumnRole,
+    },
+    /// A column of the header is none of those the format knows
+    /// ([`CsvReader::refuse_other_columns`]), as an unknown field of a JSON
+    /// record is refused.
+    #[error(
+        "line 1: unknown column {name:?}, expected {}",
+        expected.iter().map(|name| format!("{name:?}")).collect::<Vec<_>>().join(", ")
+    )]
+    UnknownColumn {
+        /// The column's name.
+        name: String,
+        /// The columns the format knows.
+        expected: Vec<String>,
     },
     /// No column can be the label: the only column is the provider's.
     #[error("line 1: no label column")]
@@ -190,6 +239,32 @@ pub enum ColumnRole {
     Provider,
     /// A column the format requires ([`CsvReader::column`]).
     Format,
+    /// A feature column listed by [`FeatureColumns::Only`].
+    Feature,
+    /// A column to ignore, listed by [`FeatureColumns::Except`].
+    Ignored,
+}
+
+impl ColumnRole {
+    /// The role as a noun: "label", "provider", ….
+    fn noun(self) -> &'static str {
+        match self {
+            ColumnRole::Label => "label",
+            ColumnRole::Provider => "provider",
+            ColumnRole::Format => "required",
+            ColumnRole::Feature => "feature",
+            ColumnRole::Ignored => "ignored",
+        }
+    }
+
+    /// What a list of this role would do to a column.
+    fn verb(self) -> &'static str {
+        match self {
+            ColumnRole::Feature => "a feature",
+            ColumnRole::Ignored => "ignored",
+            _ => "listed",
+        }
+    }
 }
 
 /// Which columns of a table are special; the others are features.
@@ -215,6 +290,78 @@ pub enum ProviderColumn<'a> {
     Optional(&'a str),
 }
 
+/// Which of the columns that are neither the label nor the provider are
+/// features. Every name listed must be in the header (a typo is an error,
+/// not a column silently kept) except with [`FeatureColumns::ExceptPresent`],
+/// for a test set read beside a training set; the label and the provider
+/// column may not be listed, nor any column twice.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum FeatureColumns<'a> {
+    /// Every other column is a feature.
+    #[default]
+    All,
+    /// Every other column but these is a feature; each must be in the
+    /// header.
+    Except(&'a [String]),
+    /// Every other column but these is a feature; those of them that are
+    /// not in the header are passed over.
+    ExceptPresent(&'a [String]),
+    /// Only these columns are features, in the header's order; each must
+    /// be in the header.
+    Only(&'a [String]),
+}
+
+impl<'a> FeatureColumns<'a> {
+    /// The names listed, and what the list is for.
+    fn listed(self) -> (&'a [String], ColumnRole) {
+        match self {
+            FeatureColumns::All => (&[], ColumnRole::Ignored),
+            FeatureColumns::Except(names) | FeatureColumns::ExceptPresent(names) => {
+                (names, ColumnRole::Ignored)
+            }
+            FeatureColumns::Only(names) => (names, ColumnRole::Feature),
+        }
+    }
+
+    /// The listed names' columns (a name not in the header is passed over
+    /// only under [`FeatureColumns::ExceptPresent`]).
+    fn columns(self, names: &[String]) -> Result<HashSet<usize>, TableError> {
+        let (listed, list) = self.listed();
+        let position: HashMap<&str, usize> = if listed.is_empty() {
+            HashMap::new()
+        } else {
+            names
+                .iter()
+                .enumerate()
+                .map(|(column, name)| (name.as_str(), column))
+                .collect()
+        };
+        let mut columns = HashSet::with_capacity(listed.len());
+        let mut seen = HashSet::with_capacity(listed.len());
+        for name in listed {
+            if !seen.insert(name.as_str()) {
+                return Err(TableError::ListedTwice {
+                    name: name.clone(),
+                    list,
+                });
+            }
+            match (position.get(name.as_str()).copied(), self) {
+                (Some(column), _) => {
+                    columns.insert(column);
+                }
+                (None, FeatureColumns::ExceptPresent(_)) => {}
+                (None, _) => {
+                    return Err(TableError::MissingColumn {
+                        name: name.clone(),
+                        role: list,
+                    })
+                }
+            }
+        }
+        Ok(columns)
+    }
+}
+
 /// A labelled table as read: finite features, and labels and providers as
 /// written. [`Classes`] turns labels into class indices.
 #[derive(Debug, Clone, PartialEq)]
@@ -235,11 +382,52 @@ impl Table {
     /// providers non-empty. Errors name the first offending line and
     /// column.
     pub fn read_csv<R: io::Read>(reader: R, columns: Columns<'_>) -> Result<Table, TableError> {
+        Table::read_csv_with_features(reader, columns, FeatureColumns::All)
+    }
+
+    /// [`Table::read_csv`], with the feature columns chosen by `features`.
+    /// Without [`Columns::label`], the label is the column named `label`,
+    /// else the last column that is not the provider column and not
+    /// ignored by [`FeatureColumns::Except`] (or
+    /// [`FeatureColumns::ExceptPresent`]).
+    ///
+    /// ```
+    /// use procura_valuation::table::{Columns, FeatureColumns, Table, TableError};
+    ///
+    /// let text = "x,id,y,label\n1,17,2,a\n";
+    /// let ignored = ["id".to_owned()];
+    /// let table = Table::read_csv_with_features(
+    ///     text.as_bytes(),
+    ///     Columns::default(),
+    ///     FeatureColumns::Except(&ignored),
+    /// )?;
+    /// assert_eq!(table.feature_names(), ["x", "y"]);
+    /// let typo = ["idd".to_owned()];
+    /// let error = Table::read_csv_with_features(
+    ///     text.as_bytes(),
+    ///     Columns::default(),
+    ///     FeatureColumns::Except(&typo),
+    /// );
+    /// assert_eq!(error.unwrap_err().to_string(), "line 1: no column named \"idd\"");
+    /// # Ok::<(), TableError>(())
+    /// ```
+    pub fn read_csv_with_features<R: io::Read>(
+        reader: R,
+        columns: Columns<'_>,
+        features: FeatureColumns<'_>,
+    ) -> Result<Table, TableError> {
         let mut file = CsvReader::new(reader)?;
         let provider_column = match columns.provider {
             ProviderColumn::Required(name) => Some(file.column(name, ColumnRole::Provider)?),
             ProviderColumn::Optional(name) => file.position(name),
             ProviderColumn::Unused => None,
+        };
+        let listed = features.columns(file.names())?;
+        let ignored = |column: usize| match features {
+            FeatureColumns::Except(_) | FeatureColumns::ExceptPresent(_) => {
+                listed.contains(&column)
+            }
+            FeatureColumns::All | FeatureColumns::Only(_) => false,
         };
         let n_columns = file.names().len();
         let label_column = match columns.label {
@@ -248,15 +436,41 @@ impl Table {
                 Some(column) => column,
                 None => (0..n_columns)
                     .rev()
-                    .find(|&column| Some(column) != provider_column)
+                    .find(|&column| Some(column) != provider_column && !ignored(column))
                     .ok_or(TableError::NoLabelColumn)?,
             },
         };
         if Some(label_column) == provider_column {
             return Err(TableError::LabelIsProvider);
         }
+        let (_, list) = features.listed();
+        let mut special: Vec<usize> = listed
+            .iter()
+            .copied()
+            .filter(|&column| column == label_column || Some(column) == provider_column)
+            .collect();
+        special.sort_unstable();
+        if let Some(&column) = special.first() {
+            let role = if column == label_column {
+                ColumnRole::Label
+            } else {
+                ColumnRole::Provider
+            };
+            return Err(TableError::SpecialColumn {
+                name: file.names()[column].clone(),
+                role,
+                list,
+            });
+        }
         let feature_columns: Vec<usize> = (0..n_columns)
             .filter(|&column| column != label_column && Some(column) != provider_column)
+            .filter(|column| match features {
+                FeatureColumns::All => true,
+                FeatureColumns::Except(_) | FeatureColumns::ExceptPresent(_) => {
+                    !listed.contains(column)
+                }
+                FeatureColumns::Only(_) => listed.contains(column),
+            })
             .collect();
         if feature_columns.is_empty() {
             return Err(TableError::NoFeatures);
@@ -384,6 +598,48 @@ impl Table {
         let players = Players::groups(of_row).ok()?;
         Some((names, players))
     }
+
+    /// Keeps only the rows of the providers for which `keep` holds, and
+    /// returns the providers dropped, in order of first appearance. A table
+    /// without a provider column is kept whole; a table left without rows
+    /// is [`TableError::NoRows`], and unchanged.
+    pub fn retain_providers(
+        &mut self,
+        mut keep: impl FnMut(&str) -> bool,
+    ) -> Result<Vec<String>, TableError> {
+        let Some(providers) = &self.providers else {
+            return Ok(Vec::new());
+        };
+        let mut dropped: Vec<String> = Vec::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        let kept: Vec<bool> = providers
+            .iter()
+            .map(|name| {
+                let kept = keep(name);
+                if !kept && seen.insert(name.as_str()) {
+                    dropped.push(name.clone());
+                }
+                kept
+            })
+            .collect();
+        if !kept.contains(&true) {
+            return Err(TableError::NoRows);
+        }
+        let width = self.n_features();
+        let mut row = 0;
+        self.features.retain(|_| {
+            let keep = kept[row / width];
+            row += 1;
+            keep
+        });
+        let mut rows = kept.iter();
+        self.labels.retain(|_| rows.next() == Some(&true));
+        let mut rows = kept.iter();
+        if let Some(providers) = &mut self.providers {
+            providers.retain(|_| rows.next() == Some(&true));
+        }
+        Ok(dropped)
+    }
 }
 
 /// The classes of several tables, numbered in one order: numerically when
@@ -402,39 +658,35 @@ impl Classes {
     /// more than half as many classes as rows: a column of continuous
     /// values gives almost one class per row.
     pub fn of(tables: &[&Table]) -> Result<Classes, TableError> {
-        let mut names: Vec<&str> = tables
+        let sets: Vec<&[String]> = tables.iter().map(|table| table.labels.as_slice()).collect();
+        let label = tables.first().map_or("", |table| table.label_name.as_str());
+        Classes::of_labels(&sets, label)
+    }
+
+    /// Numbers labels given as text, by the rule of [`Classes::of`]
+    /// (`label` names the label column in the message of too many
+    /// classes). The Python package numbers its string arrays with this.
+    pub fn of_labels(sets: &[&[String]], label: &str) -> Result<Classes, TableError> {
+        let mut names: Vec<&str> = sets
             .iter()
-            .flat_map(|table| table.labels.iter().map(String::as_str))
+            .flat_map(|set| set.iter().map(String::as_str))
             .collect();
         let n_rows = names.len();
         names.sort_unstable();
         names.dedup();
-        // -0 + 0 = +0: "-0" and "0" are one class.
         let numbers: Option<Vec<f64>> = names
             .iter()
-            .map(|name| {
-                name.parse::<f64>()
-                    .ok()
-                    .filter(|value| value.is_finite())
-                    .map(|value| value + 0.0)
-            })
+            .map(|name| name.parse::<f64>().ok().filter(|value| value.is_finite()))
             .collect();
         let (index, n_classes): (HashMap<String, usize>, usize) = match numbers {
             Some(numbers) => {
-                let mut distinct = numbers.clone();
-                distinct.sort_by(f64::total_cmp);
-                distinct.dedup();
+                let (classes, n_classes) = rank_by_value(&numbers);
                 let index = names
                     .iter()
-                    .zip(&numbers)
-                    .map(|(name, value)| {
-                        let class = distinct
-                            .binary_search_by(|probe| probe.total_cmp(value))
-                            .unwrap_or_else(|insert| insert);
-                        ((*name).to_owned(), class)
-                    })
+                    .zip(classes)
+                    .map(|(name, class)| ((*name).to_owned(), class))
                     .collect();
-                (index, distinct.len())
+                (index, n_classes)
             }
             None => (
                 names
@@ -445,16 +697,27 @@ impl Classes {
                 names.len(),
             ),
         };
-        if n_classes > MAX_CLASSES || (n_classes > 2 && 2 * n_classes > n_rows) {
-            return Err(TableError::TooManyClasses {
-                label: tables
-                    .first()
-                    .map_or_else(String::new, |table| table.label_name.clone()),
-                n_classes,
-                n_rows,
-            });
-        }
+        check_class_count(n_classes, n_rows, label)?;
         Ok(Classes { index, n_classes })
+    }
+
+    /// Numbers labels that are all numbers (finite), by value as
+    /// [`Classes::of`] numbers numeric text: each set's labels as classes,
+    /// and the number of classes. The text of a number parses back to it,
+    /// so numbering the values gives the classes their text would get.
+    pub fn number_values(
+        sets: &[&[f64]],
+        label: &str,
+    ) -> Result<(Vec<Vec<usize>>, usize), TableError> {
+        let all: Vec<f64> = sets.iter().flat_map(|set| set.iter().copied()).collect();
+        let (classes, n_classes) = rank_by_value(&all);
+        check_class_count(n_classes, all.len(), label)?;
+        let mut classes = classes.into_iter();
+        let numbered = sets
+            .iter()
+            .map(|set| classes.by_ref().take(set.len()).collect())
+            .collect();
+        Ok((numbered, n_classes))
     }
 
     /// Number of classes.
@@ -491,6 +754,37 @@ impl Classes {
     }
 }
 
+/// The class of each value: the number of distinct values below it, with
+/// -0 and +0 one value (-0 + 0 = +0); and the number of distinct values.
+fn rank_by_value(values: &[f64]) -> (Vec<usize>, usize) {
+    let values: Vec<f64> = values.iter().map(|value| value + 0.0).collect();
+    let mut distinct = values.clone();
+    distinct.sort_unstable_by(f64::total_cmp);
+    distinct.dedup();
+    let classes = values
+        .iter()
+        .map(|value| {
+            distinct
+                .binary_search_by(|probe| probe.total_cmp(value))
+                .unwrap_or_else(|insert| insert)
+        })
+        .collect();
+    (classes, distinct.len())
+}
+
+/// The limits on classes: at most [`MAX_CLASSES`], and at most half as
+/// many classes as rows when there are more than two.
+fn check_class_count(n_classes: usize, n_rows: usize, label: &str) -> Result<(), TableError> {
+    if n_classes > MAX_CLASSES || (n_classes > 2 && 2 * n_classes > n_rows) {
+        return Err(TableError::TooManyClasses {
+            label: label.to_owned(),
+            n_classes,
+            n_rows,
+        });
+    }
+    Ok(())
+}
+
 /// CSV text whose header row has been read: column names, unique. Rows
 /// are read one at a time, and their cells with messages naming the line
 /// and the column.
@@ -524,6 +818,11 @@ impl<R: io::Read> CsvReader<R> {
             Some(record) => record.map_err(|e| csv_error(&e))?,
         };
         let names: Vec<String> = header.iter().map(str::to_owned).collect();
+        if let [name] = names.as_slice() {
+            if let Some(separator) = name.chars().find(|c| matches!(c, ';' | '\t')) {
+                return Err(TableError::Separator { separator });
+            }
+        }
         let mut seen = HashMap::with_capacity(names.len());
         for (column, name) in names.iter().enumerate() {
             if let Some(first) = seen.insert(name.as_str(), column) {
@@ -545,6 +844,23 @@ impl<R: io::Read> CsvReader<R> {
     /// The index of the column `name`, if there is one.
     pub fn position(&self, name: &str) -> Option<usize> {
         self.names.iter().position(|n| n == name)
+    }
+
+    /// Refuses a column that is not among `known` (0-based indices), naming
+    /// the first, as [`TableError::UnknownColumn`]; `expected` names the
+    /// columns the format knows, for the message.
+    pub fn refuse_other_columns(
+        &self,
+        known: &[usize],
+        expected: &[&str],
+    ) -> Result<(), TableError> {
+        match (0..self.names.len()).find(|column| !known.contains(column)) {
+            Some(column) => Err(TableError::UnknownColumn {
+                name: self.names[column].clone(),
+                expected: expected.iter().map(|name| (*name).to_owned()).collect(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The index of the column `name`, which is wanted as `role`;
@@ -670,6 +986,54 @@ mod tests {
         Table::read_csv(text.as_bytes(), columns)
     }
 
+    #[test]
+    fn labels_as_text_and_as_numbers_get_the_same_classes() {
+        let text = [
+            vec!["1".to_owned(), "-0".to_owned(), "2.5".to_owned()],
+            vec!["0".to_owned(), "1e0".to_owned(), "2.5".to_owned()],
+        ];
+        let sets: Vec<&[String]> = text.iter().map(Vec::as_slice).collect();
+        let classes = Classes::of_labels(&sets, "y").expect("classes");
+        let by_text: Vec<Vec<usize>> = text
+            .iter()
+            .map(|set| {
+                set.iter()
+                    .map(|l| classes.class(l).expect("a class"))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(by_text, [[1, 0, 2], [0, 1, 2]]);
+        assert_eq!(classes.n_classes(), 3);
+        let values = [vec![1.0, -0.0, 2.5], vec![0.0, 1.0, 2.5]];
+        let sets: Vec<&[f64]> = values.iter().map(Vec::as_slice).collect();
+        assert_eq!(
+            Classes::number_values(&sets, "y").expect("classes"),
+            (by_text, 3)
+        );
+        // Text that is not all numbers is numbered in byte order.
+        let words = [vec![
+            "b".to_owned(),
+            "a".to_owned(),
+            "10".to_owned(),
+            "9".to_owned(),
+            "a".to_owned(),
+            "b".to_owned(),
+            "a".to_owned(),
+            "b".to_owned(),
+        ]];
+        let sets: Vec<&[String]> = words.iter().map(Vec::as_slice).collect();
+        let classes = Classes::of_labels(&sets, "y").expect("classes");
+        assert_eq!(
+            ["10", "9", "a", "b"].map(|l| classes.class(l)),
+            [Some(0), Some(1), Some(2), Some(3)]
+        );
+        // Too many classes for the rows, both ways, naming the column.
+        let values = [vec![1.0, 2.0, 3.0, 4.0]];
+        let sets: Vec<&[f64]> = values.iter().map(Vec::as_slice).collect();
+        let error = Classes::number_values(&sets, "grade").expect_err("4 classes in 4 rows");
+        assert!(error.to_string().contains("grade"), "{error}");
+    }
+
     /// One line per malformed text: the error, with its line and column.
     #[test]
     fn malformed_text_is_refused_naming_line_and_column() {
@@ -727,6 +1091,17 @@ mod tests {
                 "line 1: no column named \"label\"",
             ),
             ("x,label\n\"1,0\n", plain, "line 2"),
+            (
+                "x;y;label\n1;2;0\n",
+                plain,
+                "line 1: the header is one column holding ';': fields must be separated by \
+                 commas (only comma-separated files are read)",
+            ),
+            (
+                "x\ty\tlabel\n1\t2\t0\n",
+                plain,
+                "line 1: the header is one column holding '\\t'",
+            ),
         ];
         for (text, columns, expected) in cases {
             let error = read(text, *columns).expect_err(text);
@@ -840,5 +1215,184 @@ mod tests {
         assert_eq!(names, ["b", "a"]);
         assert_eq!(players.rows_of(0), &[0, 2]);
         assert_eq!(players.rows_of(1), &[1]);
+    }
+
+    fn names(names: &[&str]) -> Vec<String> {
+        names.iter().map(|name| (*name).to_owned()).collect()
+    }
+
+    /// A text, its special columns, its features, and the label and
+    /// features read (or the error).
+    type Case<'a> = (
+        &'a str,
+        Columns<'a>,
+        FeatureColumns<'a>,
+        Result<(&'a str, &'a [&'a str]), &'a str>,
+    );
+
+    /// One line per choice of features: the label and the features read,
+    /// or the error.
+    #[test]
+    fn features_are_chosen_by_name() {
+        let owner = |label| Columns {
+            label,
+            provider: ProviderColumn::Required("owner"),
+        };
+        let id = names(&["id"]);
+        let id_and_b = names(&["id", "b"]);
+        let a_b = names(&["a", "b"]);
+        let typo = names(&["idd"]);
+        let twice = names(&["a", "a"]);
+        let with_label = names(&["a", "y"]);
+        let with_owner = names(&["owner"]);
+        let cases: &[Case<'_>] = &[
+            (
+                "a,id,b,y\n1,2,3,0\n",
+                Columns::default(),
+                FeatureColumns::All,
+                Ok(("y", &["a", "id", "b"])),
+            ),
+            (
+                "a,id,b,y\n1,2,3,0\n",
+                Columns::default(),
+                FeatureColumns::Except(&id),
+                Ok(("y", &["a", "b"])),
+            ),
+            // The default label passes over an ignored last column.
+            (
+                "a,b,y,id\n1,2,0,3\n",
+                Columns::default(),
+                FeatureColumns::Except(&id),
+                Ok(("y", &["a", "b"])),
+            ),
+            (
+                "a,id,b,y\n1,2,3,0\n",
+                Columns::default(),
+                FeatureColumns::Except(&id_and_b),
+                Ok(("y", &["a"])),
+            ),
+            (
+                "a,b,y\n1,3,0\n",
+                Columns::default(),
+                FeatureColumns::ExceptPresent(&id),
+                Ok(("y", &["a", "b"])),
+            ),
+            (
+                "b,c,a,y\n1,2,3,0\n",
+                Columns::default(),
+                FeatureColumns::Only(&a_b),
+                Ok(("y", &["b", "a"])),
+            ),
+            (
+                "owner,a,b,y\np,1,2,0\n",
+                owner(None),
+                FeatureColumns::Only(&a_b),
+                Ok(("y", &["a", "b"])),
+            ),
+            (
+                "a,b,y\n1,3,0\n",
+                Columns::default(),
+                FeatureColumns::Except(&typo),
+                Err("line 1: no column named \"idd\""),
+            ),
+            (
+                "a,b,y\n1,3,0\n",
+                Columns::default(),
+                FeatureColumns::Only(&typo),
+                Err("line 1: no column named \"idd\""),
+            ),
+            (
+                "a,b,y\n1,3,0\n",
+                Columns::default(),
+                FeatureColumns::Only(&twice),
+                Err("column \"a\" is listed twice"),
+            ),
+            (
+                "a,b,y\n1,3,0\n",
+                Columns::default(),
+                FeatureColumns::Only(&with_label),
+                Err("line 1: column \"y\" is the label column, so it cannot be a feature"),
+            ),
+            (
+                "a,b,y\n1,3,0\n",
+                owner(Some("a")),
+                FeatureColumns::Except(&with_label),
+                Err("line 1: no column named \"owner\""),
+            ),
+            (
+                "owner,a,y\np,3,0\n",
+                owner(Some("y")),
+                FeatureColumns::Except(&with_label),
+                Err("line 1: column \"y\" is the label column, so it cannot be ignored"),
+            ),
+            (
+                "owner,a,y\np,3,0\n",
+                owner(None),
+                FeatureColumns::Except(&with_owner),
+                Err("line 1: column \"owner\" is the provider column, so it cannot be ignored"),
+            ),
+            (
+                "id,y\n3,0\n",
+                Columns::default(),
+                FeatureColumns::Except(&id),
+                Err("line 1: no feature columns"),
+            ),
+        ];
+        for (index, (text, columns, features, expected)) in cases.iter().enumerate() {
+            let read = Table::read_csv_with_features(text.as_bytes(), *columns, *features);
+            match (read, expected) {
+                (Ok(table), Ok((label, features))) => {
+                    assert_eq!(table.label_name(), *label, "case {index}");
+                    assert_eq!(table.feature_names(), *features, "case {index}");
+                }
+                (Err(error), Err(message)) => {
+                    assert_eq!(error.to_string(), *message, "case {index}")
+                }
+                (read, _) => panic!("case {index}: {read:?} is not {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_columns_are_named() {
+        let file = CsvReader::new("provider,bid,colour\n".as_bytes()).expect("header");
+        assert_eq!(file.refuse_other_columns(&[0, 1, 2], &["provider"]), Ok(()));
+        assert_eq!(
+            file.refuse_other_columns(&[1, 0], &["provider", "bid", "volume"])
+                .map_err(|error| error.to_string()),
+            Err(
+                "line 1: unknown column \"colour\", expected \"provider\", \"bid\", \"volume\""
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn rows_of_dropped_providers_go() {
+        let columns = Columns {
+            label: None,
+            provider: ProviderColumn::Required("owner"),
+        };
+        let mut table = read(
+            "owner,x,y,label\nb,1,2,0\na,3,4,1\nc,5,6,0\nb,7,8,1\n",
+            columns,
+        )
+        .expect("valid");
+        let dropped = table
+            .retain_providers(|name| name != "b")
+            .expect("rows left");
+        assert_eq!(dropped, ["b"]);
+        assert_eq!(table.features(), &[3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(table.labels(), ["1", "0"]);
+        assert_eq!(
+            table.players().map(|(names, _)| names),
+            Some(names(&["a", "c"]))
+        );
+        let before = table.clone();
+        assert_eq!(table.retain_providers(|_| false), Err(TableError::NoRows));
+        assert_eq!(table, before);
+        let mut plain = read("x,label\n1,0\n", Columns::default()).expect("valid");
+        assert_eq!(plain.retain_providers(|_| false), Ok(Vec::new()));
+        assert_eq!(plain.n_rows(), 1);
     }
 }

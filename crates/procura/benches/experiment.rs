@@ -11,7 +11,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use procura::experiment::{run, run_replicate, Cell, MarketPopulation};
+use procura::experiment::{run, run_replicate, Cell, CellIndex, MarketPopulation};
 use procura::population::{Distribution, Population, PopulationSpec};
 use procura::procurement::{clear, Auction};
 use procura::Mechanism;
@@ -40,7 +40,7 @@ fn throughput(c: &mut Criterion) {
         vec![Mechanism::Auction(Auction::Qmia)],
     )
     .expect("a valid cell");
-    let cells = [(0, cell.clone())];
+    let cells = [(CellIndex::own(0), cell.clone())];
 
     let mut group = c.benchmark_group("experiment");
     group

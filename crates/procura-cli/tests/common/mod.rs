@@ -5,7 +5,7 @@ use serde_json::Value;
 
 /// Compares an outcome with a worked example: same keys, same strings and
 /// booleans, numbers to 1e-9 relative, and to 1e-6 inside `protocol`
-/// (shared/spec/examples/README.md).
+/// (docs/SPECIFICATION.md, "Worked examples").
 pub(crate) fn assert_same_outcome(actual: &Value, expected: &Value, at: &str) {
     match (actual, expected) {
         (Value::Number(a), Value::Number(e)) => {

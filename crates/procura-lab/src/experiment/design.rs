@@ -20,6 +20,17 @@
 //! values = [0.0, 0.5, 1.0]
 //! ```
 //!
+//! **Common random numbers across cells.** A cell's instances are drawn
+//! from its *instance stream*, and the stream is set by the population
+//! alone: the cell's values of the swept `procurement.` (or `threshold.`)
+//! keys. Cells that differ only in `audit.` or `strategic.` keys (how the
+//! instances are audited, or how providers best-respond) share a stream,
+//! so they see the same instances, replicate for replicate, and their
+//! differences are paired. The stream is the cell's index in the grid of
+//! the population sweeps alone (in file order, the first slowest; 0 when
+//! no population key is swept), so a design that sweeps only population
+//! keys gives every cell its own index as its stream ([`GridCell::stream`]).
+//!
 //! [`parse_design`] sets each cell's swept values in the tables they
 //! belong to, so that every swept key is validated, and named in errors,
 //! exactly like a written one (only the swept tables are copied per cell:
@@ -68,7 +79,8 @@ use procura_mechanisms::procurement::Auction;
 use procura_mechanisms::{Market, Mechanism};
 
 use super::{
-    run, Cell, CellResult, Column, ExperimentError, MarketPopulation, Record, Shard, Strategic,
+    run, Cell, CellIndex, CellResult, Column, ExperimentError, MarketPopulation, Record, Shard,
+    Strategic,
 };
 use crate::population::{Population, PopulationError, PopulationSpec};
 use crate::threshold_population::{ThresholdPopulation, ThresholdPopulationSpec};
@@ -269,6 +281,7 @@ pub struct GridCell {
     cell: Cell,
     labels: Vec<String>,
     point: Vec<f64>,
+    stream: u64,
 }
 
 impl GridCell {
@@ -289,6 +302,14 @@ impl GridCell {
     #[must_use]
     pub fn point(&self) -> &[f64] {
         &self.point
+    }
+
+    /// The instance stream the cell draws from: its index in the grid of
+    /// the population sweeps alone, shared by the cells that differ only
+    /// in `audit.` or `strategic.` keys (see the module documentation).
+    #[must_use]
+    pub fn stream(&self) -> u64 {
+        self.stream
     }
 }
 
@@ -666,6 +687,7 @@ pub fn parse_design(source: &str) -> Result<Design, DesignError> {
                 .zip(&at)
                 .map(|(sweep, &j)| sweep.numbers[j])
                 .collect(),
+            stream: instance_stream(&sweeps, &at),
         });
     }
 
@@ -728,6 +750,20 @@ fn grid_size(sweeps: &[SweptKey]) -> Result<u64, DesignError> {
         return Err(DesignError::TooManyCells { cells: Some(cells) });
     }
     Ok(cells)
+}
+
+/// The instance stream of the cell with value `at[i]` of each sweep `i`:
+/// its index in the grid of the population sweeps (part 0) alone, in the
+/// mixed radix of their lengths, the first the most significant. It is
+/// below the number of cells, so it does not overflow.
+fn instance_stream(sweeps: &[SweptKey], at: &[usize]) -> u64 {
+    sweeps
+        .iter()
+        .zip(at)
+        .filter(|(sweep, _)| sweep.part == 0)
+        .fold(0u64, |stream, (sweep, &j)| {
+            stream * sweep.values.len() as u64 + j as u64
+        })
 }
 
 /// Builds the cells of a grid from the tables of the file: a table no
@@ -962,10 +998,16 @@ pub fn run_design(
     shard: Shard,
     progress: &(dyn Fn() + Sync),
 ) -> Result<Vec<CellResult>, DesignError> {
-    let cells: Vec<(u64, Cell)> = (0u64..)
+    let cells: Vec<(CellIndex, Cell)> = (0u64..)
         .zip(&design.cells)
         .filter(|(index, _)| shard.contains(*index))
-        .map(|(index, cell)| (index, cell.cell.clone()))
+        .map(|(index, cell)| {
+            let at = CellIndex {
+                cell: index,
+                stream: cell.stream,
+            };
+            (at, cell.cell.clone())
+        })
         .collect();
     Ok(run(&cells, design.replicates, design.seed, progress)?)
 }
@@ -1169,5 +1211,66 @@ values = [3, 5]
             .map(AuditConfig::grid)
             .collect();
         assert_eq!(grids, [2; 4]);
+    }
+
+    /// Every replicate's outcome columns of `mechanism` (those the audit
+    /// and the best responses do not write), as bits.
+    fn bits_of(result: &CellResult, mechanism: usize) -> Vec<Option<u64>> {
+        [Column::VALUE, Column::CASH, Column::WINNERS, Column::BUDGET]
+            .into_iter()
+            .flat_map(|column| result.column(mechanism, column).unwrap_or_default())
+            .map(|value| value.map(f64::to_bits))
+            .collect()
+    }
+
+    /// Cells that differ only in how providers best-respond or how the
+    /// instances are audited draw the same instances; a swept population
+    /// key gives each of its values its own stream.
+    #[test]
+    fn cells_that_differ_only_in_mechanism_settings_see_the_same_instances() {
+        let source = format!(
+            "{}\n[audit]\nmax_participants = 2\n\n[[sweep]]\nkey = \"strategic.max_rounds\"\n\
+             values = [1, 4]\n\n[[sweep]]\nkey = \"audit.grid\"\nvalues = [4, 8]\n",
+            TINY.replacen("values = [3, 5]", "values = [5]", 1)
+        );
+        let design = parse_design(&source).expect("valid");
+        let streams: Vec<u64> = design.cells().iter().map(GridCell::stream).collect();
+        // budget_fraction × providers × max_rounds × grid = 2 × 1 × 2 × 2.
+        assert_eq!(streams, [0, 0, 0, 0, 1, 1, 1, 1]);
+        let results = run_design(&design, Shard::WHOLE, &|| {}).expect("runs");
+        // qmia (record 0) is truthful: the same instances give the same
+        // outcomes, whatever volume's best responses (1 or 4 rounds) and
+        // the audit's grid (4 or 8 points).
+        for group in results.chunks(4) {
+            for other in &group[1..] {
+                assert_eq!(bits_of(other, 0)[..], bits_of(&group[0], 0)[..]);
+            }
+            let Cell::Procurement(first) = design.cells()[group[0].cell() as usize].cell() else {
+                panic!("a procurement cell")
+            };
+            let truth = first
+                .population()
+                .draw(crate::seed::cell_seed(11, group[0].cell() / 4), 1);
+            let outcome =
+                procura_mechanisms::procurement::clear(&truth, Auction::Qmia).expect("clears");
+            let values = group[2].column(0, Column::VALUE).expect("value");
+            assert_eq!(values[1], Some(outcome.value()));
+        }
+        assert_ne!(bits_of(&results[0], 0), bits_of(&results[4], 0));
+        // A design that sweeps only population keys keeps one stream per
+        // cell: its cells' own indices, as before streams were shared.
+        let design = parse_design(TINY).expect("valid");
+        let streams: Vec<u64> = design.cells().iter().map(GridCell::stream).collect();
+        assert_eq!(streams, [0, 1, 2, 3]);
+        // A population key swept after a strategic one: the population
+        // grid alone numbers the streams.
+        let swept = TINY.replacen(
+            "[[sweep]]\nkey = \"procurement.budget_fraction\"\nvalues = [0.2, 0.5]",
+            "[[sweep]]\nkey = \"strategic.max_rounds\"\nvalues = [1, 2, 3]",
+            1,
+        );
+        let design = parse_design(&swept).expect("valid");
+        let streams: Vec<u64> = design.cells().iter().map(GridCell::stream).collect();
+        assert_eq!(streams, [0, 1, 0, 1, 0, 1]);
     }
 }

@@ -3,15 +3,20 @@
 //! (`procura experiment`).
 //!
 //! An experiment is a list of [`Cell`]s, one per point of a parameter grid,
-//! each run for the same number of replicates. Replicate r of cell c draws
-//! its instance from its own ChaCha8 stream, seeded by
-//! [`cell_seed`]`(seed, c)` on stream r, and every mechanism of the cell
+//! each run for the same number of replicates. Each cell has an index (of
+//! its records) and an *instance stream* s ([`CellIndex`]). Replicate r of
+//! the cell draws its instance from its own ChaCha8 stream, seeded by
+//! [`cell_seed`]`(seed, s)` on stream r, and every mechanism of the cell
 //! clears that same instance (common random numbers, so that mechanisms are
-//! compared pairwise). Nothing else is random.
+//! compared pairwise). Cells that share a stream see the same instances:
+//! a design gives the same stream to cells that differ only in how the
+//! instances are cleared or audited ([`design`]), so that they are
+//! compared pairwise too. Nothing else is random.
 //!
-//! **The records of a cell depend only on (seed, cell index, replicate), not
-//! on the thread count, nor on which other cells run**: that is what makes
-//! `--shard i/n` and `procura merge` give the same bytes as one run.
+//! **The records of a cell depend only on (seed, instance stream, cell,
+//! replicate), not on the thread count, nor on which other cells run**:
+//! that is what makes `--shard i/n` and `procura merge` give the same
+//! bytes as one run.
 //!
 //! Each record is a typed [`Record`] ([`ProcurementRecord`] or
 //! [`ThresholdRecord`]), with `None` where a field does not apply (for
@@ -24,7 +29,7 @@
 //! shipped experiments.
 //!
 //! ```
-//! use procura_lab::experiment::{run, Cell, MarketPopulation};
+//! use procura_lab::experiment::{run, Cell, CellIndex, MarketPopulation};
 //! use procura_lab::population::{Distribution, Population, PopulationSpec};
 //! use procura_mechanisms::{procurement::Auction, Mechanism};
 //!
@@ -43,7 +48,7 @@
 //! })?;
 //! let qmia = Mechanism::Auction(Auction::Qmia);
 //! let cell = Cell::new(MarketPopulation::Procurement(population), vec![qmia])?;
-//! let results = run(&[(0, cell)], 10, 42, &|| {})?;
+//! let results = run(&[(CellIndex::own(0), cell)], 10, 42, &|| {})?;
 //! let records = results[0].procurement(Auction::Qmia).expect("qmia ran");
 //! assert_eq!(records.len(), 10);
 //! assert!(records.iter().all(|record| record.value > 0.0 && record.budget_ok));
@@ -70,7 +75,7 @@ use rayon::prelude::*;
 pub use crate::limits::MAX_SHARDS;
 pub use crate::seed::cell_seed;
 pub use record::{Column, ProcurementRecord, Record, RecordError, ThresholdRecord};
-pub use statistics::{summarize, Summary};
+pub use statistics::{summarize, summary_rows, Summary, SummaryRow, SUMMARY_COLUMNS};
 
 use procura_audit::{audit, best_response_dynamics, AuditConfig, BestResponseConfig};
 use procura_mechanisms::procurement::{self, Auction, Instance, Outcome};
@@ -1082,12 +1087,35 @@ fn typed_records<M: Copy + PartialEq + fmt::Display, R>(
     MarketRecords::new(typed, rows)
 }
 
+/// Where a cell sits in a run: the index its records carry, and the
+/// instance stream its replicates draw from.
+///
+/// Replicate r of a cell with stream s draws its instance (and its audit's
+/// samples) from [`cell_seed`]`(seed, s)`, so cells with the same stream
+/// and population see the same instances: common random numbers across
+/// cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellIndex {
+    /// The cell's index in its experiment ([`CellResult::cell`]).
+    pub cell: u64,
+    /// The instance stream it draws from.
+    pub stream: u64,
+}
+
+impl CellIndex {
+    /// Cell `cell` drawing from its own stream, `cell`.
+    #[must_use]
+    pub fn own(cell: u64) -> CellIndex {
+        CellIndex { cell, stream: cell }
+    }
+}
+
 /// Runs `replicates` replicates of each `(index, cell)` in parallel and
 /// returns their records, cell by cell in the order given. `progress` is
 /// called once per replicate run, from any thread.
 ///
 /// **The result does not depend on the number of threads**: every
-/// replicate is a pure function of (seed, index, replicate), and rayon's
+/// replicate is a pure function of (seed, stream, replicate), and rayon's
 /// indexed collect keeps the order. A mechanism that fails to clear (a
 /// bug: the cells' constructors check what each needs) fails the run with
 /// [`ExperimentError::Cell`]: the first failure in (cell, replicate)
@@ -1096,7 +1124,7 @@ fn typed_records<M: Copy + PartialEq + fmt::Display, R>(
 /// running finish), while every one before it still runs, which is what
 /// makes the reported failure the first.
 pub fn run(
-    cells: &[(u64, Cell)],
+    cells: &[(CellIndex, Cell)],
     replicates: u64,
     seed: u64,
     progress: &(dyn Fn() + Sync),
@@ -1106,11 +1134,11 @@ pub fn run(
         .par_iter()
         .enumerate()
         .map(|(position, (index, cell))| {
-            let seed = cell_seed(seed, *index);
+            let seed = cell_seed(seed, index.stream);
             let at = Place {
                 first: &first,
                 position,
-                cell: *index,
+                cell: index.cell,
                 replicates,
                 progress,
             };
@@ -1128,7 +1156,7 @@ pub fn run(
             // mechanism once (the cells' constructors check): the shape
             // `MarketRecords::new` checks.
             Some(CellResult {
-                cell: *index,
+                cell: index.cell,
                 records,
             })
         })
@@ -1465,15 +1493,15 @@ mod tests {
     #[test]
     fn a_cell_gives_the_same_records_alone_or_among_others() {
         let cells = [
-            (0, procurement_cell(6)),
-            (1, threshold_cell()),
-            (2, procurement_cell(9)),
+            (CellIndex::own(0), procurement_cell(6)),
+            (CellIndex::own(1), threshold_cell()),
+            (CellIndex::own(2), procurement_cell(9)),
         ];
         let together = run(&cells, 5, 99, &|| {}).expect("runs");
         for (position, cell) in cells.iter().enumerate() {
             let alone = run(std::slice::from_ref(cell), 5, 99, &|| {}).expect("runs");
             assert_eq!(bits(&alone[0]), bits(&together[position]));
-            assert_eq!(alone[0].cell(), cell.0);
+            assert_eq!(alone[0].cell(), cell.0.cell);
         }
         assert_ne!(
             together[0].records(),
@@ -1484,7 +1512,8 @@ mod tests {
 
     #[test]
     fn records_follow_the_outcomes() {
-        let result = &run(&[(4, procurement_cell(7))], 8, 5, &|| {}).expect("runs")[0];
+        let result =
+            &run(&[(CellIndex::own(4), procurement_cell(7))], 8, 5, &|| {}).expect("runs")[0];
         let qmia = result.procurement(Auction::Qmia).expect("qmia ran");
         let volume = result.procurement(Auction::Volume).expect("volume ran");
         let Cell::Procurement(cell) = procurement_cell(7) else {
@@ -1517,7 +1546,7 @@ mod tests {
 
     #[test]
     fn columns_read_the_typed_fields() {
-        let result = &run(&[(0, threshold_cell())], 4, 1, &|| {}).expect("runs")[0];
+        let result = &run(&[(CellIndex::own(0), threshold_cell())], 4, 1, &|| {}).expect("runs")[0];
         let subsidy = result
             .threshold(ThresholdMechanism::Subsidy)
             .expect("subsidy ran");
@@ -1694,10 +1723,10 @@ mod tests {
     #[test]
     fn a_failing_replicate_fails_the_run_and_stops_it_early() {
         let cells = [
-            (0, threshold_cell()),
-            (3, broken_cell()),
-            (4, procurement_cell(5)),
-            (8, broken_cell()),
+            (CellIndex::own(0), threshold_cell()),
+            (CellIndex::own(3), broken_cell()),
+            (CellIndex::own(4), procurement_cell(5)),
+            (CellIndex::own(8), broken_cell()),
         ];
         let mut messages = Vec::new();
         for threads in [1, 2, 4] {

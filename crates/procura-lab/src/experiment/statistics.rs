@@ -11,7 +11,10 @@
 //! of being dropped. Sums are left folds in the order given, so the same
 //! values in the same order give the same bits.
 
+use procura_mechanisms::Mechanism;
 use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use super::{CellResult, Column};
 
 /// The summary of a sample: its size, mean, standard deviation and the
 /// Student-t 95% confidence interval of its mean.
@@ -191,9 +194,113 @@ fn t_975_expansion(df: f64) -> f64 {
     Z + (z3 + Z) / (4.0 * df) + (5.0 * z5 + 16.0 * z3 + 3.0 * Z) / (96.0 * df * df)
 }
 
+/// The columns of an experiment's summary table after `cell` and the
+/// swept keys (`summary.csv`, and the Python package's `summary`).
+pub const SUMMARY_COLUMNS: [&str; 7] = [
+    "mechanism",
+    "metric",
+    "n",
+    "mean",
+    "sd",
+    "ci_low",
+    "ci_high",
+];
+
+/// One row of an experiment's summary table: a cell, a mechanism, a metric
+/// and the [`Summary`] of its replicates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SummaryRow {
+    /// The cell's number.
+    pub cell: u64,
+    /// The mechanism.
+    pub mechanism: Mechanism,
+    /// The metric (a column of the cell's records).
+    pub metric: Column,
+    /// Its replicates' statistics.
+    pub summary: Summary,
+}
+
+/// The summary table of `results`: for each result in the given order,
+/// each of its mechanisms in record order and each column of its market
+/// in column order, the [`Summary`] of the replicates' values, leaving out
+/// a metric with no value that applies (n = 0).
+#[must_use]
+pub fn summary_rows(results: &[CellResult]) -> Vec<SummaryRow> {
+    let mut rows = Vec::new();
+    for result in results {
+        for (index, mechanism) in result.mechanisms().into_iter().enumerate() {
+            for metric in Column::all(result.market()) {
+                let summary = summarize(&result.column(index, metric).unwrap_or_default());
+                if summary.n > 0 {
+                    rows.push(SummaryRow {
+                        cell: result.cell(),
+                        mechanism,
+                        metric,
+                        summary,
+                    });
+                }
+            }
+        }
+    }
+    rows
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn summary_rows_follow_cells_mechanisms_and_columns_and_skip_empty_metrics() {
+        use super::super::{Record, ThresholdRecord};
+        use procura_mechanisms::Market;
+        let record = |collected: f64| {
+            Record::Threshold(ThresholdRecord {
+                feasible: None,
+                null: None,
+                collected,
+                success: 1.0,
+                expected_data: 2.0,
+                participants: 2.0,
+                spend: 1.0,
+                leakage: 0.0,
+            })
+        };
+        let subsidy = vec![Mechanism::Subsidy];
+        let results = [
+            CellResult::new(
+                4,
+                Market::Threshold,
+                subsidy.clone(),
+                vec![vec![record(1.0)], vec![record(3.0)]],
+            )
+            .expect("a result"),
+            CellResult::new(2, Market::Threshold, subsidy, vec![vec![record(5.0)]])
+                .expect("a result"),
+        ];
+        let rows = summary_rows(&results);
+        // `feasible` and `null` never apply: 6 of the 8 columns per cell.
+        let names: Vec<(u64, &str)> = rows
+            .iter()
+            .map(|row| (row.cell, row.metric.name()))
+            .collect();
+        let columns = [
+            "collected",
+            "success",
+            "expected_data",
+            "participants",
+            "spend",
+            "leakage",
+        ];
+        let expected: Vec<(u64, &str)> = [4, 2]
+            .into_iter()
+            .flat_map(|cell| columns.map(|name| (cell, name)))
+            .collect();
+        assert_eq!(names, expected);
+        assert_eq!(rows[0].summary, summarize(&[Some(1.0), Some(3.0)]));
+        assert_eq!((rows[0].summary.n, rows[0].summary.mean), (2, 2.0));
+        assert_eq!((rows[6].summary.n, rows[6].summary.mean), (1, 5.0));
+        assert!(rows.iter().all(|row| row.mechanism == Mechanism::Subsidy));
+    }
 
     fn some(values: &[f64]) -> Vec<Option<f64>> {
         values.iter().copied().map(Some).collect()

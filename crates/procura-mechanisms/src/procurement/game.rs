@@ -106,7 +106,7 @@ impl Auction {
 
     /// Whether the allocation fills the budget pay-as-bid (§A.6) rather
     /// than by proportional share (§A.3).
-    fn pays_as_bid(self) -> bool {
+    pub(super) fn pays_as_bid(self) -> bool {
         matches!(self, Auction::Volume | Auction::Trust)
     }
 }
@@ -114,11 +114,23 @@ impl Auction {
 /// The mechanism's ranking of the eligible providers: by ratio b/w for the
 /// score-ranked mechanisms, by bid per unit of volume (or claimed quality ×
 /// volume) for the baselines.
-fn ranking_of<N: Arith>(mechanism: Auction, instance: &Instance) -> Vec<Ranked<N>> {
+pub(super) fn ranking_of<N: Arith>(mechanism: Auction, instance: &Instance) -> Vec<Ranked<N>> {
     match mechanism {
         Auction::Volume => volume_ranking(instance),
         Auction::Trust => trust_ranking(instance),
         Auction::Qmia | Auction::Mut | Auction::Mixed => rank_by_ratio(instance),
+    }
+}
+
+/// What `mechanism` divides `provider`'s bid by to rank it, when it claims
+/// quality `claim`: the score w_i for the ratio-ranked mechanisms (§A.3),
+/// the baselines' weight ([`baselines::weight`], §A.6) for the others. A
+/// provider whose weight is 0 is not ranked.
+pub(super) fn ranking_weight(mechanism: Auction, provider: &Provider, claim: f64) -> f64 {
+    match mechanism {
+        Auction::Volume => baselines::weight(Baseline::Volume, provider, claim),
+        Auction::Trust => baselines::weight(Baseline::Trust, provider, claim),
+        Auction::Qmia | Auction::Mut | Auction::Mixed => provider.score(),
     }
 }
 
@@ -430,12 +442,7 @@ impl<'a> UnilateralView<'a> {
     /// The weight a baseline divides bids by, or the score w_i for the
     /// ratio-ranked mechanisms, of the participant claiming `claim`.
     pub(super) fn weight(&self, claim: f64) -> f64 {
-        let me = self.me;
-        match self.mechanism {
-            Auction::Volume => baselines::weight(Baseline::Volume, me, claim),
-            Auction::Trust => baselines::weight(Baseline::Trust, me, claim),
-            Auction::Qmia | Auction::Mut | Auction::Mixed => me.score(),
-        }
+        ranking_weight(self.mechanism, self.me, claim)
     }
 
     /// The participant's utility when it reports `report` (a bid, and for

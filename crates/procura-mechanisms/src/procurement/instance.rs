@@ -24,22 +24,29 @@ pub type ProviderRef = RecordRef;
 /// Optional fields take the defaults of §A.1 when absent.
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct ProviderSpec {
     /// Provider name: non-empty and unique.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub id: String,
     /// Reported cost b_i of supplying the data: finite, ≥ 0.
+    #[cfg_attr(feature = "schema", schemars(range(min = 0)))]
     pub bid: f64,
     /// Quality q_i verified by the buyer: in [0, 1].
+    #[cfg_attr(feature = "schema", schemars(range(min = 0, max = 1)))]
     pub quality: f64,
     /// Marginal learning utility μ_i: finite, ≥ 0.
+    #[cfg_attr(feature = "schema", schemars(range(min = 0)))]
     pub utility: f64,
     /// Number of records: finite, ≥ 0; default 0.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", range(min = 0)))]
     pub volume: Option<f64>,
     /// Quality the provider claims (read only by `trust`): in [0, 1];
     /// default `quality`.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", range(min = 0, max = 1)))]
     pub claimed_quality: Option<f64>,
 }
 
@@ -60,19 +67,24 @@ impl ProviderSpec {
 /// A procurement instance as written, before validation (spec §A.1).
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct InstanceSpec {
     /// Cash budget B: finite, > 0.
+    #[cfg_attr(feature = "schema", schemars(extend("exclusiveMinimum" = 0)))]
     pub budget: f64,
     /// Token budget R, the cash-equivalent value of deferred rights: finite,
     /// ≥ 0. Absent means 0, except that `mut` requires it.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", range(min = 0)))]
     pub token_budget: Option<f64>,
     /// Liquidity λ, the cash share of Mixed-MIA rewards: in [0, 1]; default 1.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", range(min = 0, max = 1)))]
     pub liquidity: Option<f64>,
     /// Token pool Π that MUT divides: finite, > 0; default 1.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", extend("exclusiveMinimum" = 0)))]
     pub token_pool: Option<f64>,
     /// The providers, in any order.
     #[cfg_attr(feature = "serde", serde(deserialize_with = "objects"))]

@@ -8,6 +8,8 @@
 //! - [`mixed`]: Mixed-MIA, Q-MIA paid λ in cash and 1 − λ in tokens (§A.5,
 //!   reconstruction).
 //! - [`baselines`]: volume- and trust-based pay-as-bid (§A.6). Not DSIC.
+//! - [`explain`]: why each provider won or lost, replayed from the
+//!   clearing's own steps (`procura clear --explain`).
 //!
 //! [`clear`] dispatches on an [`Auction`]; each module also exposes its own
 //! pure `clear`-style function. Providers that misreport (best responses)
@@ -15,6 +17,7 @@
 //! markets the laboratory's (`procura-lab`).
 
 pub mod baselines;
+pub mod explain;
 mod game;
 mod instance;
 pub mod mixed;
@@ -40,6 +43,7 @@ pub use outcome::{Award, Outcome};
 /// The procurement mechanisms of Part A.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum Auction {
     /// Q-MIA (§A.3).
@@ -111,15 +115,29 @@ impl Auction {
         matches!(self, Auction::Qmia | Auction::Mixed)
     }
 
-    /// Whether the mechanism can clear `instance` at all: it fails only
-    /// when it needs a field the instance omits (MUT without
-    /// `token_budget`), which no report changes. [`clear`] and the
-    /// unilateral view ([`UnilateralView`]) both ask here.
-    pub fn check_clears(self, instance: &Instance) -> Result<(), ClearError> {
+    /// Whether this mechanism pays in tokens at `liquidity` λ, and so needs
+    /// a `token_budget`: MUT always, Mixed-MIA when λ < 1 (§A.4, §A.5).
+    #[must_use]
+    pub fn pays_tokens(self, liquidity: f64) -> bool {
         match self {
-            Auction::Mut if !instance.has_token_budget() => Err(ClearError::MissingTokenBudget),
-            _ => Ok(()),
+            Auction::Mut => true,
+            Auction::Mixed => liquidity < 1.0,
+            Auction::Qmia | Auction::Volume | Auction::Trust => false,
         }
+    }
+
+    /// Whether the mechanism can clear `instance` at all: it fails only
+    /// when it needs a field the instance omits, which no report changes.
+    /// MUT pays only in tokens worth `token_budget`, and Mixed-MIA with
+    /// λ < 1 pays 1 − λ of every reward in them: without the field its
+    /// effective budget min(B/λ, 0/(1 − λ)) is 0 and it would buy nothing.
+    /// An explicit `token_budget` of 0 is the buyer's choice and clears.
+    /// [`clear`] and the unilateral view ([`UnilateralView`]) both ask here.
+    pub fn check_clears(self, instance: &Instance) -> Result<(), ClearError> {
+        if self.pays_tokens(instance.liquidity()) && !instance.has_token_budget() {
+            return Err(ClearError::MissingTokenBudget { mechanism: self });
+        }
+        Ok(())
     }
 }
 
@@ -148,9 +166,16 @@ impl FromStr for Auction {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClearError {
-    /// MUT divides rights worth `token_budget`, which the instance omits.
-    #[error("token_budget is required by mut")]
-    MissingTokenBudget,
+    /// The mechanism pays in tokens worth `token_budget`, which the
+    /// instance omits: MUT always, Mixed-MIA whenever λ < 1.
+    #[error(
+        "token_budget is required by {mechanism}{}",
+        if matches!(mechanism, Auction::Mixed) { " when liquidity is below 1" } else { "" }
+    )]
+    MissingTokenBudget {
+        /// The mechanism that needs it: `mut`, or `mixed` with λ < 1.
+        mechanism: Auction,
+    },
 }
 
 /// Clears `instance` with `mechanism`.

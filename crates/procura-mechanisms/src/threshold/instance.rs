@@ -19,17 +19,22 @@ use crate::validate::{objects, present};
 /// One user as written in an instance file, before validation (§B.1).
 #[derive(Debug, Clone, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct UserSpec {
     /// User name: non-empty and unique.
+    #[cfg_attr(feature = "schema", schemars(length(min = 1)))]
     pub id: String,
     /// Reported unit cost c_i: finite, ≥ 0.
+    #[cfg_attr(feature = "schema", schemars(range(min = 0)))]
     pub cost: f64,
     /// Most units the user can give, cap_i: finite, > 0.
+    #[cfg_attr(feature = "schema", schemars(extend("exclusiveMinimum" = 0)))]
     pub capacity: f64,
     /// What the user gains if the model improves, b_i: finite, ≥ 0;
     /// default 0.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", range(min = 0)))]
     pub benefit: Option<f64>,
 }
 
@@ -53,41 +58,52 @@ impl UserSpec {
 /// and the mechanism that needs one reports its absence.
 #[derive(Debug, Clone, PartialEq, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct ThresholdSpec {
     /// Threshold T that the data used in training must reach: finite, > 0.
+    #[cfg_attr(feature = "schema", schemars(extend("exclusiveMinimum" = 0)))]
     pub threshold: f64,
     /// Per-unit reserve price r: finite, > 0; required by `withdrawal`.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", extend("exclusiveMinimum" = 0)))]
     pub reserve_price: Option<f64>,
     /// Budget cap on the payments: finite, > 0; absent means no cap.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", extend("exclusiveMinimum" = 0)))]
     pub budget: Option<f64>,
     /// Slack: the withdrawal target is T·(1 + slack). Finite, ≥ 0;
     /// default 0.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", range(min = 0)))]
     pub slack: Option<f64>,
     /// Reversibility ρ, the share of the cost incurred only if the data is
     /// used: in [0, 1]; default 0.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", range(min = 0, max = 1)))]
     pub reversibility: Option<f64>,
     /// Mean σ of the exponential regret shocks: finite, ≥ 0; default 0
     /// (no shocks).
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", range(min = 0)))]
     pub shock_mean: Option<f64>,
     /// Lump subsidy P: finite, ≥ 0; required by `subsidy`.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", range(min = 0)))]
     pub payment: Option<f64>,
     /// Floor contribution f that earns the subsidy: finite, > 0; required
     /// by `subsidy`.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", extend("exclusiveMinimum" = 0)))]
     pub floor: Option<f64>,
     /// Withdrawal protocol; default `simultaneous`.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "Protocol"))]
     pub protocol: Option<Protocol>,
     /// Initial stay probability of the simultaneous protocol: in [0, 1];
     /// default 1.
     #[cfg_attr(feature = "serde", serde(default, deserialize_with = "present"))]
+    #[cfg_attr(feature = "schema", schemars(with = "f64", range(min = 0, max = 1)))]
     pub belief: Option<f64>,
     /// The users, in any order.
     #[cfg_attr(feature = "serde", serde(deserialize_with = "objects"))]

@@ -184,6 +184,53 @@ pub fn is_feasible(instance: &ThresholdInstance) -> Result<bool, ClearError> {
     Eligible::of(instance).map(|eligible| eligible.feasible)
 }
 
+/// The numbers of the null test (§B.3, step 3), to say why an outcome is
+/// null or not ([`null_test`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NullTest {
+    /// The effective reserve r: `reserve_price`, lowered to budget / T'.
+    pub reserve: f64,
+    /// How many users have c_i ≤ r.
+    pub eligible_users: usize,
+    /// Their total capacity Σ cap_i, a left fold in ascending (c_i, id).
+    pub eligible_capacity: f64,
+    /// The threshold T it is tested against.
+    pub threshold: f64,
+    /// Whether the eligible capacity reaches T ([`super::reaches`]); the
+    /// outcome is null exactly when it does not.
+    pub feasible: bool,
+}
+
+/// The null test of withdrawal rights with its numbers: the effective
+/// reserve, the users who accept it, their capacity against T, and the
+/// verdict of [`is_feasible`] (the same computation, written once).
+///
+/// ```
+/// use procura_mechanisms::threshold::{withdrawal, ThresholdInstance, ThresholdSpec, UserSpec};
+///
+/// let instance = ThresholdInstance::new(ThresholdSpec {
+///     threshold: 3.0,
+///     reserve_price: Some(1.0),
+///     users: vec![UserSpec::new("a", 0.5, 2.0), UserSpec::new("b", 2.0, 2.0)],
+///     ..ThresholdSpec::default()
+/// })?;
+/// let test = withdrawal::null_test(&instance)?;
+/// assert_eq!((test.eligible_users, test.eligible_capacity, test.feasible), (1, 2.0, false));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Fails when the instance has no `reserve_price`.
+pub fn null_test(instance: &ThresholdInstance) -> Result<NullTest, ClearError> {
+    let eligible = Eligible::of(instance)?;
+    Ok(NullTest {
+        reserve: eligible.reserve,
+        eligible_users: eligible.users.len(),
+        eligible_capacity: eligible.capacity,
+        threshold: instance.threshold(),
+        feasible: eligible.feasible,
+    })
+}
+
 /// The users who accept the effective reserve, in allocation order, and
 /// whether their capacity reaches T: the null test of §B.3, step 3.
 struct Eligible {
@@ -191,7 +238,9 @@ struct Eligible {
     reserve: f64,
     /// Indices of the users with c_i ≤ r, in ascending (c_i, id).
     users: Vec<usize>,
-    /// Whether Σ cap_i over them, a left fold in that order, reaches T.
+    /// Σ cap_i over them, a left fold in that order.
+    capacity: f64,
+    /// Whether `capacity` reaches T.
     feasible: bool,
 }
 
@@ -218,6 +267,7 @@ impl Eligible {
         Ok(Eligible {
             reserve,
             feasible: reaches(capacity, instance.threshold()),
+            capacity,
             users: eligible,
         })
     }
@@ -240,6 +290,7 @@ pub(crate) fn assign_with(
         reserve,
         users: eligible,
         feasible,
+        ..
     } = Eligible::of(instance)?;
     let target = instance.target();
     let users = instance.users();

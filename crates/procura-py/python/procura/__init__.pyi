@@ -38,10 +38,13 @@ def audit(
     grid: int = 64,
     coalition_size: int = 2,
     max_coalitions: int = 2000,
-    seed: int = 0,
+    seed: Union[int, str] = 0,
     max_participants: Optional[int] = None,
 ) -> Dict[str, Any]:
-    """Audit a mechanism on one instance: the report ``procura audit`` prints."""
+    """Audit a mechanism on one instance: the report ``procura audit`` prints,
+    with ``INSTANCE`` in its ``replay`` command where the instance's file
+    goes. ``seed`` is an ``int`` or the decimal string that reports print
+    (their ``search.seed``), bare or in double quotes."""
 
 def verify(
     transcript: Instance, *, receipts: Optional[Sequence[Instance]] = None

@@ -121,6 +121,7 @@ pub const FIXED_POINT_ROUNDS: usize = 10_000;
 /// The withdrawal protocols of §B.4 (reconstruction).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum Protocol {
     /// Everyone decides at once (the default).
