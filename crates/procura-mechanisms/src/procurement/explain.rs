@@ -7,13 +7,11 @@
 //! payment off the outcome that [`super::clear`] returns, so an
 //! explanation cannot disagree with the outcome it explains.
 
-use super::game::{ranking_of, ranking_weight};
+use super::game::{admission_of, ranking_of, ranking_weight};
 use super::instance::{Instance, Provider};
 use super::numerics::{Arith, FastRange, Wide};
 use super::outcome::{Award, Outcome};
-use super::ranking::{
-    admit_by_share, fill_pay_as_bid, fits, prefix_sums, proportional_share, within_share, Ranked,
-};
+use super::ranking::{fits, proportional_share, within_share, Ranked};
 use super::{clear, Auction, ClearError};
 
 /// How a mechanism admits providers down its ranking.
@@ -204,21 +202,12 @@ fn explain_in<N: Arith>(instance: &Instance, mechanism: Auction, outcome: Outcom
     let providers = instance.providers();
     let budget = mechanism.allocation_budget(instance);
     let ranking: Vec<Ranked<N>> = ranking_of(mechanism, instance);
-    let (admission, running, n_winners) = if mechanism.pays_as_bid() {
-        (
-            Admission::PayAsBid,
-            prefix_sums(instance, &ranking, Provider::bid),
-            fill_pay_as_bid(instance, &ranking, budget),
-        )
+    let admission = if mechanism.pays_as_bid() {
+        Admission::PayAsBid
     } else {
-        // From 0, admission's running score is W_j of `prefix_sums`, bit
-        // for bit.
-        (
-            Admission::ProportionalShare,
-            prefix_sums(instance, &ranking, Provider::score),
-            admit_by_share(instance, &ranking, 0.0, budget).0,
-        )
+        Admission::ProportionalShare
     };
+    let (running, n_winners) = admission_of(mechanism, instance, &ranking, budget);
     debug_assert!(outcome
         .winners()
         .eq(ranking[..n_winners].iter().map(|ranked| ranked.index)));

@@ -122,6 +122,30 @@ pub(super) fn ranking_of<N: Arith>(mechanism: Auction, instance: &Instance) -> V
     }
 }
 
+/// How far down `ranking` the mechanism admits with allocation budget
+/// `budget`, and the running sums its admission test compares: the
+/// running bids (pay as bid, §A.6) or the running scores W_j (the
+/// proportional share, §A.3), `running[j]` over the first j ranked.
+/// From 0, admission's running score is W_j of `prefix_sums`, bit for bit.
+pub(super) fn admission_of<N: Arith>(
+    mechanism: Auction,
+    instance: &Instance,
+    ranking: &[Ranked<N>],
+    budget: f64,
+) -> (Vec<f64>, usize) {
+    if mechanism.pays_as_bid() {
+        (
+            prefix_sums(instance, ranking, Provider::bid),
+            fill_pay_as_bid(instance, ranking, budget),
+        )
+    } else {
+        (
+            prefix_sums(instance, ranking, Provider::score),
+            admit_by_share(instance, ranking, 0.0, budget).0,
+        )
+    }
+}
+
 /// What `mechanism` divides `provider`'s bid by to rank it, when it claims
 /// quality `claim`: the score w_i for the ratio-ranked mechanisms (§A.3),
 /// the baselines' weight ([`baselines::weight`], §A.6) for the others. A
@@ -359,17 +383,7 @@ impl<N: Arith> Others<N> {
             .into_iter()
             .filter(|ranked| ranked.index != participant)
             .collect();
-        let (running, passing) = if mechanism.pays_as_bid() {
-            (
-                prefix_sums(instance, &ranking, Provider::bid),
-                fill_pay_as_bid(instance, &ranking, budget),
-            )
-        } else {
-            (
-                prefix_sums(instance, &ranking, Provider::score),
-                admit_by_share(instance, &ranking, 0.0, budget).0,
-            )
-        };
+        let (running, passing) = admission_of(mechanism, instance, &ranking, budget);
         Others {
             ranking,
             running,
