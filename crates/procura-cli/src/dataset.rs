@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, Context};
 use procura::valuation::table::{
     Classes, ColumnRole, Columns, CsvReader, FeatureColumns, ProviderColumn, Table, TableError,
 };
-use procura::valuation::{Dataset, Knn, Logistic, Model};
+use procura::valuation::{npz, Dataset, Embeddings, Knn, Logistic, Model, Players};
 
 /// The learning model, shared by `value` and `quality`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -120,6 +120,11 @@ pub(crate) struct ColumnArgs {
 }
 
 impl ColumnArgs {
+    /// Whether `--ignore-column` or `--features` was given.
+    pub(crate) fn given(&self) -> bool {
+        !self.ignore_column.is_empty() || !self.features.is_empty()
+    }
+
     /// The feature columns of a file read as `need`.
     fn features(&self, need: Need) -> FeatureColumns<'_> {
         // Not given, --features is empty: it lists at least one name.
@@ -130,6 +135,83 @@ impl ColumnArgs {
             (true, Need::Optional) => FeatureColumns::ExceptPresent(&self.ignore_column),
         }
     }
+}
+
+/// Whether `path` names a NumPy archive (`.npz`), read as embeddings.
+pub(crate) fn is_npz(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("npz"))
+}
+
+/// An `.npz` file as read, with its name for messages.
+#[derive(Debug)]
+pub(crate) struct NpzFile {
+    /// The file, for messages.
+    pub source: String,
+    /// Its arrays.
+    pub data: npz::NpzDataset,
+}
+
+/// Reads an `.npz` embedding file; refuses any other kind of file.
+pub(crate) fn read_npz(path: &Path) -> anyhow::Result<NpzFile> {
+    let source = path.display().to_string();
+    if !is_npz(path) {
+        bail!("{source}: the other dataset is .npz (embeddings): this one must be too");
+    }
+    let file = std::fs::File::open(path).with_context(|| format!("{source}: cannot read"))?;
+    let data = npz::read(std::io::BufReader::new(file)).map_err(|e| anyhow!("{source}: {e}"))?;
+    Ok(NpzFile { source, data })
+}
+
+/// The labelled embeddings of a training and a test file, their labels
+/// numbered as one set of classes.
+pub(crate) fn embeddings(
+    train: &NpzFile,
+    test: &NpzFile,
+) -> anyhow::Result<(Embeddings, Embeddings)> {
+    let sets = [train.data.labels.as_slice(), test.data.labels.as_slice()];
+    let classes = Classes::of_labels(&sets, "y")
+        .map_err(|e| anyhow!("{}, {}: {e}", train.source, test.source))?;
+    let labelled = |file: &NpzFile| {
+        let labels = file
+            .data
+            .labels
+            .iter()
+            .map(|label| classes.class(label).unwrap_or_default())
+            .collect();
+        Embeddings::new(file.data.features.clone(), labels, classes.n_classes())
+            .map_err(|e| anyhow!("{}: {e}", file.source))
+    };
+    let (train_rows, test_rows) = (labelled(train)?, labelled(test)?);
+    if train_rows.features().dim() != test_rows.features().dim() {
+        bail!(
+            "{}: x has {} columns, but x of {} has {}",
+            test.source,
+            test_rows.features().dim(),
+            train.source,
+            train_rows.features().dim()
+        );
+    }
+    Ok((train_rows, test_rows))
+}
+
+/// The providers of an `.npz` training file, from its array `provider`
+/// (which `--provider-column` must name).
+pub(crate) fn npz_players(file: &NpzFile, column: &str) -> anyhow::Result<(Vec<String>, Players)> {
+    if column != "provider" {
+        bail!(
+            "{}: --provider-column {column:?}: an .npz file names its providers in the array \
+             \"provider\"",
+            file.source
+        );
+    }
+    let Some(providers) = &file.data.providers else {
+        bail!(
+            "{}: no array named \"provider\" (--provider-column)",
+            file.source
+        );
+    };
+    Ok(Players::named(providers))
 }
 
 /// A dataset file as read, with its name for messages.

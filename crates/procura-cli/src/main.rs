@@ -12,6 +12,8 @@ mod clear;
 mod completions;
 mod dataset;
 mod demo;
+#[cfg(feature = "embed")]
+mod embed;
 mod experiment;
 mod explain;
 mod input;
@@ -48,6 +50,16 @@ enum Command {
     Audit(audit::Args),
     Value(value::Args),
     Quality(quality::Args),
+    #[cfg(feature = "embed")]
+    Embed(embed::Args),
+    /// `procura embed` in a build without the `embed` feature: says how
+    /// to get it.
+    #[cfg(not(feature = "embed"))]
+    #[command(hide = true, disable_help_flag = true)]
+    Embed {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     Experiment(experiment::Args),
     Merge(experiment::MergeArgs),
     Reproduce(reproduce::Args),
@@ -67,6 +79,13 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit::run(&args),
         Command::Value(args) => value::run(&args),
         Command::Quality(args) => quality::run(&args),
+        #[cfg(feature = "embed")]
+        Command::Embed(args) => embed::run(&args),
+        #[cfg(not(feature = "embed"))]
+        Command::Embed { .. } => Err(anyhow::anyhow!(
+            "this procura was built without `procura embed`: build it with the `embed` \
+             feature (cargo install --path crates/procura-cli --features embed)"
+        )),
         Command::Experiment(args) => experiment::run(&args),
         Command::Merge(args) => experiment::merge(&args),
         Command::Reproduce(args) => reproduce::run(&args),

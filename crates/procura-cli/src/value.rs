@@ -16,8 +16,9 @@ use anyhow::{anyhow, bail, Context};
 use procura::offer::{instance_from_valuations, Offer, OfferError};
 use procura::procurement::{Instance, InstanceSpec};
 use procura::valuation::{
-    banzhaf_msr, knn_shapley, leave_one_out, quality_scores, tmc_shapley, Dataset, Estimate, Knn,
-    LearningGame, Model, Players, Progress, SamplingConfig, ValuationError,
+    banzhaf_msr, knn_group_shapley, knn_shapley, leave_one_out, quality_scores, tmc_shapley,
+    Dataset, Embeddings, Estimate, GroupMethod, KnnShapley, LearningGame, Metric, Model, Players,
+    Progress, SamplingConfig, ValuationError,
 };
 use procura_format::write;
 
@@ -48,6 +49,24 @@ impl Method {
             Method::BanzhafMsr => "banzhaf-msr",
         }
     }
+}
+
+/// The distance of `--metric`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MetricName {
+    /// Squared Euclidean distance.
+    Euclidean,
+    /// Cosine distance, 1 − x·r / (‖x‖ ‖r‖).
+    Cosine,
+}
+
+/// What knn-shapley gives a provider (`--provider-value`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ProviderValue {
+    /// The provider's Shapley value, providers as players.
+    Shapley,
+    /// The sum of the Shapley values of its rows, rows as players.
+    RowSum,
 }
 
 /// `--truncation` when it is not given (shown in `--help`).
@@ -117,6 +136,25 @@ pub(crate) struct Args {
     /// tmc-shapley only [default: 0.01].
     #[arg(long)]
     truncation: Option<f64>,
+    /// Distance of knn-shapley: squared Euclidean, or cosine (1 − cos)
+    /// [default: euclidean].
+    #[arg(long, value_enum)]
+    metric: Option<MetricName>,
+    /// Truncated knn-shapley: rank only each test point's K* nearest rows
+    /// (K* ≥ --k); every value is then within 1/K* of the exact one
+    /// [default: none, exact].
+    #[arg(long, value_name = "K*", conflicts_with = "epsilon")]
+    neighbours: Option<usize>,
+    /// Truncated knn-shapley with K* = max(k, ⌈1/ε⌉): every value within
+    /// ε of the exact one; ε in (0, 1] [default: none, exact].
+    #[arg(long)]
+    epsilon: Option<f64>,
+    /// What knn-shapley gives a provider (with --provider-column):
+    /// `shapley`, its Shapley value in the game whose players are the
+    /// providers, or `row-sum`, the sum of its rows' values [default:
+    /// shapley].
+    #[arg(long, value_enum)]
+    provider_value: Option<ProviderValue>,
     /// Worker threads, at least 1. Results do not depend on it [default:
     /// one per core].
     #[arg(long)]
@@ -175,8 +213,8 @@ struct MarketArgs {
 /// exists of it is valid, and uses every flag that was given.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Valuation {
-    /// Exact KNN-Shapley with this KNN.
-    KnnShapley(Knn),
+    /// KNN-Shapley, exact or truncated, and what a provider gets.
+    KnnShapley(KnnShapley, ProviderValue),
     /// Leave-one-out with this model.
     Loo(Model),
     /// Truncated Monte-Carlo Shapley.
@@ -215,6 +253,23 @@ impl Valuation {
                 method.name()
             );
         }
+        let knn_flags = [
+            ("--metric", args.metric.is_some()),
+            ("--neighbours", args.neighbours.is_some()),
+            ("--epsilon", args.epsilon.is_some()),
+            ("--provider-value", args.provider_value.is_some()),
+        ];
+        if let Some((flag, _)) = knn_flags.iter().find(|(_, given)| *given) {
+            if method != Method::KnnShapley {
+                bail!(
+                    "{flag} does not apply to --method {}: only knn-shapley reads it",
+                    method.name()
+                );
+            }
+        }
+        if args.provider_value.is_some() && args.provider_column.is_none() {
+            bail!("--provider-value needs --provider-column: without it rows are valued");
+        }
         if args.truncation.is_some() && method != Method::TmcShapley {
             bail!(
                 "--truncation does not apply to --method {}: only tmc-shapley truncates",
@@ -245,7 +300,31 @@ impl Valuation {
                 if args.model == Some(ModelName::Logreg) {
                     bail!("--method knn-shapley values the KNN utility: drop --model logreg");
                 }
-                Valuation::KnnShapley(args.model_args.knn("--method knn-shapley")?)
+                let knn = args.model_args.knn("--method knn-shapley")?;
+                let metric = match args.metric.unwrap_or(MetricName::Euclidean) {
+                    MetricName::Euclidean => Metric::Euclidean,
+                    MetricName::Cosine => Metric::Cosine,
+                };
+                let mut config = KnnShapley::new(knn).with_metric(metric);
+                if let Some(k_star) = args.neighbours {
+                    config = config
+                        .with_neighbours(k_star)
+                        .map_err(|e| anyhow!("--{e}"))?;
+                }
+                if let Some(epsilon) = args.epsilon {
+                    config = config.with_epsilon(epsilon).map_err(|e| anyhow!("--{e}"))?;
+                }
+                let provider_value = args.provider_value.unwrap_or(ProviderValue::Shapley);
+                let grouped =
+                    args.provider_column.is_some() && provider_value == ProviderValue::Shapley;
+                if grouped && (metric != Metric::Euclidean || config.neighbours().is_some()) {
+                    bail!(
+                        "a provider's Shapley value (--provider-value shapley, the default) is \
+                         computed for the exact Euclidean game: drop --metric, --neighbours and \
+                         --epsilon, or value --provider-value row-sum"
+                    );
+                }
+                Valuation::KnnShapley(config, provider_value)
             }
             Method::Loo => Valuation::Loo(model(args.model)?),
             Method::TmcShapley => {
@@ -273,7 +352,7 @@ impl Valuation {
     /// the quality score).
     fn model(&self) -> Model {
         match *self {
-            Valuation::KnnShapley(knn) => Model::Knn(knn),
+            Valuation::KnnShapley(config, _) => Model::Knn(config.knn()),
             Valuation::Loo(model)
             | Valuation::TmcShapley { model, .. }
             | Valuation::BanzhafMsr { model, .. } => model,
@@ -341,6 +420,9 @@ impl Outputs {
 
 fn value(args: &Args, valuation: Valuation) -> anyhow::Result<String> {
     let outputs = Outputs::reserve(args)?;
+    if dataset::is_npz(&args.train) || dataset::is_npz(&args.test) {
+        return value_embeddings(args, valuation, outputs);
+    }
     let read = |path: &PathBuf, need| {
         dataset::read(
             path,
@@ -409,7 +491,7 @@ fn value(args: &Args, valuation: Valuation) -> anyhow::Result<String> {
         _ => None,
     };
 
-    let estimate = estimate(args, valuation, &train, &test, &players)?;
+    let estimate = estimate(args, valuation, Rows::Tables(&train, &test), &players)?;
     let csv = values_csv(valuation, names.as_deref(), &estimate);
 
     let mut stdout = String::new();
@@ -437,7 +519,56 @@ fn value(args: &Args, valuation: Valuation) -> anyhow::Result<String> {
     if !args.quiet {
         eprint!(
             "{}",
-            summary(args, valuation, names.is_some(), &estimate, &test)
+            summary(args, valuation, names.is_some(), &estimate, test.n_rows())
+        );
+    }
+    Ok(stdout)
+}
+
+/// `procura value` on embeddings: `--train` and `--test` are `.npz`
+/// files (arrays `x`, `y` and optionally `provider`), read whole in their
+/// own precision; there are no columns to choose and no instance to emit.
+fn value_embeddings(args: &Args, valuation: Valuation, outputs: Outputs) -> anyhow::Result<String> {
+    let refused = [
+        ("--label", args.label.is_some()),
+        ("--emit-instance", args.market.emit_instance.is_some()),
+        ("--ignore-column or --features", args.columns.given()),
+    ];
+    if let Some((flag, _)) = refused.iter().find(|(_, given)| *given) {
+        bail!(
+            "{flag} does not apply to .npz files: their labels are the array y, their providers \
+             the array provider, and every column of x is a feature"
+        );
+    }
+    let train_file = dataset::read_npz(&args.train)?;
+    let test_file = dataset::read_npz(&args.test)?;
+    let (train, test) = dataset::embeddings(&train_file, &test_file)?;
+    let (names, players) = match &args.provider_column {
+        Some(column) => {
+            let (names, players) = dataset::npz_players(&train_file, column)?;
+            (Some(names), players)
+        }
+        None => (None, Players::points(&train)),
+    };
+    dataset::check_neighbours(
+        &valuation.model(),
+        train.labels().len(),
+        &format!("the training set ({})", train_file.source),
+    )?;
+    let estimate = estimate(args, valuation, Rows::Embeddings(&train, &test), &players)?;
+    let csv = values_csv(valuation, names.as_deref(), &estimate);
+    let stdout = match outputs.values {
+        Output::Stdout => csv,
+        Output::File(reserved) => {
+            output::commit(reserved.fill(csv.as_bytes())?, &args.out)?;
+            String::new()
+        }
+    };
+    if !args.quiet {
+        let test_rows = Rows::Embeddings(&train, &test).test_rows();
+        eprint!(
+            "{}",
+            summary(args, valuation, names.is_some(), &estimate, test_rows)
         );
     }
     Ok(stdout)
@@ -476,7 +607,7 @@ fn skip_providers_without_bid(train: &mut dataset::File, bids: &Bids) -> anyhow:
 /// samples behind it (empty for an exact method).
 fn values_csv(valuation: Valuation, names: Option<&[String]>, estimate: &Estimate) -> String {
     let samples = match valuation {
-        Valuation::KnnShapley(_) | Valuation::Loo(_) => String::new(),
+        Valuation::KnnShapley(..) | Valuation::Loo(_) => String::new(),
         Valuation::TmcShapley { .. } | Valuation::BanzhafMsr { .. } => estimate.samples.to_string(),
     };
     let key = if names.is_some() { "provider" } else { "row" };
@@ -497,11 +628,20 @@ fn summary(
     valuation: Valuation,
     providers: bool,
     estimate: &Estimate,
-    test: &Dataset,
+    test_rows: usize,
 ) -> String {
     let what = if providers { "providers" } else { "rows" };
     let how = match valuation {
-        Valuation::KnnShapley(_) => format!("exact, over {} test rows", test.n_rows()),
+        Valuation::KnnShapley(config, _) => match (config.neighbours(), estimate.samples) {
+            (Some(k_star), _) => format!(
+                "truncated to {k_star} neighbours, each value within {} of exact, over {} test \
+                 rows",
+                config.error_bound(),
+                test_rows
+            ),
+            (None, 0) => format!("exact, over {test_rows} test rows"),
+            (None, samples) => format!("{samples} permutations of the providers"),
+        },
         Valuation::Loo(_) => format!("exact, {} models retrained", estimate.values.len() + 1),
         Valuation::TmcShapley { .. } | Valuation::BanzhafMsr { .. } => {
             let se = estimate.std_errors.iter().copied().fold(0.0, f64::max);
@@ -518,12 +658,31 @@ fn summary(
     )
 }
 
+/// The training and test rows, as tables read from CSV or as embeddings
+/// read from `.npz`.
+#[derive(Clone, Copy)]
+enum Rows<'a> {
+    /// Feature tables.
+    Tables(&'a Dataset, &'a Dataset),
+    /// Embeddings, in their own precision.
+    Embeddings(&'a Embeddings, &'a Embeddings),
+}
+
+impl Rows<'_> {
+    /// Test points.
+    fn test_rows(self) -> usize {
+        match self {
+            Rows::Tables(_, test) => test.n_rows(),
+            Rows::Embeddings(_, test) => test.labels().len(),
+        }
+    }
+}
+
 /// Runs the valuation with a progress bar (none with --quiet).
 fn estimate(
     args: &Args,
     valuation: Valuation,
-    train: &Dataset,
-    test: &Dataset,
+    rows: Rows<'_>,
     players: &Players,
 ) -> anyhow::Result<Estimate> {
     let bar = if args.quiet {
@@ -535,6 +694,23 @@ fn estimate(
         bar.set_length(progress.total as u64);
         bar.set_position(progress.done as u64);
     };
+    let grouped = matches!(valuation, Valuation::KnnShapley(_, ProviderValue::Shapley))
+        && args.provider_column.is_some();
+    if let (Valuation::KnnShapley(config, _), false) = (valuation, grouped) {
+        let result = knn_rows(rows, config, players, &report);
+        return finish(&bar, result);
+    }
+    // The models, and the providers' game, read f64 features: embeddings
+    // are widened once.
+    let widened;
+    let (train, test) = match rows {
+        Rows::Tables(train, test) => (train, test),
+        Rows::Embeddings(train, test) => {
+            let widen = |data: &Embeddings| data.to_dataset().map_err(|e| anyhow!("{e}"));
+            widened = (widen(train)?, widen(test)?);
+            (&widened.0, &widened.1)
+        }
+    };
     let game = |model| {
         LearningGame::new(train, test, players, model).map_err(|e| match e {
             // The model is too large for the training file's columns and
@@ -544,12 +720,11 @@ fn estimate(
         })
     };
     let result = match valuation {
-        Valuation::KnnShapley(knn) => {
-            knn_shapley(train, test, &knn, players, &report).map(|values| Estimate {
-                std_errors: vec![0.0; values.len()],
-                values,
-                samples: test.n_rows(),
-            })
+        Valuation::KnnShapley(config, _) => {
+            let knn = config.knn();
+            let sampling = SamplingConfig::standard();
+            let method = GroupMethod::auto(players.n_players(), test.n_rows(), &knn, sampling);
+            knn_group_shapley(train, test, &knn, players, method, &report)
         }
         Valuation::Loo(model) => Ok(leave_one_out(&game(model)?, &report)),
         Valuation::TmcShapley {
@@ -559,8 +734,35 @@ fn estimate(
         } => tmc_shapley(&game(model)?, &config, truncation, &report),
         Valuation::BanzhafMsr { model, config } => banzhaf_msr(&game(model)?, &config, &report),
     };
+    finish(&bar, result)
+}
+
+/// Clears the progress bar and words a library error.
+fn finish(
+    bar: &indicatif::ProgressBar,
+    result: Result<Estimate, ValuationError>,
+) -> anyhow::Result<Estimate> {
     bar.finish_and_clear();
     result.map_err(|e| anyhow!("{e}"))
+}
+
+/// KNN-Shapley of the rows (a provider's value their sum), exact or
+/// truncated: standard errors 0 and one "sample" per test point.
+fn knn_rows(
+    rows: Rows<'_>,
+    config: KnnShapley,
+    players: &Players,
+    report: &(dyn Fn(Progress) + Sync),
+) -> Result<Estimate, ValuationError> {
+    let values = match rows {
+        Rows::Tables(train, test) => knn_shapley(train, test, config, players, report)?,
+        Rows::Embeddings(train, test) => knn_shapley(train, test, config, players, report)?,
+    };
+    Ok(Estimate {
+        std_errors: vec![0.0; values.len()],
+        values,
+        samples: 0,
+    })
 }
 
 /// The procurement instance of the bids, priced by the valuation

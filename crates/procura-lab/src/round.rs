@@ -687,7 +687,7 @@ pub fn run(
     let costs = draw_costs(&split, config.unit_cost_sigma, seed);
     let logistic = Model::Logistic(config.logistic);
     let quality = quality_scores(&data.trusted, &split.data, players, &logistic)?;
-    let values = knn_shapley(&split.data, &data.trusted, &config.knn, players, &|_| {})?;
+    let values = knn_shapley(&split.data, &data.trusted, config.knn, players, &|_| {})?;
     progress(Progress {
         done: 1,
         total: STAGES,

@@ -67,7 +67,7 @@ fn main() {
     .expect("a valid test set");
     let players = Players::points(&train);
     let knn = Knn::new(k).expect("k ≥ 1");
-    let run = || knn_shapley(&train, &test, &knn, &players, &no_progress).expect("values");
+    let run = || knn_shapley(&train, &test, knn, &players, &no_progress).expect("values");
     let best = |work: &dyn Fn() -> Vec<f64>| {
         (0..10)
             .map(|_| {

@@ -316,8 +316,7 @@ pub(crate) fn knn_shapley<'py>(
     let values = py
         .detach(|| {
             with_threads(threads, || {
-                run_knn_shapley(train, test, &knn, &players, &no_progress)
-                    .map_err(valuation_message)
+                run_knn_shapley(train, test, knn, &players, &no_progress).map_err(valuation_message)
             })
             .and_then(|result| result)
         })

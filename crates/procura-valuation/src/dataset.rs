@@ -10,6 +10,7 @@
 
 use std::fmt;
 
+use crate::embeddings::LabelledRows;
 use crate::limits::MAX_CLASSES;
 
 /// A labelled dataset: `n_rows × n_features` finite features, row-major, and
@@ -139,15 +140,6 @@ impl Dataset {
         if n_features == 0 {
             return Err(DatasetError::NoFeatures);
         }
-        if n_classes == 0 {
-            return Err(DatasetError::NoClasses);
-        }
-        if n_classes > MAX_CLASSES {
-            return Err(DatasetError::TooManyClasses {
-                n_classes,
-                max: MAX_CLASSES,
-            });
-        }
         if labels.len().checked_mul(n_features) != Some(features.len()) {
             return Err(DatasetError::Shape {
                 len: features.len(),
@@ -162,13 +154,7 @@ impl Dataset {
                 value: features[position],
             });
         }
-        if let Some(row) = labels.iter().position(|&label| label >= n_classes) {
-            return Err(DatasetError::Label {
-                row,
-                label: labels[row],
-                n_classes,
-            });
-        }
+        check_labels(&labels, n_classes)?;
         Ok(Dataset {
             features,
             n_features,
@@ -271,6 +257,29 @@ impl Dataset {
         let most = counts.iter().copied().max().unwrap_or(0);
         most as f64 / self.n_rows() as f64
     }
+}
+
+/// Checks `n_classes` (at least 1, at most [`MAX_CLASSES`]) and that
+/// every label is below it: the label rule of [`Dataset`] and
+/// [`Embeddings`](crate::Embeddings).
+pub(crate) fn check_labels(labels: &[usize], n_classes: usize) -> Result<(), DatasetError> {
+    if n_classes == 0 {
+        return Err(DatasetError::NoClasses);
+    }
+    if n_classes > MAX_CLASSES {
+        return Err(DatasetError::TooManyClasses {
+            n_classes,
+            max: MAX_CLASSES,
+        });
+    }
+    if let Some(row) = labels.iter().position(|&label| label >= n_classes) {
+        return Err(DatasetError::Label {
+            row,
+            label: labels[row],
+            n_classes,
+        });
+    }
+    Ok(())
 }
 
 /// Per-feature standardisation (z-scores), fitted on some rows and applied
@@ -509,7 +518,7 @@ impl Players {
     /// # Ok::<(), procura_valuation::DatasetError>(())
     /// ```
     #[must_use]
-    pub fn points(data: &Dataset) -> Players {
+    pub fn points<R: LabelledRows + ?Sized>(data: &R) -> Players {
         let n_rows = data.n_rows();
         Players {
             of_row: (0..n_rows).collect(),
@@ -554,6 +563,38 @@ impl Players {
         Ok(Players { of_row, rows })
     }
 
+    /// Provider-level valuation by name: the distinct names of `names`
+    /// (one per row) in order of first appearance, and the players they
+    /// form (player `i` is the `i`-th name).
+    ///
+    /// ```
+    /// use procura_valuation::Players;
+    /// let names = ["b", "a", "b"].map(str::to_owned);
+    /// let (order, players) = Players::named(&names);
+    /// assert_eq!(order, ["b", "a"]);
+    /// assert_eq!(players.rows_of(0), &[0, 2]);
+    /// ```
+    #[must_use]
+    pub fn named(names: &[String]) -> (Vec<String>, Players) {
+        let mut order: Vec<String> = Vec::new();
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut rows: Vec<Vec<usize>> = Vec::new();
+        let of_row = names
+            .iter()
+            .enumerate()
+            .map(|(row, name)| {
+                let player = *index.entry(name.as_str()).or_insert_with(|| {
+                    order.push(name.clone());
+                    rows.push(Vec::new());
+                    order.len() - 1
+                });
+                rows[player].push(row);
+                player
+            })
+            .collect();
+        (order, Players { of_row, rows })
+    }
+
     /// Number of players.
     #[must_use]
     pub fn n_players(&self) -> usize {
@@ -586,7 +627,10 @@ impl Players {
     }
 
     /// Checks that these players are for `data`.
-    pub(crate) fn check_rows(&self, data: &Dataset) -> Result<(), DatasetError> {
+    pub(crate) fn check_rows<R: LabelledRows + ?Sized>(
+        &self,
+        data: &R,
+    ) -> Result<(), DatasetError> {
         if self.n_rows() == data.n_rows() {
             Ok(())
         } else {

@@ -1,11 +1,13 @@
 //! Exact Shapley values of the KNN classifier utility, in O(N log N) per
 //! test point (Jia et al., "Efficient task-specific data valuation for
-//! nearest neighbor algorithms", PVLDB 12(11), 2019, Theorem 1).
+//! nearest neighbor algorithms", PVLDB 12(11), 2019, Theorem 1), and the
+//! truncated values of their Theorem 2, at the scale of a million text
+//! embeddings.
 //!
-//! For one test point `(x, y)`, sort the N training rows by squared
-//! Euclidean distance to `x`, ties broken by row index: `α_1, …, α_N`,
-//! nearest first. The unweighted KNN utility of a subset S is the share of
-//! the K nearest rows of S that carry the test label:
+//! For one test point `(x, y)`, sort the N training rows by their distance
+//! to `x` ([`Metric`]), ties broken by row index: `α_1, …, α_N`, nearest
+//! first. The unweighted KNN utility of a subset S is the share of the K
+//! nearest rows of S that carry the test label:
 //!
 //! ```text
 //! U_x(S) = (1/K) Σ_{j=1}^{min(K, |S|)} 1[y_{α_j(S)} = y]
@@ -21,70 +23,250 @@
 //! (Jia et al. state the first line for N ≥ K; for N < K the game is
 //! additive and each row is worth `1[y_α = y] / K`, which `max(N, K)`
 //! covers). The values for a test set are the averages over its points, the
-//! Shapley values of `U(S) = (1/|T|) Σ_x U_x(S)`, with `U(∅) = 0`; a
-//! provider's value is the sum of its rows' values.
+//! Shapley values of `U(S) = (1/|T|) Σ_x U_x(S)`, with `U(∅) = 0`. A
+//! provider's value here is the sum of its rows' values, which is *not*
+//! the provider's Shapley value in the game whose players are providers
+//! ([`crate::knn_group_shapley`] computes that one).
 //!
 //! Note that this utility is the KNN *soft vote* for the right label, as in
 //! the paper and in pyDVL, not the accuracy of the KNN majority vote that
 //! [`crate::accuracy`] computes.
+//!
+//! # Truncation (`K*` nearest neighbours)
+//!
+//! With [`KnnShapley::with_neighbours`]`(K*)`, `K* ≥ K`, only each test
+//! point's K* nearest rows are ranked:
+//!
+//! ```text
+//! ŝ_{α_i} = 0                                   for i ≥ K*
+//! ŝ_{α_i} = ŝ_{α_{i+1}} + (same step as above)  for i < K*
+//! ```
+//!
+//! **Every value is within 1/K* of the exact one**, for each test point
+//! and so for their average. Proof: for `i ≥ K` the step is
+//! `(h_i − h_{i+1}) / i` (with `h_j = 1[y_{α_j} = y]`), and unrolling the
+//! recursion from `s_{α_N} = h_N / N` gives
+//!
+//! ```text
+//! s_{α_i} = h_i / i − Σ_{j=i+1}^{N} h_j / (j (j − 1))     (i ≥ K)
+//! ```
+//!
+//! so, since `Σ_{j=i+1}^{N} 1/(j(j−1)) = 1/i − 1/N`, every exact value of
+//! rank `i ≥ K` lies in `[−(1/i − 1/N), 1/i]`: `|s_{α_i}| ≤ 1/i`. The
+//! truncated values take the same steps below rank K*, so for `i < K*`
+//! the error is `|s_{α_{K*}} − 0| ≤ 1/K*`, and for `i ≥ K*` it is
+//! `|s_{α_i}| ≤ 1/i ≤ 1/K*`. With `K* = max(K, ⌈1/ε⌉)`
+//! ([`KnnShapley::with_epsilon`]) the error is at most ε. A provider's
+//! summed value is within `rows / K*`. As in the paper, `K* = N` still
+//! sets the farthest row's value to 0; only `K* > N` is exact.
+//!
+//! # Distances, blocks and determinism
+//!
+//! Rows are compared in `f64` (an `f32` row is widened exactly). The dot
+//! products `x · r` of a block of 32 test points with a block
+//! of 2,048 training rows are one matrix product (faer), and
+//!
+//! ```text
+//! Euclidean:  d(x, r) = max(0, (‖x‖² + ‖r‖²) − 2 x·r)     (squared distance)
+//! cosine:     d(x, r) = max(0, 1 − x·r / (‖x‖ ‖r‖))
+//! ```
+//!
+//! with each `‖r‖²` summed once, in column order. Two equal rows get the
+//! same distance bits, so they tie and the smaller row ranks first. The
+//! order agrees with that of exactly computed distances except where two
+//! distances differ by a few units in the last place of `‖x‖² + ‖r‖²`.
+//!
+//! The blocks are the same whatever the thread count; each block of test
+//! points sums its points' values in order, and the blocks are added in
+//! order: **the values are the same bits on any number of threads**.
+//! Memory is the data plus, per thread at work, the block's distances
+//! (N × 32 numbers), two sort buffers of N keys and one value
+//! per row: O(N), never O(N × test points).
 
+use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
-use super::dataset::{Dataset, Players};
-use super::model::{
-    check_rows, check_test, neighbour_key, sort_neighbours, squared_distance, Knn, NeighbourKeys,
-};
+use super::dataset::Players;
+use super::embeddings::LabelledRows;
+use super::model::{check_rows, check_test, neighbour_key, sort_neighbours, Knn, NeighbourKeys};
 use super::sampling::Progress;
 use super::{check_pair, ValuationError};
 
-/// Test points are split into at most this many chunks, whatever the thread
-/// count: each chunk sums its points' values in order, then the chunks are
-/// added in order, so the result is the same bits on any number of threads.
-/// Memory is `CHUNKS × N_train` numbers.
-const CHUNKS: usize = 32;
+/// Test points whose distances are computed together (one column each).
+pub(crate) const TEST_BLOCK: usize = 32;
+
+/// Training rows widened to `f64` and multiplied at a time.
+pub(crate) const TRAIN_BLOCK: usize = 2048;
+
+/// How rows are compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Metric {
+    /// Squared Euclidean distance `‖x − r‖²`.
+    #[default]
+    Euclidean,
+    /// Cosine distance `1 − x·r / (‖x‖ ‖r‖)`; a row of zeros has no
+    /// direction and is refused ([`ValuationError::ZeroNorm`]).
+    Cosine,
+}
+
+/// What KNN-Shapley computes: K, the metric, and whether only each test
+/// point's K* nearest rows count (see the module documentation).
+///
+/// ```
+/// use procura_valuation::{Knn, KnnShapley, Metric};
+/// let config = KnnShapley::new(Knn::new(5)?).with_metric(Metric::Cosine).with_epsilon(0.01)?;
+/// assert_eq!(config.neighbours(), Some(100));
+/// assert_eq!(config.error_bound(), 0.01);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KnnShapley {
+    knn: Knn,
+    metric: Metric,
+    neighbours: Option<usize>,
+}
+
+impl KnnShapley {
+    /// Exact values, Euclidean distance.
+    #[must_use]
+    pub fn new(knn: Knn) -> KnnShapley {
+        KnnShapley {
+            knn,
+            metric: Metric::Euclidean,
+            neighbours: None,
+        }
+    }
+
+    /// The same, comparing rows by `metric`.
+    #[must_use]
+    pub fn with_metric(self, metric: Metric) -> KnnShapley {
+        KnnShapley { metric, ..self }
+    }
+
+    /// The same, ranking only each test point's `k_star` nearest rows
+    /// (every value within `1/k_star` of the exact one). Refuses
+    /// `k_star < K` ([`ValuationError::Neighbours`]).
+    pub fn with_neighbours(self, k_star: usize) -> Result<KnnShapley, ValuationError> {
+        if k_star < self.knn.k() {
+            return Err(ValuationError::Neighbours {
+                neighbours: k_star,
+                k: self.knn.k(),
+            });
+        }
+        Ok(KnnShapley {
+            neighbours: Some(k_star),
+            ..self
+        })
+    }
+
+    /// The same, with `K* = max(K, ⌈1/ε⌉)`: every value within ε of the
+    /// exact one. Refuses ε outside (0, 1] ([`ValuationError::Epsilon`]).
+    pub fn with_epsilon(self, epsilon: f64) -> Result<KnnShapley, ValuationError> {
+        if !(epsilon > 0.0 && epsilon <= 1.0) {
+            return Err(ValuationError::Epsilon(epsilon));
+        }
+        // 1/ε ≥ 1 and finite; a K* beyond any dataset is exact anyway.
+        let k_star = (1.0 / epsilon).ceil().min(1e15) as usize;
+        self.with_neighbours(k_star.max(self.knn.k()))
+    }
+
+    /// K.
+    #[must_use]
+    pub fn knn(&self) -> Knn {
+        self.knn
+    }
+
+    /// The metric.
+    #[must_use]
+    pub fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    /// K*, when truncated.
+    #[must_use]
+    pub fn neighbours(&self) -> Option<usize> {
+        self.neighbours
+    }
+
+    /// The most any value can differ from the exact one: `1/K*`, or 0.
+    #[must_use]
+    pub fn error_bound(&self) -> f64 {
+        self.neighbours.map_or(0.0, |k_star| 1.0 / k_star as f64)
+    }
+}
+
+impl From<Knn> for KnnShapley {
+    fn from(knn: Knn) -> KnnShapley {
+        KnnShapley::new(knn)
+    }
+}
+
+impl From<&Knn> for KnnShapley {
+    fn from(knn: &Knn) -> KnnShapley {
+        KnnShapley::new(*knn)
+    }
+}
+
+impl From<&KnnShapley> for KnnShapley {
+    fn from(config: &KnnShapley) -> KnnShapley {
+        *config
+    }
+}
 
 /// The KNN utility `U(S)` of rows `rows` of `train`, averaged over `test`
-/// (see the module documentation). `U(∅) = 0`.
+/// (see the module documentation), with the distances of `config`'s
+/// metric (truncation plays no part). `U(∅) = 0`.
 ///
 /// Refuses a `test` with other features or classes than `train`
 /// ([`ValuationError::Features`], [`ValuationError::Classes`]) and a row
 /// that is not one of `train`'s
 /// ([`ModelError::NoSuchRow`](crate::ModelError::NoSuchRow)).
-pub fn knn_utility(
-    train: &Dataset,
-    test: &Dataset,
-    knn: &Knn,
+pub fn knn_utility<R: LabelledRows>(
+    train: &R,
+    test: &R,
+    config: impl Into<KnnShapley>,
     rows: &[usize],
 ) -> Result<f64, ValuationError> {
+    let config = config.into();
     check_test(train, test)?;
     check_rows(train, rows)?;
-    let k = knn.k();
-    let mut keys: Vec<(u64, usize)> = Vec::with_capacity(rows.len());
+    let geometry = Geometry::of(train, test, config.metric)?;
+    let k = config.knn.k();
+    let n = train.n_rows();
+    let (train_labels, test_labels) = (train.labels(), test.labels());
+    let mut keys: NeighbourKeys = Vec::with_capacity(rows.len());
+    let mut distances = Vec::new();
     let mut total = 0.0;
-    for (x, label) in test.iter() {
-        keys.clear();
-        keys.extend(
-            rows.iter()
-                .map(|&row| neighbour_key(squared_distance(train.row_at(row), x), row)),
-        );
-        keys.sort_unstable();
-        let hits = keys
-            .iter()
-            .take(k)
-            .filter(|&&(_, row)| train.label_at(row) == label)
-            .count();
-        total += hits as f64 / k as f64;
+    for block in test_blocks(test.n_rows()) {
+        geometry.distances(train, test, block.clone(), &mut distances);
+        for (column, t) in block.enumerate() {
+            let of_point = &distances[column * n..(column + 1) * n];
+            keys.clear();
+            keys.extend(rows.iter().map(|&row| neighbour_key(of_point[row], row)));
+            keys.sort_unstable();
+            let hits = keys
+                .iter()
+                .take(k)
+                .filter(|&&(_, row)| train_labels[row] == test_labels[t])
+                .count();
+            total += hits as f64 / k as f64;
+        }
     }
     Ok(total / test.n_rows() as f64)
 }
 
-/// Exact KNN-Shapley values of the `players` of `train` against `test`: one
-/// value per player, summing to `U(all rows)` (efficiency, since `U(∅) = 0`).
+/// KNN-Shapley values of the `players` of `train` against `test`, exact
+/// or truncated as `config` says (a [`Knn`] alone means exact and
+/// Euclidean): one value per player, a player's value the sum of its
+/// rows'. Exact values sum to `U(all rows)` (efficiency, since
+/// `U(∅) = 0`).
 ///
-/// Parallel over test points and deterministic whatever the thread count.
-/// `progress` is told how many test points are done.
+/// Parallel over blocks of test points and the same bits on any number of
+/// threads. `progress` is told how many test points are done.
 ///
 /// ```
 /// use procura_valuation::{knn_shapley, knn_utility, Dataset, Knn, Players};
@@ -96,77 +278,305 @@ pub fn knn_utility(
 /// assert!((total - knn_utility(&train, &test, &knn, &[0, 1, 2])?).abs() < 1e-12);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn knn_shapley(
-    train: &Dataset,
-    test: &Dataset,
-    knn: &Knn,
+pub fn knn_shapley<R: LabelledRows>(
+    train: &R,
+    test: &R,
+    config: impl Into<KnnShapley>,
     players: &Players,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<Vec<f64>, ValuationError> {
+    let config = config.into();
     check_pair(train, test, players)?;
+    let per_row = knn_shapley_rows(train, test, &config, progress)?;
+    Ok(players.sum_by_player(&per_row))
+}
+
+/// The values of every training row (see [`knn_shapley()`]).
+fn knn_shapley_rows<R: LabelledRows>(
+    train: &R,
+    test: &R,
+    config: &KnnShapley,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<Vec<f64>, ValuationError> {
+    let geometry = Geometry::of(train, test, config.metric)?;
     let n_test = test.n_rows();
-    let chunk = n_test.div_ceil(CHUNKS);
+    let blocks: Vec<Range<usize>> = test_blocks(n_test).collect();
     let done = AtomicUsize::new(0);
-    let partials: Vec<Vec<f64>> = (0..n_test)
-        .step_by(chunk)
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|start| {
-            let end = (start + chunk).min(n_test);
-            let mut values = vec![0.0; train.n_rows()];
-            let mut keys = Vec::with_capacity(train.n_rows());
-            let mut scratch = Vec::with_capacity(train.n_rows());
-            for t in start..end {
-                let point = (test.row_at(t), test.label_at(t));
-                let buffers = (&mut keys, &mut scratch);
-                add_point_values(train, point, knn.k(), buffers, &mut values);
-            }
-            let finished = done.fetch_add(end - start, Ordering::Relaxed) + (end - start);
-            progress(Progress {
-                done: finished,
-                total: n_test,
-            });
-            values
-        })
-        .collect();
+    let block_values = |block: &Range<usize>| {
+        let mut distances = Vec::new();
+        geometry.distances(train, test, block.clone(), &mut distances);
+        let n = train.n_rows();
+        let mut values = vec![0.0; n];
+        let mut keys = Vec::new();
+        let mut scratch = Vec::new();
+        for (column, t) in block.clone().enumerate() {
+            let point = PointRanking {
+                distances: &distances[column * n..(column + 1) * n],
+                label: test.labels()[t],
+            };
+            point.add_values(
+                train.labels(),
+                config,
+                (&mut keys, &mut scratch),
+                &mut values,
+            );
+        }
+        let finished = done.fetch_add(block.len(), Ordering::Relaxed) + block.len();
+        progress(Progress {
+            done: finished,
+            total: n_test,
+        });
+        values
+    };
+    // Blocks run a wave at a time, one per thread, and are added in block
+    // order: the sum does not depend on how many run at once.
+    let wave = rayon::current_num_threads().max(1);
     let mut per_row = vec![0.0; train.n_rows()];
-    for partial in &partials {
-        for (sum, value) in per_row.iter_mut().zip(partial) {
-            *sum += value;
+    for wave_blocks in blocks.chunks(wave) {
+        let partials: Vec<Vec<f64>> = wave_blocks.par_iter().map(block_values).collect();
+        for partial in &partials {
+            for (sum, value) in per_row.iter_mut().zip(partial) {
+                *sum += value;
+            }
         }
     }
     for value in &mut per_row {
         *value /= n_test as f64;
     }
-    Ok(players.sum_by_player(&per_row))
+    Ok(per_row)
 }
 
-/// Adds one test point's Shapley values to `values` by the recursion.
-fn add_point_values(
-    train: &Dataset,
-    (x, y): (&[f64], usize),
+/// The test points in blocks of [`TEST_BLOCK`], in order.
+fn test_blocks(n_test: usize) -> impl Iterator<Item = Range<usize>> {
+    (0..n_test)
+        .step_by(TEST_BLOCK)
+        .map(move |start| start..(start + TEST_BLOCK).min(n_test))
+}
+
+/// One test point: its distance to every training row, and its label.
+struct PointRanking<'a> {
+    distances: &'a [f64],
+    label: usize,
+}
+
+impl PointRanking<'_> {
+    /// Ranks the rows (all of them, or the K* nearest) and adds this
+    /// point's Shapley values to `values` by the recursion.
+    fn add_values(
+        &self,
+        train_labels: &[usize],
+        config: &KnnShapley,
+        (keys, scratch): (&mut NeighbourKeys, &mut NeighbourKeys),
+        values: &mut [f64],
+    ) {
+        let n = self.distances.len();
+        keys.clear();
+        keys.extend(
+            self.distances
+                .iter()
+                .enumerate()
+                .map(|(row, &distance)| neighbour_key(distance, row)),
+        );
+        let hit = |row: usize| f64::from(u8::from(train_labels[row] == self.label));
+        let k = config.knn.k();
+        match config.neighbours {
+            Some(k_star) if k_star <= n => {
+                keys.select_nth_unstable(k_star - 1);
+                keys.truncate(k_star);
+                keys.sort_unstable();
+                // ŝ at rank K* is 0.
+                add_recursion(keys, hit, k, 0.0, values);
+            }
+            _ => {
+                sort_neighbours(keys, scratch);
+                let last = hit(keys[n - 1].1) / n.max(k) as f64;
+                add_recursion(keys, hit, k, last, values);
+            }
+        }
+    }
+}
+
+/// The recursion of Jia et al. over `ranked` rows, nearest first, from
+/// the value `last` of the last one (see the module documentation).
+/// `hit(row)` is 1 when the row carries the test label, else 0; each row's
+/// is looked up once.
+fn add_recursion(
+    ranked: &[(u64, usize)],
+    hit: impl Fn(usize) -> f64,
     k: usize,
-    (keys, scratch): (&mut NeighbourKeys, &mut NeighbourKeys),
+    last: f64,
     values: &mut [f64],
 ) {
-    let n = train.n_rows();
-    keys.clear();
-    keys.extend((0..n).map(|row| neighbour_key(squared_distance(train.row_at(row), x), row)));
-    sort_neighbours(keys, scratch);
-    let hit = |i: usize| -> f64 {
-        if train.label_at(keys[i].1) == y {
-            1.0
+    let kf = k as f64;
+    let end = ranked.len() - 1;
+    let mut s = last;
+    values[ranked[end].1] += s;
+    let mut next_hit = hit(ranked[end].1);
+    for i in (0..end).rev() {
+        let row = ranked[i].1;
+        let this_hit = hit(row);
+        // Position i (0-based) is rank i + 1 in the paper's notation.
+        let rank = (i + 1) as f64;
+        s += (this_hit - next_hit) / kf * (kf.min(rank) / rank);
+        values[row] += s;
+        next_hit = this_hit;
+    }
+}
+
+/// The squared norms of the training and test rows, and the metric.
+struct Geometry {
+    metric: Metric,
+    train_squared: Vec<f64>,
+    test_squared: Vec<f64>,
+}
+
+impl Geometry {
+    /// Sums every row's squared norm; refuses a zero row for cosine.
+    fn of<R: LabelledRows>(
+        train: &R,
+        test: &R,
+        metric: Metric,
+    ) -> Result<Geometry, ValuationError> {
+        let train_squared = squared_norms(train);
+        let test_squared = squared_norms(test);
+        if metric == Metric::Cosine {
+            for (set, squared) in [("training", &train_squared), ("test", &test_squared)] {
+                if let Some(row) = squared
+                    .iter()
+                    .position(|&norm| norm <= 0.0 || !norm.is_finite())
+                {
+                    return Err(ValuationError::ZeroNorm { set, row });
+                }
+            }
+        }
+        Ok(Geometry {
+            metric,
+            train_squared,
+            test_squared,
+        })
+    }
+
+    /// The distances of test points `block` to every training row, into
+    /// `out`: column-major, one column of N distances per test point.
+    fn distances<R: LabelledRows>(
+        &self,
+        train: &R,
+        test: &R,
+        block: Range<usize>,
+        out: &mut Vec<f64>,
+    ) {
+        let (n, dim, width) = (train.n_rows(), train.dim(), block.len());
+        let mut points = vec![0.0; width * dim];
+        test.copy_rows_f64(block.clone(), &mut points);
+        out.clear();
+        out.resize(n * width, 0.0);
+        let points = MatRef::from_row_major_slice(&points, width, dim);
+        let mut rows = vec![0.0; TRAIN_BLOCK.min(n) * dim];
+        let mut all = MatMut::from_column_major_slice_mut(out, n, width);
+        for start in (0..n).step_by(TRAIN_BLOCK) {
+            let end = (start + TRAIN_BLOCK).min(n);
+            let rows = &mut rows[..(end - start) * dim];
+            train.copy_rows_f64(start..end, rows);
+            let rows = MatRef::from_row_major_slice(rows, end - start, dim);
+            let dots = all.as_mut().submatrix_mut(start, 0, end - start, width);
+            matmul(
+                dots,
+                Accum::Replace,
+                rows,
+                points.transpose(),
+                1.0,
+                Par::Seq,
+            );
+        }
+        for (column, t) in block.enumerate() {
+            let point = self.test_squared[t];
+            let of_point = &mut out[column * n..(column + 1) * n];
+            for (dot, &row) in of_point.iter_mut().zip(&self.train_squared) {
+                *dot = self.distance(*dot, point, row);
+            }
+        }
+    }
+
+    /// The distance from a dot product and the two squared norms.
+    fn distance(&self, dot: f64, point_squared: f64, row_squared: f64) -> f64 {
+        let distance = match self.metric {
+            Metric::Euclidean => (point_squared + row_squared) - 2.0 * dot,
+            Metric::Cosine => 1.0 - dot / (point_squared.sqrt() * row_squared.sqrt()),
+        };
+        // Rounding can make a distance slightly negative; −0.0 would sort
+        // after every positive distance. Norms that overflow (values
+        // beyond about 1e154) make ∞ − ∞: such rows are infinitely far.
+        if distance > 0.0 {
+            distance
+        } else if distance.is_nan() {
+            f64::INFINITY
         } else {
             0.0
         }
-    };
-    let kf = k as f64;
-    let mut s = hit(n - 1) / n.max(k) as f64;
-    values[keys[n - 1].1] += s;
-    for i in (0..n - 1).rev() {
-        // Position i (0-based) is rank i + 1 in the paper's notation.
-        let rank = (i + 1) as f64;
-        s += (hit(i) - hit(i + 1)) / kf * (kf.min(rank) / rank);
-        values[keys[i].1] += s;
+    }
+}
+
+/// `Σ_j r_j²` of every row, summed in column order.
+fn squared_norms<R: LabelledRows>(data: &R) -> Vec<f64> {
+    let (n, dim) = (data.n_rows(), data.dim());
+    let starts: Vec<usize> = (0..n).step_by(TRAIN_BLOCK).collect();
+    let blocks: Vec<Vec<f64>> = starts
+        .par_iter()
+        .map(|&start| {
+            let end = (start + TRAIN_BLOCK).min(n);
+            let mut rows = vec![0.0; (end - start) * dim];
+            data.copy_rows_f64(start..end, &mut rows);
+            rows.chunks_exact(dim)
+                .map(|row| row.iter().map(|value| value * value).sum())
+                .collect()
+        })
+        .collect();
+    blocks.concat()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Embeddings, Features};
+    use rand::{RngExt, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Equal rows in different training blocks, and in the last partial
+    /// one, get the same distance bits from every test point, whatever
+    /// the metric: the matrix product does not depend on a row's place.
+    #[test]
+    fn equal_rows_in_different_blocks_get_equal_distances() {
+        let (n, dim) = (2 * TRAIN_BLOCK + 37, 50);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut x: Vec<f32> = (0..n * dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let copies = [3, TRAIN_BLOCK - 1, TRAIN_BLOCK + 500, n - 1];
+        for &row in &copies[1..] {
+            x.copy_within(3 * dim..4 * dim, row * dim);
+        }
+        let train = Embeddings::new(Features::from_f32(x, dim).expect("finite"), vec![0; n], 1)
+            .expect("valid");
+        let test_x: Vec<f32> = (0..(TEST_BLOCK + 3) * dim)
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
+        let test = Embeddings::new(
+            Features::from_f32(test_x, dim).expect("finite"),
+            vec![0; TEST_BLOCK + 3],
+            1,
+        )
+        .expect("valid");
+        for metric in [Metric::Euclidean, Metric::Cosine] {
+            let geometry = Geometry::of(&train, &test, metric).expect("no zero rows");
+            let mut out = Vec::new();
+            for block in test_blocks(test.n_rows()) {
+                geometry.distances(&train, &test, block.clone(), &mut out);
+                for column in 0..block.len() {
+                    let of_point = &out[column * n..(column + 1) * n];
+                    for &row in &copies {
+                        assert_eq!(of_point[row].to_bits(), of_point[3].to_bits(), "{metric:?}");
+                    }
+                    assert!(of_point.iter().all(|d| d.is_sign_positive() && !d.is_nan()));
+                }
+            }
+        }
     }
 }

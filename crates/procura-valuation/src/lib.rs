@@ -46,11 +46,14 @@
 #![deny(missing_docs)]
 
 mod dataset;
+mod embeddings;
 mod game;
+pub mod knn_group;
 mod knn_shapley;
 pub mod limits;
 pub mod logistic;
 pub mod model;
+pub mod npz;
 mod quality;
 mod sampling;
 mod synthetic;
@@ -58,8 +61,10 @@ pub mod table;
 pub mod tolerance;
 
 pub use dataset::{Dataset, DatasetError, Players, Standardizer};
+pub use embeddings::{Embeddings, Features, LabelledRows, Precision};
 pub use game::{CooperativeGame, LearningGame};
-pub use knn_shapley::{knn_shapley, knn_utility};
+pub use knn_group::{knn_group_shapley, GroupMethod, KnnGroupGame};
+pub use knn_shapley::{knn_shapley, knn_utility, KnnShapley, Metric};
 pub use logistic::{fit_logistic, LogisticModel};
 pub use model::{accuracy, fit, Classifier, Knn, KnnClassifier, Logistic, Model, ModelError};
 pub use quality::quality_scores;
@@ -104,6 +109,25 @@ pub enum ValuationError {
     /// The truncation tolerance is not finite and non-negative.
     #[error("truncation: {0} is not finite and ≥ 0")]
     Truncation(f64),
+    /// Truncated KNN-Shapley needs K* ≥ K.
+    #[error("neighbours: K* = {neighbours} is less than k = {k}")]
+    Neighbours {
+        /// K* asked for.
+        neighbours: usize,
+        /// K.
+        k: usize,
+    },
+    /// The error bound ε of truncated KNN-Shapley is not in (0, 1].
+    #[error("epsilon: {0} is not in (0, 1]")]
+    Epsilon(f64),
+    /// Cosine distance needs rows that are not all zeros.
+    #[error("{set} set: row {row} is all zeros, which has no cosine distance")]
+    ZeroNorm {
+        /// "training" or "test".
+        set: &'static str,
+        /// 0-based row.
+        row: usize,
+    },
     /// Cannot split the rows among that many providers.
     #[error("n_providers: cannot split {n_rows} rows among {n_providers} providers")]
     Providers {
@@ -124,9 +148,9 @@ pub enum ValuationError {
 
 /// Checks that `test` can score models trained on `train`, and that
 /// `players` own the rows of `train`.
-pub(crate) fn check_pair(
-    train: &Dataset,
-    test: &Dataset,
+pub(crate) fn check_pair<R: LabelledRows + ?Sized>(
+    train: &R,
+    test: &R,
     players: &Players,
 ) -> Result<(), ValuationError> {
     model::check_test(train, test)?;

@@ -11,12 +11,14 @@
 //! | [`MAX_LOGISTIC_PARAMETERS`] = 4,096 | coefficients of logistic regression, (features + 1) × (1, or classes when there are ≥ 3): its Newton Hessian is their square | [`Model::check`](crate::Model::check), from [`LearningGame::new`](crate::LearningGame::new), [`quality_scores`](crate::quality_scores), [`fit`](crate::fit) and [`fit_logistic`](crate::fit_logistic) | [`ModelError::TooManyParameters`](crate::ModelError::TooManyParameters) |
 //! | [`MAX_CLASSES`] = 64 | classes of a dataset: the per-class counts of every vote and fit, and the score matrices of logistic regression (rows × classes) | [`Dataset::new`](crate::Dataset::new), [`Classes::of`](crate::table::Classes::of) | [`DatasetError::TooManyClasses`](crate::DatasetError::TooManyClasses), [`TableError::TooManyClasses`](crate::table::TableError::TooManyClasses) |
 //! | [`NEIGHBOUR_TABLE_MAX`] = 2²⁴ | entries of the KNN game's neighbour table, test rows × training rows (64 MiB) | [`LearningGame::new`](crate::LearningGame::new) | none: a larger game computes distances per coalition instead |
+//! | [`KNN_GROUP_TABLE_MAX`] = 2²⁴ | entries of the provider KNN game's sequence table, test rows × Σ over providers of min(k, its rows) (64 MiB) | [`KnnGroupGame::new`](crate::KnnGroupGame::new) | none: a larger game sorts the coalition's rows per test point instead |
+//! | [`npz::MAX_ARRAY_BYTES`](crate::npz::MAX_ARRAY_BYTES) = 4 GiB, [`npz::MAX_HEADER_BYTES`](crate::npz::MAX_HEADER_BYTES) = 16 KiB, [`npz::MAX_COMPRESSION_RATIO`](crate::npz::MAX_COMPRESSION_RATIO) = 64 | one array of an `.npz` file, its `.npy` header, and the size a compressed member may declare beyond 64 MiB (64 × its compressed size) | [`npz::read`](crate::npz::read), before the array is allocated | [`NpzError::TooLarge`](crate::npz::NpzError::TooLarge), [`NpzError::Header`](crate::npz::NpzError::Header), [`NpzError::Compression`](crate::npz::NpzError::Compression) |
 //!
 //! What stays linear, and so needs no limit: the datasets and their
 //! standardised copies; the design matrix of logistic regression (rows ×
 //! (features + 1)) and its score, probability and residual matrices
-//! (rows × at most [`MAX_CLASSES`]); KNN-Shapley's 32 chunks of one value
-//! per training row; the samplers' batches of 32 samples of one number
+//! (rows × at most [`MAX_CLASSES`]); KNN-Shapley's buffers, per thread at
+//! work 32 distances, two sort keys and one value per training row; the samplers' batches of 32 samples of one number
 //! (or flag) per player, and one running mean per player — nothing is
 //! sized by the number of samples; the players (at most one per row) and
 //! the providers of a synthetic split (at most one per row).
@@ -44,6 +46,13 @@ pub const MAX_CLASSES: usize = 64;
 /// test point's neighbour order in memory (4 bytes per entry: 64 MiB).
 /// Larger games find the neighbours of each coalition from the distances.
 pub const NEIGHBOUR_TABLE_MAX: usize = 1 << 24;
+
+/// Largest `test rows × Σ_i min(k, rows of provider i)` for which the
+/// provider KNN game ([`KnnGroupGame`](crate::KnnGroupGame)) keeps every
+/// test point's sequence of its providers' k nearest rows (4 bytes per
+/// entry: 64 MiB). Larger games sort the coalition's rows by distance for
+/// every utility instead.
+pub const KNN_GROUP_TABLE_MAX: usize = 1 << 24;
 
 /// The coefficients of a logistic regression on `n_features` features and
 /// `n_classes` classes, (features + 1) × (1 if classes ≤ 2, else

@@ -15,6 +15,7 @@
 //! predicting it is the natural model (scikit-learn refuses to fit one).
 
 use super::dataset::{class_counts, Dataset};
+use super::embeddings::LabelledRows;
 use super::logistic::{self, LogisticModel};
 use super::ValuationError;
 use crate::limits::{logistic_parameters, MAX_LOGISTIC_PARAMETERS};
@@ -120,7 +121,10 @@ pub enum ModelError {
 
 /// Checks that every one of `rows` is a row of `data`: the first that is
 /// not is [`ModelError::NoSuchRow`].
-pub(crate) fn check_rows(data: &Dataset, rows: &[usize]) -> Result<(), ModelError> {
+pub(crate) fn check_rows<R: LabelledRows + ?Sized>(
+    data: &R,
+    rows: &[usize],
+) -> Result<(), ModelError> {
     let n_rows = data.n_rows();
     match rows.iter().find(|&&row| row >= n_rows) {
         Some(&row) => Err(ModelError::NoSuchRow { row, n_rows }),
@@ -130,11 +134,14 @@ pub(crate) fn check_rows(data: &Dataset, rows: &[usize]) -> Result<(), ModelErro
 
 /// Checks that `test` can score models trained on `train`: the same
 /// features and classes.
-pub(crate) fn check_test(train: &Dataset, test: &Dataset) -> Result<(), ValuationError> {
-    if train.n_features() != test.n_features() {
+pub(crate) fn check_test<R: LabelledRows + ?Sized>(
+    train: &R,
+    test: &R,
+) -> Result<(), ValuationError> {
+    if train.dim() != test.dim() {
         return Err(ValuationError::Features {
-            train: train.n_features(),
-            test: test.n_features(),
+            train: train.dim(),
+            test: test.dim(),
         });
     }
     if train.n_classes() != test.n_classes() {

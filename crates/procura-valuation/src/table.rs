@@ -581,22 +581,7 @@ impl Table {
     /// provider column.
     #[must_use]
     pub fn players(&self) -> Option<(Vec<String>, Players)> {
-        let column = self.providers.as_ref()?;
-        let mut names: Vec<String> = Vec::new();
-        let mut index: HashMap<&str, usize> = HashMap::new();
-        let of_row: Vec<usize> = column
-            .iter()
-            .map(|name| {
-                *index.entry(name.as_str()).or_insert_with(|| {
-                    names.push(name.clone());
-                    names.len() - 1
-                })
-            })
-            .collect();
-        // Every provider index comes from a row, so no player is empty and
-        // every index is below the number of rows: this cannot fail.
-        let players = Players::groups(of_row).ok()?;
-        Some((names, players))
+        Some(Players::named(self.providers.as_ref()?))
     }
 
     /// Keeps only the rows of the providers for which `keep` holds, and

@@ -74,7 +74,7 @@ fn training_on_rows_past_the_end_is_a_typed_error() {
         assert_eq!(fit_logistic(&train, &rows, &penalty), Err(expected.clone()));
         let k = Knn::new(1).expect("k");
         assert_eq!(
-            knn_utility(&train, &test, &k, &rows),
+            knn_utility(&train, &test, k, &rows),
             Err(ValuationError::Model(expected.clone()))
         );
         assert_eq!(
@@ -120,7 +120,7 @@ fn a_mismatched_test_set_is_refused() {
         Err(ValuationError::Features { train: 1, test: 2 })
     );
     assert_eq!(
-        knn_utility(&train, &three, &k, &[0]),
+        knn_utility(&train, &three, k, &[0]),
         Err(ValuationError::Classes { train: 2, test: 3 })
     );
 }

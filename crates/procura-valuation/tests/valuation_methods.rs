@@ -106,10 +106,10 @@ fn knn_shapley_equals_brute_force() {
         let train = dataset(seed, rows, features, classes, grid);
         let test = dataset(seed + 100, tests, features, classes, grid);
         let knn = Knn::new(k).expect("k ≥ 1");
-        let values = knn_shapley(&train, &test, &knn, &Players::points(&train), &no_progress)
+        let values = knn_shapley(&train, &test, knn, &Players::points(&train), &no_progress)
             .expect("knn-shapley runs");
         let utilities = all_utilities(rows, &|s| {
-            knn_utility(&train, &test, &knn, s).expect("rows of train")
+            knn_utility(&train, &test, knn, s).expect("rows of train")
         });
         let expected = brute_shapley(rows, &utilities);
         for (i, (v, e)) in values.iter().zip(&expected).enumerate() {
@@ -133,8 +133,8 @@ fn knn_shapley_sums_rows_per_provider() {
     let groups: Vec<usize> = (0..40).map(|row| row % 4).collect();
     let players = Players::groups(groups.clone()).expect("groups");
     let per_row =
-        knn_shapley(&train, &test, &knn, &Players::points(&train), &no_progress).expect("runs");
-    let per_provider = knn_shapley(&train, &test, &knn, &players, &no_progress).expect("runs");
+        knn_shapley(&train, &test, knn, &Players::points(&train), &no_progress).expect("runs");
+    let per_provider = knn_shapley(&train, &test, knn, &players, &no_progress).expect("runs");
     for (provider, value) in per_provider.iter().enumerate() {
         let expected: f64 = (0..40)
             .filter(|&row| groups[row] == provider)
@@ -347,7 +347,7 @@ fn results_do_not_depend_on_the_thread_count() {
         .and_then(|config| config.with_target_se(Some(0.02)))
         .expect("valid config");
     let run = || {
-        let exact = knn_shapley(&train, &test, &knn, &points, &no_progress).expect("knn");
+        let exact = knn_shapley(&train, &test, knn, &points, &no_progress).expect("knn");
         let knn_game = LearningGame::new(&train, &test, &providers, Model::Knn(knn)).expect("g");
         let logistic_game = LearningGame::new(&train, &test, &providers, logistic).expect("g");
         let tmc = tmc_shapley(&knn_game, &config(40, 3), 0.01, &no_progress).expect("tmc");
@@ -558,7 +558,7 @@ fn invalid_configurations_are_refused() {
     let test3 = dataset(62, 5, 3, 2, None);
     let players = Players::points(&train);
     let knn = Knn::new(1).expect("k");
-    assert!(knn_shapley(&train, &test3, &knn, &players, &no_progress).is_err());
+    assert!(knn_shapley(&train, &test3, knn, &players, &no_progress).is_err());
     assert!(LearningGame::new(&train, &test3, &players, Model::Knn(knn)).is_err());
     let test = dataset(63, 5, 2, 2, None);
     let game = LearningGame::new(&train, &test, &players, Model::Knn(knn)).expect("game");

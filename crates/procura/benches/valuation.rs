@@ -36,7 +36,7 @@ fn valuation(c: &mut Criterion) {
     let players = Players::points(&train);
     let knn = Knn::new(5).unwrap_or_else(|e| unreachable!("{e}"));
     group.bench_function("knn_shapley/10000x500x20", |b| {
-        b.iter(|| knn_shapley(black_box(&train), &test, &knn, &players, &no_progress))
+        b.iter(|| knn_shapley(black_box(&train), &test, knn, &players, &no_progress))
     });
 
     let rows: Vec<usize> = (0..1_000).collect();

@@ -254,7 +254,7 @@ fn quality_and_utility_are_measured_on_the_trusted_set() {
     let values = knn_shapley(
         &split.data,
         &parts.trusted,
-        &noisy.knn(),
+        noisy.knn(),
         &split.players,
         &|_| {},
     )
