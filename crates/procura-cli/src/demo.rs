@@ -77,7 +77,8 @@ pub(crate) struct Args {
     /// Markets in the summary: seeds 0 to N − 1 (2 to 100000).
     #[arg(long, value_name = "N", default_value_t = SEEDS, allow_negative_numbers = true)]
     seeds: u64,
-    /// Number of providers the wines are split among (1 to 999).
+    /// Number of providers the wines are split among (1 to 999; with
+    /// --text, the reviews, 1 to 1,400).
     #[arg(long, value_name = "N", default_value_t = RoundConfig::demo().n_providers(),
           allow_negative_numbers = true)]
     providers: usize,

@@ -220,3 +220,155 @@ fn encode(
     bar.finish_and_clear();
     Ok(x)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `procura embed` arguments reading `input.csv` and writing `out.npz`
+    /// in `dir`, with the model of `model_dir`.
+    fn args(dir: &Path, model_dir: &Path) -> Args {
+        Args {
+            input: dir.join("input.csv"),
+            text_column: "text".to_owned(),
+            label: Some("label".to_owned()),
+            provider_column: None,
+            out: dir.join("out.npz"),
+            model_dir: Some(model_dir.to_path_buf()),
+            batch_size: DEFAULT_BATCH_SIZE,
+            threads: None,
+            quiet: true,
+        }
+    }
+
+    /// Runs `procura embed` on `csv` with `change` applied to the
+    /// arguments, and checks that it fails with a message containing
+    /// `expected`, and writes nothing. The model folder does not exist, so
+    /// every check here comes before the model is loaded (or is the
+    /// model's).
+    fn check_refused(csv: &str, change: impl FnOnce(&mut Args), expected: &str) {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        std::fs::write(dir.path().join("input.csv"), csv).expect("write the input");
+        let mut args = args(dir.path(), Path::new("/nonexistent/model"));
+        change(&mut args);
+        let message = format!("{:#}", run(&args).expect_err("refused"));
+        assert!(message.contains(expected), "{message:?} lacks {expected:?}");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|entry| entry.expect("entry").file_name())
+            .collect();
+        assert_eq!(left, ["input.csv"], "{message}");
+    }
+
+    const CSV: &str = "text,label,owner\nA great film.,fresh,a\nDull.,rotten,b\n";
+
+    #[test]
+    fn bad_input_is_refused_before_any_work() {
+        check_refused(
+            CSV,
+            |a| a.text_column = "body".into(),
+            "input.csv: no column \"body\" (--text-column)",
+        );
+        check_refused(
+            CSV,
+            |a| a.label = Some("class".into()),
+            "no column \"class\" (--label)",
+        );
+        check_refused(
+            CSV,
+            |a| a.provider_column = Some("seller".into()),
+            "no column \"seller\" (--provider-column)",
+        );
+        check_refused(
+            "text,label\nA great film.,fresh\nDull.,\n",
+            |_| {},
+            "input.csv: line 3, column 2 (label): empty cell",
+        );
+        check_refused(
+            "text,label\nA great film.\n",
+            |_| {},
+            "input.csv: line 2: 1 fields, but the header has 2",
+        );
+        check_refused(
+            "text,label\n",
+            |_| {},
+            "input.csv: no data rows, nothing to embed",
+        );
+        check_refused(
+            CSV,
+            |a| a.label = Some("text".into()),
+            "--text-column and --label name the same column \"text\"",
+        );
+        check_refused(
+            CSV,
+            |a| {
+                a.label = None;
+                a.provider_column = Some("text".into());
+            },
+            "--text-column and --provider-column name the same column \"text\"",
+        );
+        check_refused(CSV, |a| a.batch_size = 0, "--batch-size must be at least 1");
+        check_refused(CSV, |a| a.threads = Some(0), "--threads must be at least 1");
+        check_refused(
+            CSV,
+            |a| a.out = PathBuf::from("-"),
+            "--out -: an .npz archive is binary",
+        );
+        check_refused(
+            CSV,
+            |a| a.out = a.out.with_file_name("missing").join("out.npz"),
+            "missing/out.npz: cannot write: the folder",
+        );
+        check_refused(
+            CSV,
+            |_| {},
+            "cannot load the model of /nonexistent/model: /nonexistent/model/config.json: cannot read",
+        );
+    }
+
+    /// The real model, or `None` (after saying so) when it is not
+    /// installed: `PROCURA_MINILM_DIR`, as for procura-embed's agreement
+    /// tests; `PROCURA_REQUIRE_EMBED=1` makes its absence a failure.
+    fn real_model() -> Option<PathBuf> {
+        match std::env::var_os("PROCURA_MINILM_DIR") {
+            Some(dir) => Some(PathBuf::from(dir)),
+            None if std::env::var("PROCURA_REQUIRE_EMBED").as_deref() == Ok("1") => {
+                panic!("PROCURA_REQUIRE_EMBED=1 but PROCURA_MINILM_DIR is not set")
+            }
+            None => {
+                eprintln!("skipped: set PROCURA_MINILM_DIR to the all-MiniLM-L6-v2 folder");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn embeds_a_column_into_an_archive() {
+        let Some(model_dir) = real_model() else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let csv = "text,label,owner\n\"A great film, warm and funny.\",fresh,a\nDull.,rotten,b\n,rotten,a\n";
+        std::fs::write(dir.path().join("input.csv"), csv).expect("write the input");
+        let mut args = args(dir.path(), &model_dir);
+        args.provider_column = Some("owner".to_owned());
+        args.batch_size = 2;
+        assert_eq!(run(&args).expect("embeds"), "");
+        let file = std::fs::File::open(&args.out).expect("the archive");
+        let archive = npz::read(std::io::BufReader::new(file)).expect("a valid archive");
+        assert_eq!(archive.features.n_rows(), 3);
+        assert_eq!(archive.features.dim(), 384);
+        assert_eq!(archive.labels, ["fresh", "rotten", "rotten"]);
+        assert_eq!(
+            archive.providers.as_deref(),
+            Some(&["a".to_owned(), "b".to_owned(), "a".to_owned()][..])
+        );
+        let x = archive.features.as_f32().expect("float32");
+        let encoder = SentenceEncoder::load(&model_dir).expect("loads");
+        let texts = ["A great film, warm and funny.", "Dull.", ""];
+        let expected = encoder
+            .encode(&texts, NonZeroUsize::new(2).expect("2 > 0"))
+            .expect("encodes");
+        assert_eq!(x, expected.as_slice());
+    }
+}

@@ -6,17 +6,17 @@
 //! reviews       shuffled (seed) ─▶ test (N_TEST) │ trusted (N_TRUSTED) │ pool (the rest)
 //! providers     pool split among n providers (split_among_providers): volumes ∝ Exp(1),
 //!               label noise ρ_i ~ U(0, max_noise), duplicates δ_i ~ U(0, max_duplicates);
-//!               the off-task snippets split among the first ⌈n/3⌋ of them the same way
+//!               the off-task snippets split among the first ⌈n/3⌉ of them the same way
 //!               (their labels are random already; no noise is added), so those providers'
 //!               off-task shares run from a few per cent to most of their rows
 //! cost          c_i = v_i · u_i,   u_i ~ LogNormal(0, unit_cost_sigma),  v_i = i's snippets
+//! projection    every embedding onto the 32 leading principal directions of the trusted ones
 //! quality       q_i = share of i's labels that a logistic regression trained on the
 //!               trusted snippets predicts (quality_scores)
 //! utility       μ_i = max(0, Σ_{snippets of i} KNN-Shapley value, on the trusted snippets)
 //! budget        B = budget_fraction · Σ c_i, the same cash-equivalent budget for every
 //!               mechanism (procura::round), providers best-respond where a mechanism is
 //!               not truthful
-//! projection    every embedding onto the leading principal directions of the trusted ones
 //! probe         a logistic regression on the embeddings of what each mechanism bought,
 //!               scored on the test snippets
 //! ```
