@@ -607,6 +607,8 @@ fn skip_providers_without_bid(train: &mut dataset::File, bids: &Bids) -> anyhow:
 /// samples behind it (empty for an exact method).
 fn values_csv(valuation: Valuation, names: Option<&[String]>, estimate: &Estimate) -> String {
     let samples = match valuation {
+        // The providers' KNN game is sampled when too large to be exact.
+        Valuation::KnnShapley(..) if estimate.samples > 0 => estimate.samples.to_string(),
         Valuation::KnnShapley(..) | Valuation::Loo(_) => String::new(),
         Valuation::TmcShapley { .. } | Valuation::BanzhafMsr { .. } => estimate.samples.to_string(),
     };
