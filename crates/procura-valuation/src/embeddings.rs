@@ -257,6 +257,9 @@ pub trait LabelledRows: Sync {
     /// Writes rows `rows` (within `0..n_rows()`) as `f64` into `out`,
     /// row-major, `rows.len() × dim()` numbers.
     fn copy_rows_f64(&self, rows: Range<usize>, out: &mut [f64]);
+    /// Every row as `f64`, row-major, when the rows are stored so (no
+    /// copy); `None` when they would have to be widened.
+    fn as_f64(&self) -> Option<&[f64]>;
 }
 
 impl LabelledRows for Dataset {
@@ -276,6 +279,9 @@ impl LabelledRows for Dataset {
         let dim = self.n_features();
         out.copy_from_slice(&self.features()[rows.start * dim..rows.end * dim]);
     }
+    fn as_f64(&self) -> Option<&[f64]> {
+        Some(self.features())
+    }
 }
 
 impl LabelledRows for Embeddings {
@@ -293,5 +299,8 @@ impl LabelledRows for Embeddings {
     }
     fn copy_rows_f64(&self, rows: Range<usize>, out: &mut [f64]) {
         self.features.copy_rows_f64(rows, out);
+    }
+    fn as_f64(&self) -> Option<&[f64]> {
+        self.features.as_f64()
     }
 }

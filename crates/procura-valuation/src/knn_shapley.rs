@@ -63,7 +63,8 @@
 //! # Distances, blocks and determinism
 //!
 //! Rows are compared in `f64` (an `f32` row is widened exactly). The dot
-//! products `x · r` of a block of 32 test points with a block
+//! products `x · r` of a block of test points (32 to 128 of them, as many
+//! as 256 MiB of distances hold, by the data's size alone) with a block
 //! of 2,048 training rows are one matrix product (faer), and
 //!
 //! ```text
@@ -80,11 +81,18 @@
 //! points sums its points' values in order, and the blocks are added in
 //! order: **the values are the same bits on any number of threads**.
 //! Memory is the data plus, per thread at work, the block's distances
-//! (N × 32 numbers), two sort buffers of N keys and one value
-//! per row: O(N), never O(N × test points).
+//! (N × 32 to 128 numbers, at most 256 MiB beyond 32 columns), two sort
+//! buffers of N keys and one value per row: O(N), never O(N × test
+//! points).
+//!
+//! The recursion's step weights `min(K, i)/(K i)` are computed once per
+//! call, and each sort key carries its row's hit (whether its label is
+//! the test point's) beside the row, so ranking a test point reads each
+//! row's label once, in row order.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
@@ -96,8 +104,16 @@ use super::model::{check_rows, check_test, neighbour_key, sort_neighbours, Knn, 
 use super::sampling::Progress;
 use super::{check_pair, ValuationError};
 
-/// Test points whose distances are computed together (one column each).
+/// The fewest test points whose distances are computed together (one
+/// column each), however many training rows there are.
 pub(crate) const TEST_BLOCK: usize = 32;
+
+/// The most test points whose distances are computed together.
+const WIDEST_TEST_BLOCK: usize = 128;
+
+/// The bytes of distances a block of test points may hold beyond
+/// [`TEST_BLOCK`] columns: 256 MiB, N distances a point.
+const BLOCK_DISTANCE_BYTES: usize = 256 << 20;
 
 /// Training rows widened to `f64` and multiplied at a time.
 pub(crate) const TRAIN_BLOCK: usize = 2048;
@@ -241,7 +257,7 @@ pub fn knn_utility<R: LabelledRows>(
     let mut keys: NeighbourKeys = Vec::with_capacity(rows.len());
     let mut distances = Vec::new();
     let mut total = 0.0;
-    for block in test_blocks(test.n_rows()) {
+    for block in test_blocks(test.n_rows(), n) {
         geometry.distances(train, test, block.clone(), &mut distances);
         for (column, t) in block.enumerate() {
             let of_point = &distances[column * n..(column + 1) * n];
@@ -300,15 +316,22 @@ fn knn_shapley_rows<R: LabelledRows>(
 ) -> Result<Vec<f64>, ValuationError> {
     let geometry = Geometry::of(train, test, config.metric)?;
     let n_test = test.n_rows();
-    let blocks: Vec<Range<usize>> = test_blocks(n_test).collect();
+    let weights = recursion_weights(train.n_rows(), config.knn.k());
+    let blocks: Vec<Range<usize>> = test_blocks(n_test, train.n_rows()).collect();
     let done = AtomicUsize::new(0);
+    // Each block at work takes a set of buffers from here and puts it
+    // back: at most one set per thread, allocated once.
+    let spare = Mutex::new(Vec::<BlockBuffers>::new());
     let block_values = |block: &Range<usize>| {
-        let mut distances = Vec::new();
+        let taken = spare.lock().ok().and_then(|mut spare| spare.pop());
+        let BlockBuffers {
+            mut distances,
+            mut keys,
+            mut scratch,
+        } = taken.unwrap_or_default();
         geometry.distances(train, test, block.clone(), &mut distances);
         let n = train.n_rows();
         let mut values = vec![0.0; n];
-        let mut keys = Vec::new();
-        let mut scratch = Vec::new();
         for (column, t) in block.clone().enumerate() {
             let point = PointRanking {
                 distances: &distances[column * n..(column + 1) * n],
@@ -317,9 +340,17 @@ fn knn_shapley_rows<R: LabelledRows>(
             point.add_values(
                 train.labels(),
                 config,
+                &weights,
                 (&mut keys, &mut scratch),
                 &mut values,
             );
+        }
+        if let Ok(mut spare) = spare.lock() {
+            spare.push(BlockBuffers {
+                distances,
+                keys,
+                scratch,
+            });
         }
         let finished = done.fetch_add(block.len(), Ordering::Relaxed) + block.len();
         progress(Progress {
@@ -346,11 +377,33 @@ fn knn_shapley_rows<R: LabelledRows>(
     Ok(per_row)
 }
 
-/// The test points in blocks of [`TEST_BLOCK`], in order.
-fn test_blocks(n_test: usize) -> impl Iterator<Item = Range<usize>> {
+/// The working memory of one block of test points: its distances and the
+/// sort's keys.
+#[derive(Default)]
+struct BlockBuffers {
+    distances: Vec<f64>,
+    keys: NeighbourKeys,
+    scratch: NeighbourKeys,
+}
+
+/// The test points in blocks, in order, as wide as [`test_block_width`]
+/// says for `n_train` rows.
+fn test_blocks(n_test: usize, n_train: usize) -> impl Iterator<Item = Range<usize>> {
+    let width = test_block_width(n_train);
     (0..n_test)
-        .step_by(TEST_BLOCK)
-        .map(move |start| start..(start + TEST_BLOCK).min(n_test))
+        .step_by(width)
+        .map(move |start| start..(start + width).min(n_test))
+}
+
+/// Test points in a block: as many as [`BLOCK_DISTANCE_BYTES`] of
+/// distances hold, a multiple of 8 between [`TEST_BLOCK`] and
+/// [`WIDEST_TEST_BLOCK`]. A wider block multiplies more test points by
+/// each training row read (memory traffic is what a narrow product
+/// spends its time on), and depends on the data's size only, never on
+/// the thread count.
+fn test_block_width(n_train: usize) -> usize {
+    let fit = BLOCK_DISTANCE_BYTES / (n_train.max(1) * size_of::<f64>());
+    (fit / 8 * 8).clamp(TEST_BLOCK, WIDEST_TEST_BLOCK)
 }
 
 /// One test point: its distance to every training row, and its label.
@@ -366,6 +419,7 @@ impl PointRanking<'_> {
         &self,
         train_labels: &[usize],
         config: &KnnShapley,
+        weights: &[f64],
         (keys, scratch): (&mut NeighbourKeys, &mut NeighbourKeys),
         values: &mut [f64],
     ) {
@@ -374,69 +428,92 @@ impl PointRanking<'_> {
         keys.extend(
             self.distances
                 .iter()
+                .zip(train_labels)
                 .enumerate()
-                .map(|(row, &distance)| neighbour_key(distance, row)),
+                .map(|(row, (&distance, &label))| ranked_key(distance, row, label == self.label)),
         );
-        let hit = |row: usize| f64::from(u8::from(train_labels[row] == self.label));
-        let k = config.knn.k();
         match config.neighbours {
             Some(k_star) if k_star <= n => {
                 keys.select_nth_unstable(k_star - 1);
                 keys.truncate(k_star);
                 keys.sort_unstable();
                 // ŝ at rank K* is 0.
-                add_recursion(keys, hit, k, 0.0, values);
+                add_recursion(keys, weights, 0.0, values);
             }
             _ => {
                 sort_neighbours(keys, scratch);
-                let last = hit(keys[n - 1].1) / n.max(k) as f64;
-                add_recursion(keys, hit, k, last, values);
+                let (_, last_hit) = ranked_row(keys[n - 1]);
+                let last = last_hit / n.max(config.knn.k()) as f64;
+                add_recursion(keys, weights, last, values);
             }
         }
     }
 }
 
-/// The recursion of Jia et al. over `ranked` rows, nearest first, from
-/// the value `last` of the last one (see the module documentation).
-/// `hit(row)` is 1 when the row carries the test label, else 0; each row's
-/// is looked up once.
-fn add_recursion(
-    ranked: &[(u64, usize)],
-    hit: impl Fn(usize) -> f64,
-    k: usize,
-    last: f64,
-    values: &mut [f64],
-) {
+/// [`neighbour_key`] with the row's hit (whether it carries the test
+/// label) in the lowest bit of its second half, `2 row + hit`: it orders
+/// like `neighbour_key`, and the recursion reads each row's hit without
+/// looking its label up again.
+fn ranked_key(distance: f64, row: usize, hit: bool) -> (u64, usize) {
+    let (distance_bits, row) = neighbour_key(distance, row);
+    (distance_bits, (row << 1) | usize::from(hit))
+}
+
+/// The row and its hit (1 or 0) of a [`ranked_key`].
+fn ranked_row((_, payload): (u64, usize)) -> (usize, f64) {
+    (payload >> 1, f64::from(u8::from(payload & 1 == 1)))
+}
+
+/// The weight of the recursion's step at each 0-based position `i` (rank
+/// `i + 1`), `w_i = (1/K) · min(K, i + 1) / (i + 1)`, for `n` positions:
+/// the step is `(h_i − h_{i+1}) · w_i` (see the module documentation),
+/// with `h_i − h_{i+1}` ∈ {−1, 0, 1}, so each step is computed with one
+/// multiplication, exactly.
+fn recursion_weights(n: usize, k: usize) -> Vec<f64> {
     let kf = k as f64;
+    (1..=n)
+        .map(|rank| {
+            let rank = rank as f64;
+            (1.0 / kf) * (kf.min(rank) / rank)
+        })
+        .collect()
+}
+
+/// The recursion of Jia et al. over `ranked` keys ([`ranked_key`]), nearest
+/// first, from the value `last` of the last one (see the module
+/// documentation), with the step `weights` of [`recursion_weights`].
+fn add_recursion(ranked: &[(u64, usize)], weights: &[f64], last: f64, values: &mut [f64]) {
     let end = ranked.len() - 1;
     let mut s = last;
-    values[ranked[end].1] += s;
-    let mut next_hit = hit(ranked[end].1);
-    for i in (0..end).rev() {
-        let row = ranked[i].1;
-        let this_hit = hit(row);
-        // Position i (0-based) is rank i + 1 in the paper's notation.
-        let rank = (i + 1) as f64;
-        s += (this_hit - next_hit) / kf * (kf.min(rank) / rank);
+    let (row, mut next_hit) = ranked_row(ranked[end]);
+    values[row] += s;
+    for (i, &key) in ranked[..end].iter().enumerate().rev() {
+        let (row, this_hit) = ranked_row(key);
+        s += (this_hit - next_hit) * weights[i];
         values[row] += s;
         next_hit = this_hit;
     }
 }
 
-/// The squared norms of the training and test rows, and the metric.
-struct Geometry {
+/// The squared norms of the training and test rows, the metric, and the
+/// training rows themselves when they are stored as `f64` (`f32` rows are
+/// widened a block at a time, which reads half the bytes of a widened
+/// copy).
+struct Geometry<'a> {
     metric: Metric,
     train_squared: Vec<f64>,
     test_squared: Vec<f64>,
+    train_f64: Option<&'a [f64]>,
 }
 
-impl Geometry {
+impl<'a> Geometry<'a> {
     /// Sums every row's squared norm; refuses a zero row for cosine.
     fn of<R: LabelledRows>(
-        train: &R,
+        train: &'a R,
         test: &R,
         metric: Metric,
-    ) -> Result<Geometry, ValuationError> {
+    ) -> Result<Geometry<'a>, ValuationError> {
+        let train_f64 = train.as_f64();
         let train_squared = squared_norms(train);
         let test_squared = squared_norms(test);
         if metric == Metric::Cosine {
@@ -453,6 +530,7 @@ impl Geometry {
             metric,
             train_squared,
             test_squared,
+            train_f64,
         })
     }
 
@@ -471,12 +549,21 @@ impl Geometry {
         out.clear();
         out.resize(n * width, 0.0);
         let points = MatRef::from_row_major_slice(&points, width, dim);
-        let mut rows = vec![0.0; TRAIN_BLOCK.min(n) * dim];
+        let mut widened = match self.train_f64 {
+            Some(_) => Vec::new(),
+            None => vec![0.0; TRAIN_BLOCK.min(n) * dim],
+        };
         let mut all = MatMut::from_column_major_slice_mut(out, n, width);
         for start in (0..n).step_by(TRAIN_BLOCK) {
             let end = (start + TRAIN_BLOCK).min(n);
-            let rows = &mut rows[..(end - start) * dim];
-            train.copy_rows_f64(start..end, rows);
+            let rows = match self.train_f64 {
+                Some(rows) => &rows[start * dim..end * dim],
+                None => {
+                    let rows = &mut widened[..(end - start) * dim];
+                    train.copy_rows_f64(start..end, rows);
+                    rows
+                }
+            };
             let rows = MatRef::from_row_major_slice(rows, end - start, dim);
             let dots = all.as_mut().submatrix_mut(start, 0, end - start, width);
             matmul(
@@ -567,7 +654,7 @@ mod tests {
         for metric in [Metric::Euclidean, Metric::Cosine] {
             let geometry = Geometry::of(&train, &test, metric).expect("no zero rows");
             let mut out = Vec::new();
-            for block in test_blocks(test.n_rows()) {
+            for block in test_blocks(test.n_rows(), train.n_rows()) {
                 geometry.distances(&train, &test, block.clone(), &mut out);
                 for column in 0..block.len() {
                     let of_point = &out[column * n..(column + 1) * n];
