@@ -163,6 +163,18 @@ pub(crate) fn read_npz(path: &Path) -> anyhow::Result<NpzFile> {
     Ok(NpzFile { source, data })
 }
 
+/// Refuses the first of `flags` (name, whether given) that was given: the
+/// flags that pick a CSV file's columns mean nothing for `.npz` files.
+pub(crate) fn refuse_table_flags(flags: &[(&str, bool)]) -> anyhow::Result<()> {
+    if let Some((flag, _)) = flags.iter().find(|(_, given)| *given) {
+        bail!(
+            "{flag} does not apply to .npz files: their labels are the array y, their providers \
+             the array provider, and every column of x is a feature"
+        );
+    }
+    Ok(())
+}
+
 /// The labelled embeddings of a training and a test file, their labels
 /// numbered as one set of classes.
 pub(crate) fn embeddings(

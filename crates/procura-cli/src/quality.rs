@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::anyhow;
-use procura::valuation::{quality_scores, ValuationError};
+use procura::valuation::{quality_scores, Dataset, Embeddings, Model, Players, ValuationError};
 
 use crate::dataset::{self, ColumnArgs, ModelArgs, ModelName, Need};
 use crate::output::csv_field;
@@ -16,13 +16,19 @@ use crate::output::csv_field;
 /// capped by the reference model's own accuracy and counts hard rows as
 /// disagreements: compare providers with one another, not with 1. A flag
 /// of the other model (--k with logreg, --l2 with knn) is refused.
+///
+/// Both files may instead be `.npz` embeddings (arrays x, y and, in
+/// --data, provider, with --provider-column provider), as `procura value`
+/// reads them.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Trusted labelled data: CSV (comma-separated) with a header.
+    /// Trusted labelled data: CSV (comma-separated) with a header, or
+    /// `.npz` embeddings.
     #[arg(long)]
     trusted: PathBuf,
     /// The providers' data: CSV with a provider column and the trusted
-    /// data's feature columns (matched by name, in any order).
+    /// data's feature columns (matched by name, in any order), or `.npz`
+    /// embeddings with an array `provider`.
     #[arg(long)]
     data: PathBuf,
     /// Column naming each row's provider.
@@ -52,6 +58,9 @@ pub(crate) fn run(args: &Args) -> anyhow::Result<String> {
 
 fn run_in_pool(args: &Args) -> anyhow::Result<String> {
     let model = args.model_args.model(args.model, args.model.flag())?;
+    if dataset::is_npz(&args.data) || dataset::is_npz(&args.trusted) {
+        return quality_of_embeddings(args, &model);
+    }
     let read = |path, need| {
         dataset::read(
             path,
@@ -76,12 +85,53 @@ fn run_in_pool(args: &Args) -> anyhow::Result<String> {
         .table
         .players()
         .ok_or_else(|| anyhow!("{}: no provider column", data_file.source))?;
-    let quality = quality_scores(&trusted, &data, &players, &model).map_err(|e| match e {
+    let quality = scores(&trusted, &data, &players, &model, &trusted_file.source)?;
+    Ok(quality_csv(&names, &players, &quality))
+}
+
+/// `procura quality` on `.npz` embeddings: the reference model trains on
+/// an f64 copy of the trusted rows.
+fn quality_of_embeddings(args: &Args, model: &Model) -> anyhow::Result<String> {
+    let refused = [
+        ("--label", args.label.is_some()),
+        ("--ignore-column or --features", args.columns.given()),
+    ];
+    dataset::refuse_table_flags(&refused)?;
+    let data_file = dataset::read_npz(&args.data)?;
+    let trusted_file = dataset::read_npz(&args.trusted)?;
+    let (data, trusted) = dataset::embeddings(&data_file, &trusted_file)?;
+    let (names, players) = dataset::npz_players(&data_file, &args.provider_column)?;
+    let widen =
+        |rows: &Embeddings, source: &str| rows.to_dataset().map_err(|e| anyhow!("{source}: {e}"));
+    let data = widen(&data, &data_file.source)?;
+    let trusted = widen(&trusted, &trusted_file.source)?;
+    dataset::check_neighbours(
+        model,
+        trusted.n_rows(),
+        &format!("the trusted set ({})", trusted_file.source),
+    )?;
+    let quality = scores(&trusted, &data, &players, model, &trusted_file.source)?;
+    Ok(quality_csv(&names, &players, &quality))
+}
+
+/// The quality scores, a library error worded for the command line.
+fn scores(
+    trusted: &Dataset,
+    data: &Dataset,
+    players: &Players,
+    model: &Model,
+    trusted_source: &str,
+) -> anyhow::Result<Vec<f64>> {
+    quality_scores(trusted, data, players, model).map_err(|e| match e {
         // The reference model is too large for the trusted file's columns
         // and classes (procura_valuation::limits).
-        ValuationError::Model(e) => anyhow!("{}: {e} (--model)", trusted_file.source),
+        ValuationError::Model(e) => anyhow!("{trusted_source}: {e} (--model)"),
         other => anyhow!("{other}"),
-    })?;
+    })
+}
+
+/// The CSV `provider,quality,rows`.
+fn quality_csv(names: &[String], players: &Players, quality: &[f64]) -> String {
     let mut csv = String::from("provider,quality,rows\n");
     for (player, q) in quality.iter().enumerate() {
         csv.push_str(&format!(
@@ -90,5 +140,5 @@ fn run_in_pool(args: &Args) -> anyhow::Result<String> {
             players.rows_of(player).len()
         ));
     }
-    Ok(csv)
+    csv
 }

@@ -534,12 +534,7 @@ fn value_embeddings(args: &Args, valuation: Valuation, outputs: Outputs) -> anyh
         ("--emit-instance", args.market.emit_instance.is_some()),
         ("--ignore-column or --features", args.columns.given()),
     ];
-    if let Some((flag, _)) = refused.iter().find(|(_, given)| *given) {
-        bail!(
-            "{flag} does not apply to .npz files: their labels are the array y, their providers \
-             the array provider, and every column of x is a feature"
-        );
-    }
+    dataset::refuse_table_flags(&refused)?;
     let train_file = dataset::read_npz(&args.train)?;
     let test_file = dataset::read_npz(&args.test)?;
     let (train, test) = dataset::embeddings(&train_file, &test_file)?;

@@ -6,10 +6,14 @@
 //! other array-like goes through `numpy.asarray(x, dtype=float64)` first.
 //! The library's [`Dataset`] owns its features, row-major, so they are
 //! copied once into it (a tiled transpose for Fortran order).
+//!
+//! KNN-Shapley also reads a float32 array where it lies ([`knn_rows`]):
+//! its rows are copied once, still float32, into the library's
+//! [`Embeddings`], which ranks them without widening the whole array.
 
 use numpy::ndarray::ArrayView2;
-use numpy::{PyArray1, PyArray2, PyArrayMethods};
-use procura::valuation::{Dataset, Players};
+use numpy::{Element, PyArray1, PyArray2, PyArrayMethods};
+use procura::valuation::{Dataset, Embeddings, Features, Players};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyInt, PyString};
 
@@ -47,14 +51,16 @@ pub(crate) fn features<'py>(
 
 /// The rows of `array`, row-major, in a new buffer: one copy, whatever the
 /// layout.
-pub(crate) fn row_major(array: &Bound<'_, PyArray2<f64>>) -> PyResult<(Vec<f64>, usize, usize)> {
+pub(crate) fn row_major<T: Element + Copy + Default>(
+    array: &Bound<'_, PyArray2<T>>,
+) -> PyResult<(Vec<T>, usize, usize)> {
     let readonly = array.try_readonly()?;
     let view = readonly.as_array();
     let (rows, cols) = view.dim();
     Ok((copy_rows(&view), rows, cols))
 }
 
-fn copy_rows(view: &ArrayView2<'_, f64>) -> Vec<f64> {
+fn copy_rows<T: Copy + Default>(view: &ArrayView2<'_, T>) -> Vec<T> {
     if let Some(slice) = view.as_slice() {
         return slice.to_vec();
     }
@@ -66,7 +72,7 @@ fn copy_rows(view: &ArrayView2<'_, f64>) -> Vec<f64> {
     // Fortran order: `columns[c * rows + r]` is row r, column c. Tiles keep
     // both the reads and the writes within the cache.
     const TILE: usize = 64;
-    let mut out = vec![0.0; rows * cols];
+    let mut out = vec![T::default(); rows * cols];
     for r0 in (0..rows).step_by(TILE) {
         for c0 in (0..cols).step_by(TILE) {
             for c in c0..(c0 + TILE).min(cols) {
@@ -92,6 +98,62 @@ pub(crate) fn dataset(
         return Err(format!("{name}: dataset has no rows"));
     }
     Dataset::new(features, cols, labels, n_classes).map_err(|error| format!("{name}: {error}"))
+}
+
+/// Feature rows as KNN-Shapley reads them, row-major, in the precision
+/// they were given: float32 stays float32, anything else is float64.
+pub(crate) enum KnnRows {
+    /// A float32 array's values.
+    F32(Vec<f32>),
+    /// Every other array's, as float64.
+    F64(Vec<f64>),
+}
+
+/// The features `value` for KNN-Shapley, with their rows and columns: a
+/// float32 array of two dimensions is read through its buffer and kept
+/// float32; anything else is read as [`features`] reads it.
+pub(crate) fn knn_rows(value: &Bound<'_, PyAny>, name: &str) -> PyResult<(KnnRows, usize, usize)> {
+    if let Ok(array) = value.cast::<PyArray2<f32>>() {
+        let (values, rows, cols) = row_major(array)?;
+        return Ok((KnnRows::F32(values), rows, cols));
+    }
+    let (values, rows, cols) = row_major(&features(value, name)?)?;
+    Ok((KnnRows::F64(values), rows, cols))
+}
+
+/// Labelled rows for KNN-Shapley, with the library's checks ([`dataset`]'s
+/// messages); a message names the features' array.
+pub(crate) fn embeddings(
+    (values, rows, cols): (KnnRows, usize, usize),
+    labels: Vec<usize>,
+    n_classes: usize,
+    name: &str,
+) -> Result<Embeddings, String> {
+    if rows == 0 {
+        return Err(format!("{name}: dataset has no rows"));
+    }
+    let features = match values {
+        KnnRows::F32(values) => Features::from_f32(values, cols),
+        KnnRows::F64(values) => Features::from_f64(values, cols),
+    };
+    features
+        .and_then(|features| Embeddings::new(features, labels, n_classes))
+        .map_err(|error| format!("{name}: {error}"))
+}
+
+/// The rows as a float64 dataset (float32 widened, exactly), with
+/// [`dataset`]'s checks and messages.
+pub(crate) fn widened_dataset(
+    (values, rows, cols): (KnnRows, usize, usize),
+    labels: Vec<usize>,
+    n_classes: usize,
+    name: &str,
+) -> Result<Dataset, String> {
+    let values = match values {
+        KnnRows::F32(values) => values.into_iter().map(f64::from).collect(),
+        KnnRows::F64(values) => values,
+    };
+    dataset((values, rows, cols), labels, n_classes, name)
 }
 
 /// Labels: a 1-D array (or sequence) of integers or strings, as text, the
@@ -180,7 +242,7 @@ impl Labels {
 /// Integer (or boolean) labels, read through the array's buffer.
 fn integer_labels<T>(array: &Bound<'_, PyAny>, dtype: &str) -> PyResult<Vec<i128>>
 where
-    T: numpy::Element + Copy + Into<i128>,
+    T: Element + Copy + Into<i128>,
 {
     let kwargs = PyDict::new(array.py());
     kwargs.set_item("copy", false)?;

@@ -11,6 +11,7 @@
 //! | `clear`, `audit` | `procura-format` (read, write), `procura::procurement`, `procura::threshold`, `procura::audit` | [`market`] |
 //! | `verify` | `procura_market::transcript` | [`market`] |
 //! | `knn_shapley`, `loo`, `tmc_shapley`, `banzhaf_msr`, `quality` | `procura::valuation` | [`valuation`] |
+//! | `read_npz` | `procura::valuation::npz` | [`npz`] |
 //! | `experiment` | `procura::experiment::design` | [`experiment`] |
 //!
 //! Conventions:
@@ -35,6 +36,7 @@ mod classes;
 mod experiment;
 mod json;
 mod market;
+mod npz;
 mod python_model;
 mod valuation;
 
@@ -138,6 +140,7 @@ fn _procura(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(valuation::tmc_shapley, module)?)?;
     module.add_function(wrap_pyfunction!(valuation::banzhaf_msr, module)?)?;
     module.add_function(wrap_pyfunction!(valuation::quality, module)?)?;
+    module.add_function(wrap_pyfunction!(npz::read_npz, module)?)?;
     module.add_function(wrap_pyfunction!(experiment::experiment, module)?)?;
     Ok(())
 }

@@ -8,9 +8,10 @@
 
 use numpy::{PyArray1, PyArray2};
 use procura::valuation::{
-    banzhaf_msr as run_banzhaf_msr, knn_shapley as run_knn_shapley, leave_one_out, no_progress,
-    quality_scores, tmc_shapley as run_tmc_shapley, CooperativeGame, Dataset, Estimate, Knn,
-    LearningGame, Logistic, Model, Players, SamplingConfig, ValuationError,
+    banzhaf_msr as run_banzhaf_msr, knn_group_shapley, knn_shapley as run_knn_shapley,
+    leave_one_out, no_progress, quality_scores, tmc_shapley as run_tmc_shapley, CooperativeGame,
+    Dataset, Embeddings, Estimate, GroupMethod, Knn, KnnShapley, LabelledRows, LearningGame,
+    Logistic, Metric, Model, Players, SamplingConfig, ValuationError,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
@@ -38,21 +39,50 @@ fn given<'py>(
     let x = arrays::features(x, names[0])?;
     let (y, labels) = arrays::labels(y, names[1])?;
     let features = arrays::row_major(&x)?;
-    if labels.len() != features.1 {
-        return Err(input_error(format!(
-            "{}: {} labels, but {} has {} rows",
-            names[1],
-            labels.len(),
-            names[0],
-            features.1
-        )));
-    }
+    check_lengths(&labels, features.1, names)?;
     Ok(Given {
         x,
         y,
         features,
         labels,
     })
+}
+
+/// Refuses labels (named `names[1]`) that are not one per row of the
+/// features (named `names[0]`).
+fn check_lengths(labels: &arrays::Labels, rows: usize, names: [&str; 2]) -> PyResult<()> {
+    if labels.len() != rows {
+        return Err(input_error(format!(
+            "{}: {} labels, but {} has {} rows",
+            names[1],
+            labels.len(),
+            names[0],
+            rows
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses test features (named `names[2]`) with another number of
+/// columns than the training features (`names[0]`), and numbers the
+/// training and test labels as one set of classes: each set's classes and
+/// the number of classes.
+fn number_classes(
+    (train, train_cols): (&arrays::Labels, usize),
+    (test, test_cols): (&arrays::Labels, usize),
+    names: [&str; 4],
+) -> PyResult<(Vec<usize>, Vec<usize>, usize)> {
+    if train_cols != test_cols {
+        return Err(input_error(format!(
+            "{}: {} features, but {} has {}",
+            names[2], test_cols, names[0], train_cols
+        )));
+    }
+    let (mut numbered, n_classes) =
+        classes::number(&[train, test], names[1]).map_err(input_error)?;
+    let test_labels = numbered.pop().unwrap_or_default();
+    let train_labels = numbered.pop().unwrap_or_default();
+    Ok((train_labels, test_labels, n_classes))
 }
 
 /// The training and test sets (or data and trusted sets) as datasets,
@@ -74,16 +104,11 @@ fn data<'py>(
 ) -> PyResult<Data<'py>> {
     let train = given(train.0, train.1, [names[0], names[1]])?;
     let test = given(test.0, test.1, [names[2], names[3]])?;
-    if train.features.2 != test.features.2 {
-        return Err(input_error(format!(
-            "{}: {} features, but {} has {}",
-            names[2], test.features.2, names[0], train.features.2
-        )));
-    }
-    let (mut numbered, n_classes) =
-        classes::number(&[&train.labels, &test.labels], names[1]).map_err(input_error)?;
-    let test_labels = numbered.pop().unwrap_or_default();
-    let train_labels = numbered.pop().unwrap_or_default();
+    let (train_labels, test_labels, n_classes) = number_classes(
+        (&train.labels, train.features.2),
+        (&test.labels, test.features.2),
+        names,
+    )?;
     let arrays = [train.x.into_any(), train.y, test.x.into_any(), test.y];
     Ok(Data {
         train: arrays::dataset(train.features, train_labels, n_classes, names[0])
@@ -94,15 +119,73 @@ fn data<'py>(
     })
 }
 
+/// The training and test sets of KNN-Shapley as read, labels numbered:
+/// float32 features stay float32, anything else is read as float64.
+struct KnnSets {
+    train: (arrays::KnnRows, usize, usize),
+    test: (arrays::KnnRows, usize, usize),
+    train_labels: Vec<usize>,
+    test_labels: Vec<usize>,
+    n_classes: usize,
+}
+
+impl KnnSets {
+    /// The sets as embeddings, in the precision they were given.
+    fn embeddings(self) -> Result<(Embeddings, Embeddings), String> {
+        Ok((
+            arrays::embeddings(self.train, self.train_labels, self.n_classes, "x_train")?,
+            arrays::embeddings(self.test, self.test_labels, self.n_classes, "x_test")?,
+        ))
+    }
+
+    /// The sets as float64 datasets.
+    fn datasets(self) -> Result<(Dataset, Dataset), String> {
+        Ok((
+            arrays::widened_dataset(self.train, self.train_labels, self.n_classes, "x_train")?,
+            arrays::widened_dataset(self.test, self.test_labels, self.n_classes, "x_test")?,
+        ))
+    }
+}
+
+/// Reads the training and test sets of KNN-Shapley, with [`data`]'s checks
+/// and messages.
+fn knn_data(
+    train: (&Bound<'_, PyAny>, &Bound<'_, PyAny>),
+    test: (&Bound<'_, PyAny>, &Bound<'_, PyAny>),
+    names: [&str; 4],
+) -> PyResult<KnnSets> {
+    let read = |(x, y): (&Bound<'_, PyAny>, &Bound<'_, PyAny>), names: [&str; 2]| {
+        let rows = arrays::knn_rows(x, names[0])?;
+        let (_, labels) = arrays::labels(y, names[1])?;
+        check_lengths(&labels, rows.1, names)?;
+        Ok::<_, PyErr>((rows, labels))
+    };
+    let (train, train_labels) = read(train, [names[0], names[1]])?;
+    let (test, test_labels) = read(test, [names[2], names[3]])?;
+    let (train_labels, test_labels, n_classes) =
+        number_classes((&train_labels, train.2), (&test_labels, test.2), names)?;
+    Ok(KnnSets {
+        train,
+        test,
+        train_labels,
+        test_labels,
+        n_classes,
+    })
+}
+
+/// The `groups` argument, when it is given and not `None`.
+fn given_groups<'a, 'py>(groups: Option<&'a Bound<'py, PyAny>>) -> Option<&'a Bound<'py, PyAny>> {
+    groups.filter(|groups| !groups.is_none())
+}
+
 /// The players: every training row its own, or the `groups`.
-fn players<'py>(
+fn players<'py, R: LabelledRows>(
     groups: Option<&Bound<'py, PyAny>>,
-    train: &Dataset,
+    train: &R,
     rows_of: &str,
 ) -> PyResult<(Players, Option<Vec<Bound<'py, PyAny>>>)> {
-    match groups {
+    match given_groups(groups) {
         None => Ok((Players::points(train), None)),
-        Some(groups) if groups.is_none() => Ok((Players::points(train), None)),
         Some(groups) => {
             let Groups { keys, players } = arrays::groups(groups, train.n_rows(), rows_of)?;
             Ok((players, Some(keys)))
@@ -177,6 +260,10 @@ fn unknown_model(name: &str) -> PyErr {
 fn valuation_message(error: ValuationError) -> String {
     match error {
         ValuationError::Model(error) => format!("x_train: {error} (model)"),
+        ValuationError::ZeroNorm { set, row } => {
+            let array = if set == "test" { "x_test" } else { "x_train" };
+            format!("{array}: row {row} is all zeros, which has no cosine distance")
+        }
         other => other.to_string(),
     }
 }
@@ -272,28 +359,145 @@ fn sampling(samples: usize, seed: u64, target_se: Option<f64>) -> PyResult<Sampl
         .map_err(|error| input_error(valuation_message(error)))
 }
 
-/// Exact KNN-Shapley values (Jia et al. 2019) of the KNN soft-vote utility,
-/// as `procura value --method knn-shapley`.
+/// What `knn_shapley` gives a group: `provider_value`, the command line's
+/// `--provider-value`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProviderValue {
+    /// Its Shapley value in the game whose players are the groups.
+    Shapley,
+    /// The sum of its rows' values, rows as players.
+    RowSum,
+}
+
+impl ProviderValue {
+    /// `provider_value` as given (`None`, not given: `shapley`). Like
+    /// `--provider-value` without `--provider-column`, it is refused
+    /// without `groups`: the rows are then valued.
+    fn of(name: Option<&str>, grouped: bool) -> PyResult<ProviderValue> {
+        let Some(name) = name else {
+            return Ok(ProviderValue::Shapley);
+        };
+        let value = match name {
+            "shapley" => ProviderValue::Shapley,
+            "row-sum" => ProviderValue::RowSum,
+            _ => {
+                return Err(input_error(format!(
+                    "provider_value: unknown value {name:?}: expected \"shapley\" or \"row-sum\""
+                )))
+            }
+        };
+        if !grouped {
+            return Err(input_error(
+                "provider_value needs groups: without them rows are valued",
+            ));
+        }
+        Ok(value)
+    }
+}
+
+/// The KNN-Shapley configuration of `k`, `metric`, `neighbours` and
+/// `epsilon`, checked as the command line checks `--k`, `--metric`,
+/// `--neighbours` and `--epsilon` (which it does not take together).
+fn knn_config(
+    k: usize,
+    metric: &str,
+    neighbours: Option<usize>,
+    epsilon: Option<f64>,
+) -> PyResult<KnnShapley> {
+    let knn = Knn::new(k).map_err(input_error)?;
+    let metric = match metric {
+        "euclidean" => Metric::Euclidean,
+        "cosine" => Metric::Cosine,
+        _ => {
+            return Err(input_error(format!(
+                "metric: unknown metric {metric:?}: expected \"euclidean\" or \"cosine\""
+            )))
+        }
+    };
+    let config = KnnShapley::new(knn).with_metric(metric);
+    match (neighbours, epsilon) {
+        (Some(_), Some(_)) => Err(input_error(
+            "neighbours and epsilon: give one or the other (epsilon sets neighbours to \
+             max(k, ⌈1/epsilon⌉))",
+        )),
+        (Some(k_star), None) => config.with_neighbours(k_star).map_err(input_error),
+        (None, Some(epsilon)) => config.with_epsilon(epsilon).map_err(input_error),
+        (None, None) => Ok(config),
+    }
+}
+
+/// The groups' Shapley values in the KNN game whose players are the
+/// groups, as `procura value --method knn-shapley --provider-column`
+/// computes them: exact when [`GroupMethod::auto`] allows it, else
+/// sampled with [`SamplingConfig::standard`] (the command line has no
+/// flag for that sampling either).
+fn group_shapley(
+    train: &Dataset,
+    test: &Dataset,
+    knn: Knn,
+    players: &Players,
+) -> Result<Vec<f64>, String> {
+    let sampling = SamplingConfig::standard();
+    let method = GroupMethod::auto(players.n_players(), test.n_rows(), &knn, sampling);
+    knn_group_shapley(train, test, &knn, players, method, &no_progress)
+        .map(|estimate| estimate.values)
+        .map_err(valuation_message)
+}
+
+/// KNN-Shapley values (Jia et al. 2019) of the KNN soft-vote utility, as
+/// `procura value --method knn-shapley`.
 ///
-/// For each test point the training rows are sorted by squared Euclidean
-/// distance (ties by row index) and valued by the recursion of Jia et al.,
-/// Theorem 1; the values are averaged over the test points (U(∅) = 0, so
-/// they add up to the utility of the whole set). `x_train` and `x_test` are
-/// 2-D arrays of numbers (read in place when float64, C or Fortran order);
-/// `y_train` and `y_test` 1-D arrays of integer or string labels. Returns a
-/// float64 array of one value per training row or, with `groups` (one
-/// hashable label per training row), a `dict` from each group to the sum
-/// of its rows' values, in order of first appearance. Runs with the GIL
-/// released, on `threads` threads (default: every core); the values do not
-/// depend on it.
+/// For each test point the training rows are sorted by distance, squared
+/// Euclidean (`metric="euclidean"`) or cosine, 1 − x·r / (‖x‖ ‖r‖)
+/// (`metric="cosine"`), ties by row index; the utility U(S) of a set of
+/// rows is the share of its `k` nearest that carry the test point's
+/// label, averaged over the test points (U(∅) = 0). Each row's Shapley
+/// value follows from the recursion of Jia et al., Theorem 1, so the
+/// values add up to the utility of the whole set. With `neighbours=K*`
+/// (K* ≥ k) only each test point's K* nearest rows are ranked and every
+/// value is within 1/K* of the exact one (their Theorem 2); `epsilon=ε`
+/// sets K* = max(k, ⌈1/ε⌉), every value within ε.
+///
+/// `x_train` and `x_test` are 2-D arrays of numbers: float64 read in place
+/// (C or Fortran order), float32 kept float32 (ranked without a float64
+/// copy, with the values of the same numbers as float64), anything else
+/// converted to float64. `y_train` and `y_test` are 1-D arrays of integer
+/// or string labels. Returns a float64 array of one value per training
+/// row or, with `groups` (one hashable label per training row), a `dict`
+/// from each group to its value, in order of first appearance:
+///
+/// - `provider_value="shapley"` (the default): the group's Shapley value
+///   in the game whose players are the groups, U(S) the utility of the
+///   rows of the groups in S. Exact when test points × Σ_{j ≤ k} C(groups,
+///   j) is at most 2³⁰, else estimated from 1000 permutations of seed 0,
+///   as the command line does; for the Euclidean game without
+///   `neighbours` or `epsilon` only.
+/// - `provider_value="row-sum"`: the sum of the group's rows' values, rows
+///   as players, which is not the group's Shapley value.
+///
+/// `provider_value` without `groups` is refused, as the command line
+/// refuses `--provider-value` without `--provider-column`.
+///
+/// Runs with the GIL released, on `threads` threads (default: every
+/// core); the values do not depend on it.
 ///
 /// >>> import numpy as np, procura
 /// >>> x = np.array([[0.0], [1.0], [5.0]]); y = np.array([0, 1, 0])
 /// >>> values = procura.knn_shapley(x, y, np.array([[0.2]]), np.array([0]), k=1)
 /// >>> values.round(3).tolist()
 /// [0.833, -0.167, 0.333]
+/// >>> procura.knn_shapley(x, y, np.array([[0.2]]), np.array([0]), k=1, groups=["a", "a", "b"])
+/// {'a': 0.5, 'b': 0.5}
+/// >>> sums = procura.knn_shapley(x, y, np.array([[0.2]]), np.array([0]), k=1,
+/// ...                            groups=["a", "a", "b"], provider_value="row-sum")
+/// >>> {group: round(value, 3) for group, value in sums.items()}
+/// {'a': 0.667, 'b': 0.333}
 #[pyfunction]
-#[pyo3(signature = (x_train, y_train, x_test, y_test, *, k = 5, groups = None, threads = None))]
+#[pyo3(signature = (
+    x_train, y_train, x_test, y_test, *,
+    k = 5, groups = None, provider_value = None, metric = "euclidean", neighbours = None,
+    epsilon = None, threads = None,
+), text_signature = "(x_train, y_train, x_test, y_test, *, k=5, groups=None, provider_value='shapley', metric='euclidean', neighbours=None, epsilon=None, threads=None)")]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn knn_shapley<'py>(
     py: Python<'py>,
@@ -303,25 +507,53 @@ pub(crate) fn knn_shapley<'py>(
     y_test: &Bound<'py, PyAny>,
     k: usize,
     groups: Option<&Bound<'py, PyAny>>,
+    provider_value: Option<&str>,
+    metric: &str,
+    neighbours: Option<usize>,
+    epsilon: Option<f64>,
     threads: Option<usize>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let knn = Knn::new(k).map_err(input_error)?;
-    let data = data(
+    let config = knn_config(k, metric, neighbours, epsilon)?;
+    let grouped = given_groups(groups).is_some();
+    let provider_value = ProviderValue::of(provider_value, grouped)?;
+    let group_game = grouped && provider_value == ProviderValue::Shapley;
+    if group_game && (config.metric() != Metric::Euclidean || config.neighbours().is_some()) {
+        return Err(input_error(
+            "a group's Shapley value (provider_value=\"shapley\", the default) is computed for \
+             the exact Euclidean game: drop metric, neighbours and epsilon, or pass \
+             provider_value=\"row-sum\"",
+        ));
+    }
+    let sets = knn_data(
         (x_train, y_train),
         (x_test, y_test),
         ["x_train", "y_train", "x_test", "y_test"],
     )?;
-    let (players, keys) = players(groups, &data.train, "x_train")?;
-    let (train, test) = (&data.train, &data.test);
-    let values = py
-        .detach(|| {
+    let (values, keys) = if group_game {
+        // The groups' game reads float64 rows: float32 ones are widened
+        // once, as the command line widens an .npz file's.
+        let (train, test) = sets.datasets().map_err(input_error)?;
+        let (players, keys) = players(groups, &train, "x_train")?;
+        let values = py.detach(|| {
             with_threads(threads, || {
-                run_knn_shapley(train, test, knn, &players, &no_progress).map_err(valuation_message)
+                group_shapley(&train, &test, config.knn(), &players)
             })
             .and_then(|result| result)
-        })
-        .map_err(input_error)?;
-    values_out(py, values, keys)
+        });
+        (values, keys)
+    } else {
+        let (train, test) = sets.embeddings().map_err(input_error)?;
+        let (players, keys) = players(groups, &train, "x_train")?;
+        let values = py.detach(|| {
+            with_threads(threads, || {
+                run_knn_shapley(&train, &test, config, &players, &no_progress)
+                    .map_err(valuation_message)
+            })
+            .and_then(|result| result)
+        });
+        (values, keys)
+    };
+    values_out(py, values.map_err(input_error)?, keys)
 }
 
 /// Leave-one-out values, U(N) − U(N ∖ i), as `procura value --method loo`.

@@ -9,7 +9,7 @@ import procura
 
 FUNCTIONS = [
     "clear", "audit", "verify", "knn_shapley", "loo", "tmc_shapley", "banzhaf_msr",
-    "quality", "experiment", "merge",
+    "quality", "read_npz", "experiment", "merge",
 ]
 
 
@@ -41,7 +41,9 @@ API = {
     "clear": (["instance", "mechanism"], {"protocol": None}),
     "audit": (["instance", "mechanism"],
               {"grid": 64, "coalition_size": 2, "max_coalitions": 2000, "seed": 0}),
-    "knn_shapley": (["x_train", "y_train", "x_test", "y_test"], {"k": 5, "threads": None}),
+    "knn_shapley": (["x_train", "y_train", "x_test", "y_test"],
+                    {"k": 5, "groups": None, "provider_value": "shapley", "metric": "euclidean",
+                     "neighbours": None, "epsilon": None, "threads": None}),
     "loo": (["x_train", "y_train", "x_test", "y_test"],
             {"model": "logreg", "k": 5, "l2": 1.0, "groups": None, "threads": None}),
     "tmc_shapley": (["x_train", "y_train", "x_test", "y_test"],
@@ -53,6 +55,7 @@ API = {
     "quality": (["x_trusted", "y_trusted", "x", "y", "groups"], {"model": "logreg", "l2": 1.0}),
     "experiment": (["config"], {"threads": None}),
     "verify": (["transcript"], {}),
+    "read_npz": (["path"], {}),
 }
 
 

@@ -1,7 +1,10 @@
 """Valuation: exact KNN-Shapley against a numpy implementation written
-here, seeded sampling the same on 1 and 2 threads, the command line's
-values to the last bit, labels numbered as the CLI numbers them, models of
-the caller's, and named errors."""
+here (Euclidean and cosine, exact and truncated), the groups' Shapley
+values against subset enumeration, float32 features valued as the same
+numbers in float64, .npz files read as the CLI reads them, seeded
+sampling the same on 1 and 2 threads, the command line's values to the
+last bit, labels numbered as the CLI numbers them, models of the
+caller's, and named errors."""
 
 import itertools
 import math
@@ -119,15 +122,96 @@ def test_knn_shapley_groups_sum_rows_in_order_of_first_appearance():
     x_test, y_test = blobs(9, seed=9)
     groups = np.array(["z", "a", "m"] * 8)
     rows = procura.knn_shapley(x_train, y_train, x_test, y_test, k=3)
-    by_group = procura.knn_shapley(x_train, y_train, x_test, y_test, k=3, groups=groups)
+    by_group = procura.knn_shapley(
+        x_train, y_train, x_test, y_test, k=3, groups=groups, provider_value="row-sum"
+    )
     assert list(by_group) == ["z", "a", "m"]
     for name in by_group:
         assert math.isclose(by_group[name], rows[groups == name].sum(), abs_tol=1e-12)
-    # Any hashable labels, kept as given.
-    mixed = procura.knn_shapley(
-        x_train, y_train, x_test, y_test, k=3, groups=[(i % 2, "p") for i in range(24)]
+    # Any hashable labels, kept as given, whatever the value.
+    for provider_value in ["shapley", "row-sum"]:
+        mixed = procura.knn_shapley(
+            x_train, y_train, x_test, y_test, k=3, groups=[(i % 2, "p") for i in range(24)],
+            provider_value=provider_value,
+        )
+        assert list(mixed) == [(0, "p"), (1, "p")]
+
+
+def group_shapley_by_enumeration(x_train, y_train, x_test, y_test, k, groups):
+    """The groups' Shapley values in the KNN game whose players are the
+    groups, by enumerating every coalition of the others:
+    φ_i = Σ_{S ⊆ N∖i} |S|! (n − |S| − 1)! / n! · [U(R(S ∪ i)) − U(R(S))],
+    R(S) the rows of the groups in S and U the KNN utility."""
+    names = list(dict.fromkeys(groups))
+    rows_of = {name: [r for r, g in enumerate(groups) if g == name] for name in names}
+    n = len(names)
+    utility = {}
+    for size in range(n + 1):
+        for coalition in itertools.combinations(names, size):
+            rows = [r for name in coalition for r in rows_of[name]]
+            utility[frozenset(coalition)] = knn_utility(x_train, y_train, x_test, y_test, k, rows)
+    values = {}
+    for name in names:
+        others = [other for other in names if other != name]
+        values[name] = sum(
+            math.factorial(size) * math.factorial(n - size - 1) / math.factorial(n)
+            * (utility[frozenset(subset) | {name}] - utility[frozenset(subset)])
+            for size in range(n)
+            for subset in itertools.combinations(others, size)
+        )
+    return values, utility[frozenset(names)]
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 7])
+def test_knn_shapley_of_groups_is_their_shapley_value(k):
+    # Five providers of 1 to 4 rows, in no order, on integer coordinates
+    # (distance ties, broken by row) and on continuous ones.
+    groups = ["b", "a", "c", "a", "d", "b", "e", "a", "c", "b", "a", "d"]
+    rng = np.random.default_rng(k)
+    for x_train, x_test in [
+        (rng.integers(0, 3, size=(12, 2)).astype(float), rng.integers(0, 3, size=(6, 2)).astype(float)),
+        (rng.normal(size=(12, 2)), rng.normal(size=(6, 2))),
+    ]:
+        y_train, y_test = rng.integers(0, 3, size=12), rng.integers(0, 3, size=6)
+        expected, whole = group_shapley_by_enumeration(
+            x_train, y_train, x_test, y_test, k, groups
+        )
+        values = procura.knn_shapley(x_train, y_train, x_test, y_test, k=k, groups=groups)
+        assert list(values) == list(expected) == ["b", "a", "c", "d", "e"]
+        for name in expected:
+            assert math.isclose(values[name], expected[name], abs_tol=1e-12), (name, k)
+        # Efficiency: U(∅) = 0, so the groups' values add up to U(all rows).
+        assert math.isclose(sum(values.values()), whole, abs_tol=1e-12)
+        # Not the rows' values summed by group (rows as players).
+        sums = procura.knn_shapley(
+            x_train, y_train, x_test, y_test, k=k, groups=groups, provider_value="row-sum"
+        )
+        assert math.isclose(sum(sums.values()), whole, abs_tol=1e-12)
+        assert any(abs(values[g] - sums[g]) > 1e-6 for g in values), k
+
+
+def test_knn_shapley_of_many_groups_is_sampled_and_efficient(cli, tmp_path):
+    # 60 providers, k = 5 and 200 test points: past the exact method's
+    # bound (test points × Σ_{j ≤ 5} C(60, j) > 2³⁰), so 1000 permutations
+    # of seed 0, as the command line samples them, each adding up to U(N).
+    x_train, y_train = blobs(180, seed=80)
+    x_test, y_test = blobs(200, seed=81)
+    groups = np.array([f"p{i % 60}" for i in range(180)])
+    values = procura.knn_shapley(x_train, y_train, x_test, y_test, k=5, groups=groups)
+    whole = knn_utility(x_train, y_train, x_test, y_test, 5, range(180))
+    assert math.isclose(sum(values.values()), whole, abs_tol=1e-9)
+    assert values == procura.knn_shapley(
+        x_train, y_train, x_test, y_test, k=5, groups=groups, threads=1
     )
-    assert list(mixed) == [(0, "p"), (1, "p")]
+    write_csv(tmp_path / "train.csv", x_train, y_train, groups)
+    write_csv(tmp_path / "test.csv", x_test, y_test)
+    run = cli("value", "--method", "knn-shapley", "--k", "5", "--train", tmp_path / "train.csv",
+              "--test", tmp_path / "test.csv", "--provider-column", "provider", "--out", "-",
+              "--quiet")
+    assert run.returncode == 0, run.stderr
+    lines = [line.split(",") for line in run.stdout.strip().splitlines()[1:]]
+    assert {line[3] for line in lines} == {"1000"}  # sampled: 1000 permutations
+    assert [(p, float(v)) for p, v, _, _ in lines] == list(values.items())
 
 
 def test_layouts_and_dtypes_give_the_same_values():
@@ -153,6 +237,229 @@ def test_layouts_and_dtypes_give_the_same_values():
         x_train, y_train.astype(object), x_test, y_test.astype(float), k=5
     )
     assert np.array_equal(as_objects, base)
+
+
+# --- float32, cosine and truncation ----------------------------------------
+
+
+def knn_shapley_reference(x_train, y_train, x_test, y_test, k, metric="euclidean", k_star=None):
+    """KNN-Shapley by the recursion of knn_shapley_numpy, with the cosine
+    distance 1 − x·r / (‖x‖ ‖r‖) as `metric="cosine"`, and, with `k_star`,
+    Theorem 2's truncation: only the K* nearest rows are ranked, the value
+    at rank K* is 0 and the recursion runs up from it; farther rows are
+    worth 0 (K* > N is exact)."""
+    n = len(y_train)
+    values = np.zeros(n)
+    for point, label in zip(x_test, y_test):
+        if metric == "cosine":
+            d = 1 - (x_train @ point) / (np.linalg.norm(x_train, axis=1) * np.linalg.norm(point))
+        else:
+            d = squared_distances(x_train, point)
+        order = np.lexsort((np.arange(n), d))
+        hit = (y_train[order] == label).astype(float)
+        s = np.zeros(n)
+        if k_star is None or k_star > n:
+            last = n - 1
+            s[last] = hit[last] / max(n, k)
+        else:
+            last = k_star - 1
+        for i in range(last - 1, -1, -1):
+            rank = i + 1
+            s[i] = s[i + 1] + (hit[i] - hit[i + 1]) / k * min(k, rank) / rank
+        values[order] += s
+    return values / len(y_test)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_cosine_and_truncation_equal_numpy(k):
+    # Continuous features: no two distances are within rounding of each
+    # other, so the two ways of computing them rank the rows alike.
+    x_train, y_train = blobs(60, d=4, seed=90 + k)
+    x_test, y_test = blobs(15, d=4, seed=95 + k)
+    for metric in ["euclidean", "cosine"]:
+        exact = procura.knn_shapley(x_train, y_train, x_test, y_test, k=k, metric=metric)
+        expected = knn_shapley_reference(x_train, y_train, x_test, y_test, k, metric)
+        np.testing.assert_allclose(exact, expected, rtol=0, atol=1e-12)
+        for k_star in [k, 10, 59, 60, 61]:
+            truncated = procura.knn_shapley(
+                x_train, y_train, x_test, y_test, k=k, metric=metric, neighbours=k_star
+            )
+            expected = knn_shapley_reference(x_train, y_train, x_test, y_test, k, metric, k_star)
+            np.testing.assert_allclose(truncated, expected, rtol=0, atol=1e-12)
+            # Theorem 2: every value within 1/K* of the exact one.
+            assert np.max(np.abs(truncated - exact)) <= 1 / k_star + 1e-12
+        # epsilon = ε is K* = max(k, ⌈1/ε⌉).
+        for epsilon, k_star in [(0.1, 10), (0.3, max(k, 4)), (1.0, k)]:
+            assert np.array_equal(
+                procura.knn_shapley(x_train, y_train, x_test, y_test, k=k, metric=metric,
+                                    epsilon=epsilon),
+                procura.knn_shapley(x_train, y_train, x_test, y_test, k=k, metric=metric,
+                                    neighbours=k_star),
+            )
+    # Cosine ranks by angle: scaling a row does not change its value.
+    scaled = x_train * np.linspace(0.5, 3.0, 60)[:, None]
+    assert np.allclose(
+        procura.knn_shapley(scaled, y_train, x_test, y_test, k=k, metric="cosine"),
+        procura.knn_shapley(x_train, y_train, x_test, y_test, k=k, metric="cosine"),
+        rtol=0, atol=1e-12,
+    )
+
+
+def test_float32_features_give_the_values_of_the_same_numbers_as_float64():
+    rng = np.random.default_rng(14)
+    x_train = rng.normal(size=(70, 6)).astype(np.float32)
+    x_test = rng.normal(size=(25, 6)).astype(np.float32)
+    y_train, y_test = rng.integers(0, 3, size=70), rng.integers(0, 3, size=25)
+    groups = np.array([f"p{i % 4}" for i in range(70)])
+    wide_train, wide_test = x_train.astype(np.float64), x_test.astype(np.float64)
+    for kwargs in [
+        {},
+        {"metric": "cosine", "neighbours": 12},
+        {"epsilon": 0.2, "groups": groups, "provider_value": "row-sum"},
+        {"groups": groups},
+    ]:
+        narrow = procura.knn_shapley(x_train, y_train, x_test, y_test, k=3, **kwargs)
+        wide = procura.knn_shapley(wide_train, y_train, wide_test, y_test, k=3, **kwargs)
+        mixed = procura.knn_shapley(x_train, y_train, wide_test, y_test, k=3, **kwargs)
+        fortran = procura.knn_shapley(np.asfortranarray(x_train), y_train, x_test, y_test, k=3,
+                                      **kwargs)
+        if isinstance(narrow, dict):
+            assert list(narrow.items()) == list(wide.items()) == list(mixed.items())
+            assert list(narrow.items()) == list(fortran.items())
+        else:
+            assert narrow.dtype == np.float64
+            for other in [wide, mixed, fortran]:
+                assert np.array_equal(narrow, other), kwargs
+    nan = x_train.copy()
+    nan[5, 2] = np.nan
+    with pytest.raises(procura.InputError, match="x_train: row 5: feature 2: NaN is not finite"):
+        procura.knn_shapley(nan, y_train, x_test, y_test)
+
+
+# --- .npz embedding files --------------------------------------------------
+
+
+NPZ_CASES = [
+    # x dtype, y, provider, writer
+    (np.float32, np.array(["pos", "neg", "pos", "mid", "neg"]), None, np.savez),
+    (np.float64, np.array([3, -1, 3, 200, -1], dtype=np.int16), np.array(["a", "b", "a", "é", "b"]),
+     np.savez_compressed),
+    (">f4", np.array([10, 9, 10, 11, 9], dtype=">u4"), np.array([7, 7, 8, 8, 9]), np.savez),
+    (np.float64, np.array([b"x", b"yy", b"x", b"x", b"z"]), np.array([b"p", b"q", b"p", b"q", b"p"]),
+     np.savez),
+]
+
+
+@pytest.mark.parametrize("case", range(len(NPZ_CASES)))
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_read_npz_round_trips(tmp_path, case, order):
+    dtype, y, provider, writer = NPZ_CASES[case]
+    rng = np.random.default_rng(case)
+    x = np.asarray(rng.normal(size=(5, 3)).astype(dtype), order=order)
+    arrays = {"x": x, "y": y, "other": np.zeros(2)}
+    if provider is not None:
+        arrays["provider"] = provider
+    writer(tmp_path / "data.npz", **arrays)
+    data = procura.read_npz(tmp_path / "data.npz")
+    assert sorted(data) == sorted(["x", "y"] + (["provider"] if provider is not None else []))
+    # x: its precision kept, in native byte order and C order.
+    assert data["x"].dtype == np.dtype(dtype).newbyteorder("=")
+    assert data["x"].flags["C_CONTIGUOUS"] and data["x"].shape == (5, 3)
+    assert np.array_equal(data["x"], x)
+    for name in ["y", "provider"]:
+        if name not in arrays:
+            continue
+        given, read = arrays[name], data[name]
+        if given.dtype.kind in "iu":
+            assert read.dtype == given.dtype.newbyteorder("=")
+            assert read.tolist() == given.tolist()
+        else:  # strings, bytes decoded as UTF-8
+            assert read.dtype.kind == "U"
+            assert read.tolist() == [v.decode() if isinstance(v, bytes) else v for v in given.tolist()]
+    # A str path too.
+    assert np.array_equal(procura.read_npz(str(tmp_path / "data.npz"))["x"], x)
+
+
+def bad_npz():
+    x = np.arange(15, dtype=np.float64).reshape(5, 3)
+    y = np.array([0, 1, 0, 1, 1])
+    nan = x.astype(np.float32)
+    nan[2, 1] = np.nan
+    return [
+        ({"x": nan, "y": y}, "array x: row 2, column 1: NaN is not finite"),
+        ({"x": np.where(x == 13, np.inf, x), "y": y}, "array x: row 4, column 1: inf is not finite"),
+        ({"x": x, "y": y[:4]}, "array y: 4 entries, but x has 5 rows"),
+        ({"x": x, "y": y, "provider": np.arange(6)}, "array provider: 6 entries, but x has 5 rows"),
+        ({"x": x}, 'no array named "y" (the archive holds: x)'),
+        ({"x": x.astype(np.float16), "y": y}, 'array x: dtype "<f2" is not'),
+        ({"x": x[:, 0], "y": y}, "array x: shape [5] has 1 dimensions, expected 2"),
+        ({"x": x, "y": y.astype(bool)}, 'array y: dtype "|b1" is not'),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(bad_npz())))
+def test_a_bad_npz_file_is_named(cli, tmp_path, case):
+    arrays, message = bad_npz()[case]
+    path = tmp_path / "bad.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(procura.InputError) as caught:
+        procura.read_npz(path)
+    assert str(caught.value).startswith(f"{path}: "), str(caught.value)
+    assert message in str(caught.value)
+    # The command line's message, file name and all.
+    np.savez(tmp_path / "test.npz", x=np.ones((2, 3)), y=np.array([0, 1]))
+    run = cli("value", "--method", "knn-shapley", "--k", "1", "--train", path,
+              "--test", tmp_path / "test.npz", "--out", "-", "--quiet")
+    assert run.returncode != 0
+    assert run.stderr.strip() == f"error: {caught.value}"
+
+
+def test_a_file_that_is_not_an_npz_archive_is_refused(tmp_path):
+    path = tmp_path / "data.npz"
+    path.write_text("x,y\n1,0\n")
+    with pytest.raises(procura.InputError, match="not a readable .npz"):
+        procura.read_npz(path)
+    with pytest.raises(FileNotFoundError) as caught:
+        procura.read_npz(tmp_path / "missing.npz")
+    assert caught.value.filename == str(tmp_path / "missing.npz")
+
+
+NPZ_CLI_CASES = [
+    ([], {}),
+    (["--metric", "cosine"], {"metric": "cosine"}),
+    (["--neighbours", "9"], {"neighbours": 9}),
+    (["--metric", "cosine", "--epsilon", "0.2"], {"metric": "cosine", "epsilon": 0.2}),
+    (["--provider-column", "provider"], {"groups": "provider"}),
+    (["--provider-column", "provider", "--provider-value", "row-sum", "--metric", "cosine",
+      "--neighbours", "6"],
+     {"groups": "provider", "provider_value": "row-sum", "metric": "cosine", "neighbours": 6}),
+]
+
+
+@pytest.mark.parametrize("case", range(len(NPZ_CLI_CASES)))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_knn_shapley_on_npz_files_equals_the_cli(cli, tmp_path, case, dtype):
+    flags, kwargs = NPZ_CLI_CASES[case]
+    rng = np.random.default_rng(case)
+    x_train, y_train = blobs(80, d=8, classes=3, seed=100 + case)
+    x_test, y_test = blobs(30, d=8, classes=3, seed=200 + case)
+    names = np.array(["neg", "pos", "10"])
+    np.savez(tmp_path / "train.npz", x=x_train.astype(dtype), y=names[y_train],
+             provider=rng.integers(0, 6, size=80) * 11)
+    np.savez(tmp_path / "test.npz", x=x_test.astype(dtype), y=names[y_test])
+    run = cli("value", "--method", "knn-shapley", "--k", "3", "--train", tmp_path / "train.npz",
+              "--test", tmp_path / "test.npz", "--out", tmp_path / "out.csv", *flags)
+    assert run.returncode == 0, run.stderr
+    expected = read_values((tmp_path / "out.csv").read_text())
+    train, test = procura.read_npz(tmp_path / "train.npz"), procura.read_npz(tmp_path / "test.npz")
+    assert train["x"].dtype == dtype
+    if kwargs.get("groups"):
+        kwargs = {**kwargs, "groups": train["provider"]}
+    values = procura.knn_shapley(train["x"], train["y"], test["x"], test["y"], k=3, **kwargs)
+    if "groups" in kwargs:
+        assert [(str(p), v) for p, v in values.items()] == expected
+    else:
+        assert [(str(i), v) for i, v in enumerate(values)] == expected
 
 
 # --- threads --------------------------------------------------------------
@@ -423,6 +730,43 @@ def test_bad_configurations_are_named():
         procura.tmc_shapley(x, y, x, y, "logreg")  # keyword-only
     with pytest.raises(procura.InputError, match='model: unknown model "svm"'):
         procura.quality(x, y, x, y, [0] * 10, model="svm")
+
+
+def test_bad_knn_configurations_are_named():
+    x, y, _ = errors()
+    groups = [i % 3 for i in range(10)]
+    zero = x.copy()
+    zero[4] = 0.0
+    cases = [
+        ((x, y, x, y), {"metric": "manhattan"},
+         'metric: unknown metric "manhattan": expected "euclidean" or "cosine"'),
+        ((x, y, x, y), {"k": 3, "neighbours": 2}, "neighbours: K* = 2 is less than k = 3"),
+        ((x, y, x, y), {"epsilon": 0.0}, "epsilon: 0 is not in (0, 1]"),
+        ((x, y, x, y), {"epsilon": 1.5}, "epsilon: 1.5 is not in (0, 1]"),
+        ((x, y, x, y), {"neighbours": 5, "epsilon": 0.1}, "neighbours and epsilon: give one"),
+        ((x, y, x, y), {"groups": groups, "provider_value": "sum"},
+         'provider_value: unknown value "sum": expected "shapley" or "row-sum"'),
+        ((x, y, x, y), {"provider_value": "row-sum"},
+         "provider_value needs groups: without them rows are valued"),
+        ((x, y, x, y), {"groups": None, "provider_value": "shapley"},
+         "provider_value needs groups"),
+        ((x, y, x, y), {"groups": groups, "metric": "cosine"},
+         "a group's Shapley value (provider_value=\"shapley\", the default) is computed for "
+         "the exact Euclidean game"),
+        ((x, y, x, y), {"groups": groups, "provider_value": "shapley", "neighbours": 6},
+         "the exact Euclidean game"),
+        ((zero, y, x, y), {"metric": "cosine"},
+         "x_train: row 4 is all zeros, which has no cosine distance"),
+        ((x, y, zero, y), {"metric": "cosine", "groups": groups, "provider_value": "row-sum"},
+         "x_test: row 4 is all zeros, which has no cosine distance"),
+        ((x, y[:9], x, y), {"groups": groups}, "y_train: 9 labels, but x_train has 10 rows"),
+        ((x, y, x, y), {"groups": [1, 2]}, "groups: 2 labels, but x_train has 10 rows"),
+        ((np.where(x > 0.5, np.nan, x), y, x, y), {"groups": groups}, "is not finite"),
+    ]
+    for args, kwargs, message in cases:
+        with pytest.raises(procura.InputError) as caught:
+            procura.knn_shapley(*args, **kwargs)
+        assert message in str(caught.value), (kwargs, str(caught.value))
 
 
 def test_a_logistic_model_too_large_for_the_data_is_refused():

@@ -1,8 +1,9 @@
 """Features are read in place: a large float64 array in C or Fortran
-order is not copied by NumPy on the way in (tracemalloc sees every NumPy
-allocation); an array that needs converting is, which shows the check
-catches a copy. procura's own row-major dataset is one copy in Rust
-memory, which tracemalloc does not see; see the package README."""
+order, or a float32 one for KNN-Shapley, is not copied by NumPy on the way
+in (tracemalloc sees every NumPy allocation); an array that needs
+converting is, which shows the check catches a copy. procura's own
+row-major dataset is one copy in Rust memory (float32 kept float32 for
+KNN-Shapley), which tracemalloc does not see; see the package README."""
 
 import tracemalloc
 
@@ -46,9 +47,20 @@ def test_a_large_float64_array_is_not_copied(arrays, order):
     assert np.array_equal(values[0], expected)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_a_large_float32_array_is_not_widened_by_numpy(arrays, order):
+    x, y, x_test, y_test = arrays
+    features = np.asarray(x, dtype=np.float32, order=order)
+    expected = procura.knn_shapley(features.astype(np.float64), y, x_test, y_test, k=5)
+    values = []
+    peak = peak_during(lambda: values.append(procura.knn_shapley(features, y, x_test, y_test, k=5)))
+    assert peak < features.nbytes / 10, f"peak {peak} bytes for a {features.nbytes}-byte array"
+    assert np.array_equal(values[0], expected)
+
+
 def test_an_array_that_needs_converting_is_copied(arrays):
     x, y, x_test, y_test = arrays
-    features = x.astype(np.float32)
+    features = (x * 100).astype(np.int32)
     peak = peak_during(lambda: procura.knn_shapley(features, y, x_test, y_test, k=5))
-    # float32 → float64: NumPy makes a float64 copy, twice the bytes.
+    # int32 → float64: NumPy makes a float64 copy, twice the bytes.
     assert peak >= 2 * features.nbytes

@@ -27,6 +27,7 @@ from ._procura import (
     knn_shapley,
     loo,
     quality,
+    read_npz,
     tmc_shapley,
     verify,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "loo",
     "merge",
     "quality",
+    "read_npz",
     "tmc_shapley",
     "verify",
 ]

@@ -1,7 +1,8 @@
 """Type stubs of the procura package (the extension module procura._procura
 and the pure-Python ``merge``)."""
 
-from typing import Any, Dict, Hashable, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple, Union
+import os
+from typing import Any, Dict, Hashable, Iterable, List, Literal, Mapping, Optional, Protocol, Sequence, Tuple, TypedDict, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -60,9 +61,17 @@ def knn_shapley(
     *,
     k: int = 5,
     groups: Optional[Groups] = None,
+    provider_value: Literal["shapley", "row-sum"] = "shapley",
+    metric: Literal["euclidean", "cosine"] = "euclidean",
+    neighbours: Optional[int] = None,
+    epsilon: Optional[float] = None,
     threads: Optional[int] = None,
 ) -> Values:
-    """Exact KNN-Shapley values (Jia et al. 2019), one per row or group."""
+    """KNN-Shapley values (Jia et al. 2019), exact or truncated to the
+    ``neighbours`` (or ``⌈1/epsilon⌉``) nearest rows, one per row or, with
+    ``groups``, one per group: the group's Shapley value in the game whose
+    players are the groups (``provider_value="shapley"``), or the sum of
+    its rows' values (``"row-sum"``). float32 features are kept float32."""
 
 def loo(
     x_train: Features,
@@ -125,6 +134,22 @@ def quality(
     l2: float = 1.0,
 ) -> Dict[Any, float]:
     """Quality scores: each group's agreement with a reference model."""
+
+class _NpzArrays(TypedDict):
+    x: npt.NDArray[Union[np.float32, np.float64]]
+    y: npt.NDArray[Any]
+
+class NpzData(_NpzArrays, total=False):
+    """What ``read_npz`` returns: ``x`` (float32 or float64, rows ×
+    features), ``y`` (integers or ``str``) and, when the file has it,
+    ``provider``."""
+
+    provider: npt.NDArray[Any]
+
+def read_npz(path: Union[str, "os.PathLike[str]"]) -> NpzData:
+    """Read an embedding dataset (arrays ``x``, ``y`` and optionally
+    ``provider``) from a NumPy ``.npz`` archive, checked as ``procura
+    value`` checks it."""
 
 def experiment(
     config: Union[str, Mapping[str, Any]],
