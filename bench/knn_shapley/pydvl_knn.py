@@ -1,7 +1,7 @@
 """pyDVL 0.10's exact KNN-Shapley on embedding-like data, next to the oracle.
 
     python bench/knn_shapley/pydvl_knn.py generate DIR N N_TEST   # DIR/train.npz, DIR/test.npz
-    python bench/knn_shapley/pydvl_knn.py pydvl DIR [--k 5] [--metric euclidean|cosine]
+    python bench/knn_shapley/pydvl_knn.py pydvl DIR [--k 5] [--metric euclidean|cosine] [--jobs 1]
     python bench/knn_shapley/pydvl_knn.py oracle DIR [--k 5] [--metric ...]
     python bench/knn_shapley/pydvl_knn.py compare DIR [--k 5] [--metric ...]
     python bench/knn_shapley/pydvl_knn.py fixtures FIXTURE_DIR
@@ -96,14 +96,17 @@ def sklearn_metric(metric):
     return {"euclidean": "euclidean", "cosine": "cosine"}[metric]
 
 
-def pydvl_values(x, y, xt, yt, k, metric):
+def pydvl_values(x, y, xt, yt, k, metric, jobs=1):
+    from joblib import parallel_config
     from pydvl.valuation import Dataset, KNNShapleyValuation
     from sklearn.neighbors import KNeighborsClassifier
 
     model = KNeighborsClassifier(n_neighbors=k, metric=sklearn_metric(metric))
     valuation = KNNShapleyValuation(model, test_data=Dataset(xt, yt), progress=False)
     start = time.perf_counter()
-    valuation.fit(Dataset(x, y))
+    # pyDVL splits the test points into n_jobs batches, one joblib job each.
+    with parallel_config(n_jobs=jobs):
+        valuation.fit(Dataset(x, y))
     seconds = time.perf_counter() - start
     result = valuation.result
     # The result is sorted by value; put it back in row order.
@@ -112,11 +115,12 @@ def pydvl_values(x, y, xt, yt, k, metric):
     return values, seconds
 
 
-def run_pydvl(folder, k, metric):
+def run_pydvl(folder, k, metric, jobs):
     x, y, xt, yt = load(folder)
-    values, seconds = pydvl_values(x, y, xt, yt, k, metric)
+    values, seconds = pydvl_values(x, y, xt, yt, k, metric, jobs)
     np.save(os.path.join(folder, f"pydvl_{k}_{metric}.npy"), values)
-    print(json.dumps({"n": len(y), "n_test": len(yt), "k": k, "metric": metric, "fit_s": round(seconds, 3)}))
+    print(json.dumps({"n": len(y), "n_test": len(yt), "k": k, "metric": metric, "jobs": jobs,
+                      "fit_s": round(seconds, 3)}))
 
 
 def run_oracle(folder, k, metric):
@@ -265,6 +269,7 @@ def main():
         p.add_argument("folder")
         p.add_argument("--k", type=int, default=5)
         p.add_argument("--metric", choices=("euclidean", "cosine"), default="euclidean")
+        p.add_argument("--jobs", type=int, default=1, help="joblib jobs for pyDVL (pydvl only)")
     f = sub.add_parser("fixtures")
     f.add_argument("folder")
     sub.add_parser("groups")
@@ -280,7 +285,7 @@ def main():
     if args.command == "generate":
         generate(args.folder, args.n, args.n_test, args.seed)
     elif args.command == "pydvl":
-        run_pydvl(args.folder, args.k, args.metric)
+        run_pydvl(args.folder, args.k, args.metric, args.jobs)
     elif args.command == "oracle":
         run_oracle(args.folder, args.k, args.metric)
     elif args.command == "compare":

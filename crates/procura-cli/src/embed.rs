@@ -262,6 +262,23 @@ mod tests {
 
     const CSV: &str = "text,label,owner\nA great film.,fresh,a\nDull.,rotten,b\n";
 
+    /// A missing model file: the system's reason is said once, not again
+    /// as a cause in the chain.
+    #[test]
+    fn a_missing_model_file_is_named_once() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        std::fs::write(dir.path().join("input.csv"), CSV).expect("write the input");
+        let args = args(dir.path(), Path::new("/nonexistent/model"));
+        let message = format!("{:#}", run(&args).expect_err("refused"));
+        assert!(
+            message.ends_with(
+                "/nonexistent/model/config.json: cannot read: No such file or directory (os \
+                 error 2)"
+            ),
+            "{message}"
+        );
+    }
+
     #[test]
     fn bad_input_is_refused_before_any_work() {
         check_refused(

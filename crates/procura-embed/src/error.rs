@@ -8,12 +8,13 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum EmbedError {
     /// A file of the model folder cannot be read (missing, unreadable).
-    #[error("{}: cannot read: {source}", path.display())]
+    #[error("{}: cannot read: {reason}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
-        /// What the system said.
-        source: std::io::Error,
+        /// What the system said (in the message, so not also a
+        /// `source()`: a chain of causes would print it twice).
+        reason: std::io::Error,
     },
     /// A file is larger than any file of a supported model, so it is
     /// refused before it is read.

@@ -85,9 +85,9 @@ pub(crate) fn read_model_dir(dir: &Path) -> Result<ModelFiles, EmbedError> {
 
 /// The file's bytes, refused unread when it has more than `limit`.
 pub(crate) fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, EmbedError> {
-    let read_error = |source| EmbedError::Read {
+    let read_error = |reason| EmbedError::Read {
         path: path.to_path_buf(),
-        source,
+        reason,
     };
     let file = std::fs::File::open(path).map_err(read_error)?;
     let size = file.metadata().map_err(read_error)?.len();

@@ -46,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let valued = started.elapsed();
     let total: f64 = values.iter().sum();
     println!(
-        "rows {} × {}, test {}, K* {:?}: read {:.1} s, valued {:.1} s, sum {total}",
+        "rows {} × {}, test {}, K* {:?}: read {:.2} s, valued {:.2} s, sum {total}",
         train.labels().len(),
         train.features().dim(),
         test.labels().len(),

@@ -88,7 +88,11 @@
 //! The recursion's step weights `min(K, i)/(K i)` are computed once per
 //! call, and each sort key carries its row's hit (whether its label is
 //! the test point's) beside the row, so ranking a test point reads each
-//! row's label once, in row order.
+//! row's label once, in row order. Exact values rank a point's N rows
+//! with one `u64` a row (the distance's high bits, then `2 row + hit`),
+//! sorted by a radix sort and then by the full distance within runs of
+//! equal high bits: the order of the (distance, row) pairs, tested
+//! against them.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -326,8 +330,7 @@ fn knn_shapley_rows<R: LabelledRows>(
         let taken = spare.lock().ok().and_then(|mut spare| spare.pop());
         let BlockBuffers {
             mut distances,
-            mut keys,
-            mut scratch,
+            mut ranking,
         } = taken.unwrap_or_default();
         geometry.distances(train, test, block.clone(), &mut distances);
         let n = train.n_rows();
@@ -337,20 +340,10 @@ fn knn_shapley_rows<R: LabelledRows>(
                 distances: &distances[column * n..(column + 1) * n],
                 label: test.labels()[t],
             };
-            point.add_values(
-                train.labels(),
-                config,
-                &weights,
-                (&mut keys, &mut scratch),
-                &mut values,
-            );
+            point.add_values(train.labels(), config, &weights, &mut ranking, &mut values);
         }
         if let Ok(mut spare) = spare.lock() {
-            spare.push(BlockBuffers {
-                distances,
-                keys,
-                scratch,
-            });
+            spare.push(BlockBuffers { distances, ranking });
         }
         let finished = done.fetch_add(block.len(), Ordering::Relaxed) + block.len();
         progress(Progress {
@@ -378,12 +371,21 @@ fn knn_shapley_rows<R: LabelledRows>(
 }
 
 /// The working memory of one block of test points: its distances and the
-/// sort's keys.
+/// sorts' keys.
 #[derive(Default)]
 struct BlockBuffers {
     distances: Vec<f64>,
+    ranking: RankingBuffers,
+}
+
+/// The keys of one test point's ranking: (distance, row) pairs for the
+/// truncated values and beyond [`PACKED_ROWS`], packed keys otherwise.
+#[derive(Default)]
+struct RankingBuffers {
     keys: NeighbourKeys,
     scratch: NeighbourKeys,
+    packed: Vec<u64>,
+    packed_scratch: Vec<u64>,
 }
 
 /// The test points in blocks, in order, as wide as [`test_block_width`]
@@ -420,34 +422,139 @@ impl PointRanking<'_> {
         train_labels: &[usize],
         config: &KnnShapley,
         weights: &[f64],
-        (keys, scratch): (&mut NeighbourKeys, &mut NeighbourKeys),
+        buffers: &mut RankingBuffers,
         values: &mut [f64],
     ) {
         let n = self.distances.len();
-        keys.clear();
-        keys.extend(
-            self.distances
-                .iter()
-                .zip(train_labels)
-                .enumerate()
-                .map(|(row, (&distance, &label))| ranked_key(distance, row, label == self.label)),
-        );
+        let hit = |row: usize| train_labels[row] == self.label;
+        let last = |last_hit: f64| last_hit / n.max(config.knn.k()) as f64;
+        let wide_keys = |keys: &mut NeighbourKeys| {
+            keys.clear();
+            keys.extend(
+                self.distances
+                    .iter()
+                    .enumerate()
+                    .map(|(row, &distance)| ranked_key(distance, row, hit(row))),
+            );
+        };
         match config.neighbours {
             Some(k_star) if k_star <= n => {
+                let keys = &mut buffers.keys;
+                wide_keys(keys);
                 keys.select_nth_unstable(k_star - 1);
                 keys.truncate(k_star);
                 keys.sort_unstable();
                 // ŝ at rank K* is 0.
-                add_recursion(keys, weights, 0.0, values);
+                add_recursion(
+                    keys.iter().map(|&key| ranked_row(key)),
+                    weights,
+                    0.0,
+                    values,
+                );
+            }
+            _ if n <= PACKED_ROWS => {
+                let keys = &mut buffers.packed;
+                rank_packed(self.distances, hit, keys, &mut buffers.packed_scratch);
+                let (_, last_hit) = packed_row(keys[n - 1]);
+                let ranked = keys.iter().map(|&key| packed_row(key));
+                add_recursion(ranked, weights, last(last_hit), values);
             }
             _ => {
-                sort_neighbours(keys, scratch);
+                let keys = &mut buffers.keys;
+                wide_keys(keys);
+                sort_neighbours(keys, &mut buffers.scratch);
                 let (_, last_hit) = ranked_row(keys[n - 1]);
-                let last = last_hit / n.max(config.knn.k()) as f64;
-                add_recursion(keys, weights, last, values);
+                let ranked = keys.iter().map(|&key| ranked_row(key));
+                add_recursion(ranked, weights, last(last_hit), values);
             }
         }
     }
+}
+
+/// The most rows [`rank_packed`] ranks: `2 row + hit` must fit in 32 bits.
+const PACKED_ROWS: usize = 1 << 31;
+
+/// Ranks the rows of one test point by (distance, row), nearest first,
+/// into `keys`, as [`sort_neighbours`] does but twice as fast: each key is
+/// one `u64`, the top 32 bits of the distance's bit pattern above the
+/// smallest (`d_bits − min_bits`, shifted right just enough to fit)
+/// followed by `2 row + hit` ([`packed_row`]). Three radix passes of 11
+/// bits (those in which keys differ) sort the keys by their high half,
+/// stably, so rows keep their order; then each run of keys whose high
+/// halves are equal but whose distances may not be (the shift dropped
+/// their low bits) is sorted by (distance bits, row). At most
+/// [`PACKED_ROWS`] rows.
+fn rank_packed(
+    distances: &[f64],
+    hit: impl Fn(usize) -> bool,
+    keys: &mut Vec<u64>,
+    scratch: &mut Vec<u64>,
+) {
+    const BITS: usize = 11;
+    const BUCKETS: usize = 1 << BITS;
+    let (lowest, highest) = distances
+        .iter()
+        .fold((u64::MAX, 0), |(low, high), distance| {
+            let (bits, _) = neighbour_key(*distance, 0);
+            (low.min(bits), high.max(bits))
+        });
+    let span = highest.saturating_sub(lowest);
+    let shift = (u64::BITS - span.leading_zeros()).saturating_sub(32);
+    keys.clear();
+    keys.extend(distances.iter().enumerate().map(|(row, &distance)| {
+        let (bits, _) = neighbour_key(distance, row);
+        (((bits - lowest) >> shift) << 32) | ((row as u64) << 1) | u64::from(hit(row))
+    }));
+    let digit = |key: u64, pass: usize| (key >> (32 + pass * BITS)) as usize & (BUCKETS - 1);
+    let mut counts = [[0usize; BUCKETS]; 3];
+    for &key in keys.iter() {
+        for (pass, counts) in counts.iter_mut().enumerate() {
+            counts[digit(key, pass)] += 1;
+        }
+    }
+    scratch.clear();
+    scratch.resize(keys.len(), 0);
+    for (pass, counts) in counts.iter_mut().enumerate() {
+        if counts.contains(&keys.len()) {
+            continue;
+        }
+        let mut total = 0;
+        for count in counts.iter_mut() {
+            let start = total;
+            total += *count;
+            *count = start;
+        }
+        for &key in keys.iter() {
+            let slot = &mut counts[digit(key, pass)];
+            scratch[*slot] = key;
+            *slot += 1;
+        }
+        std::mem::swap(keys, scratch);
+    }
+    if shift > 0 {
+        let full_key = |key: u64| neighbour_key(distances[packed_row(key).0], packed_row(key).0);
+        let mut start = 0;
+        while start < keys.len() {
+            let high = keys[start] >> 32;
+            let mut end = start + 1;
+            while end < keys.len() && keys[end] >> 32 == high {
+                end += 1;
+            }
+            if end - start > 1 {
+                keys[start..end].sort_unstable_by_key(|&key| full_key(key));
+            }
+            start = end;
+        }
+    }
+}
+
+/// The row and its hit (1 or 0) of a [`rank_packed`] key.
+fn packed_row(key: u64) -> (usize, f64) {
+    let payload = key & u64::from(u32::MAX);
+    (
+        (payload >> 1) as usize,
+        f64::from(u8::from(payload & 1 == 1)),
+    )
 }
 
 /// [`neighbour_key`] with the row's hit (whether it carries the test
@@ -479,16 +586,22 @@ fn recursion_weights(n: usize, k: usize) -> Vec<f64> {
         .collect()
 }
 
-/// The recursion of Jia et al. over `ranked` keys ([`ranked_key`]), nearest
-/// first, from the value `last` of the last one (see the module
+/// The recursion of Jia et al. over the `ranked` rows and their hits,
+/// nearest first, from the value `last` of the last one (see the module
 /// documentation), with the step `weights` of [`recursion_weights`].
-fn add_recursion(ranked: &[(u64, usize)], weights: &[f64], last: f64, values: &mut [f64]) {
-    let end = ranked.len() - 1;
+fn add_recursion(
+    ranked: impl DoubleEndedIterator<Item = (usize, f64)> + ExactSizeIterator,
+    weights: &[f64],
+    last: f64,
+    values: &mut [f64],
+) {
+    let mut ranked = ranked.enumerate().rev();
+    let Some((_, (row, mut next_hit))) = ranked.next() else {
+        return;
+    };
     let mut s = last;
-    let (row, mut next_hit) = ranked_row(ranked[end]);
     values[row] += s;
-    for (i, &key) in ranked[..end].iter().enumerate().rev() {
-        let (row, this_hit) = ranked_row(key);
+    for (i, (row, this_hit)) in ranked {
         s += (this_hit - next_hit) * weights[i];
         values[row] += s;
         next_hit = this_hit;
@@ -664,6 +777,60 @@ mod tests {
                     assert!(of_point.iter().all(|d| d.is_sign_positive() && !d.is_nan()));
                 }
             }
+        }
+    }
+
+    /// The packed ranking orders rows as the (distance, row) sort does and
+    /// carries each row's hit, on spread distances, on few distinct ones
+    /// (ties by row), on the extremes of the doubles, and on values ulps
+    /// apart beside far ones (their high halves collide, and the runs are
+    /// settled by the full distance).
+    #[test]
+    fn packed_ranking_orders_as_the_pairs_do() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut spread = |n: usize| -> Vec<f64> {
+            (0..n)
+                .map(|_| rng.random_range(0.0..4.0) * rng.random_range(0.0..1.0))
+                .collect()
+        };
+        let band = |n: usize| -> Vec<f64> {
+            (0..n)
+                .map(|i| match i % 7 {
+                    0 => 1e-300,
+                    1 => 1e300,
+                    _ => 1.0 + ((i * 7919) % 503) as f64 * f64::EPSILON,
+                })
+                .collect()
+        };
+        let extremes = [0.0, 5e-324, 1e-310, 1.0, f64::MAX, f64::INFINITY];
+        let cases: Vec<Vec<f64>> = vec![
+            vec![0.5],
+            spread(3),
+            spread(700),
+            spread(20_000),
+            (0..5000).map(|i| f64::from(i % 4)).collect(),
+            (0..5000)
+                .map(|i| extremes[(i * 31) % extremes.len()])
+                .collect(),
+            band(5000),
+            vec![2.0; 600],
+        ];
+        for distances in cases {
+            let hit = |row: usize| row % 3 == 1;
+            let (mut keys, mut scratch) = (Vec::new(), Vec::new());
+            rank_packed(&distances, hit, &mut keys, &mut scratch);
+            let ranked: Vec<(usize, f64)> = keys.iter().map(|&key| packed_row(key)).collect();
+            let mut pairs: NeighbourKeys = distances
+                .iter()
+                .enumerate()
+                .map(|(row, &distance)| neighbour_key(distance, row))
+                .collect();
+            pairs.sort_unstable();
+            let expected: Vec<(usize, f64)> = pairs
+                .iter()
+                .map(|&(_, row)| (row, f64::from(u8::from(hit(row)))))
+                .collect();
+            assert_eq!(ranked, expected, "{} rows", distances.len());
         }
     }
 }

@@ -460,15 +460,47 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     /// The radix sort orders like a comparison sort of (distance, row),
-    /// ties included, below and above its cut-over to radix passes.
+    /// ties included, below and above its cut-over to radix passes, on
+    /// spread distances and on the extremes of the doubles.
     #[test]
     fn radix_sort_matches_comparison_sort() {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        // (rows, distinct distances)
-        for (n, distinct) in [(10, 3), (600, 5), (3000, 100), (5000, 10_000)] {
-            let distances: Vec<f64> = (0..distinct)
+        let mut spread = |distinct: usize| -> Vec<f64> {
+            (0..distinct)
                 .map(|_| rng.random_range(0.0..1e6) * rng.random_range(0.0..1.0))
-                .collect();
+                .collect()
+        };
+        // (rows, the distances they draw from)
+        let cases = [
+            (10, spread(3)),
+            (600, spread(5)),
+            (3000, spread(100)),
+            (5000, spread(10_000)),
+            // Zero, subnormals, infinity: every digit moves.
+            (
+                5000,
+                vec![
+                    0.0,
+                    5e-324,
+                    1e-310,
+                    1e-300,
+                    1.0,
+                    1.0 + f64::EPSILON,
+                    1e300,
+                    f64::MAX,
+                    f64::INFINITY,
+                ],
+            ),
+            // One narrow band, values ulps apart: the high digits are shared.
+            (
+                5000,
+                (0..300)
+                    .map(|i| 1.5 + f64::from(i) * f64::EPSILON)
+                    .collect(),
+            ),
+        ];
+        for (n, distances) in cases {
+            let distinct = distances.len();
             let mut keys: Vec<(u64, usize)> = (0..n)
                 .map(|row| neighbour_key(distances[rng.random_range(0..distinct)], row))
                 .collect();
