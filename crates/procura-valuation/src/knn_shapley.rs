@@ -104,7 +104,10 @@ use rayon::prelude::*;
 
 use super::dataset::Players;
 use super::embeddings::LabelledRows;
-use super::model::{check_rows, check_test, neighbour_key, sort_neighbours, Knn, NeighbourKeys};
+use super::model::{
+    check_rows, check_test, neighbour_key, radix_pass, sort_neighbours, Knn, NeighbourKeys,
+    RADIX_BITS, RADIX_BUCKETS,
+};
 use super::sampling::Progress;
 use super::{check_pair, ValuationError};
 
@@ -475,8 +478,9 @@ impl PointRanking<'_> {
 const PACKED_ROWS: usize = 1 << 31;
 
 /// Ranks the rows of one test point by (distance, row), nearest first,
-/// into `keys`, as [`sort_neighbours`] does but twice as fast: each key is
-/// one `u64`, the top 32 bits of the distance's bit pattern above the
+/// into `keys`, as [`sort_neighbours`] orders (distance, row) pairs but
+/// moving half the bytes and half the passes: each key is one `u64`, the
+/// top 32 bits of the distance's bit pattern above the
 /// smallest (`d_bits − min_bits`, shifted right just enough to fit)
 /// followed by `2 row + hit` ([`packed_row`]). Three radix passes of 11
 /// bits (those in which keys differ) sort the keys by their high half,
@@ -490,8 +494,6 @@ fn rank_packed(
     keys: &mut Vec<u64>,
     scratch: &mut Vec<u64>,
 ) {
-    const BITS: usize = 11;
-    const BUCKETS: usize = 1 << BITS;
     let (lowest, highest) = distances
         .iter()
         .fold((u64::MAX, 0), |(low, high), distance| {
@@ -505,31 +507,19 @@ fn rank_packed(
         let (bits, _) = neighbour_key(distance, row);
         (((bits - lowest) >> shift) << 32) | ((row as u64) << 1) | u64::from(hit(row))
     }));
-    let digit = |key: u64, pass: usize| (key >> (32 + pass * BITS)) as usize & (BUCKETS - 1);
-    let mut counts = [[0usize; BUCKETS]; 3];
+    // The high half's three digits, all counted in one reading.
+    let digit =
+        |key: u64, pass: u32| (key >> (32 + pass * RADIX_BITS)) as usize & (RADIX_BUCKETS - 1);
+    let mut counts = [[0usize; RADIX_BUCKETS]; 3];
     for &key in keys.iter() {
-        for (pass, counts) in counts.iter_mut().enumerate() {
+        for (pass, counts) in (0..).zip(counts.iter_mut()) {
             counts[digit(key, pass)] += 1;
         }
     }
     scratch.clear();
     scratch.resize(keys.len(), 0);
-    for (pass, counts) in counts.iter_mut().enumerate() {
-        if counts.contains(&keys.len()) {
-            continue;
-        }
-        let mut total = 0;
-        for count in counts.iter_mut() {
-            let start = total;
-            total += *count;
-            *count = start;
-        }
-        for &key in keys.iter() {
-            let slot = &mut counts[digit(key, pass)];
-            scratch[*slot] = key;
-            *slot += 1;
-        }
-        std::mem::swap(keys, scratch);
+    for (pass, counts) in (0..).zip(counts.iter_mut()) {
+        radix_pass(keys, scratch, counts, |&key| digit(key, pass));
     }
     if shift > 0 {
         let full_key = |key: u64| neighbour_key(distances[packed_row(key).0], packed_row(key).0);

@@ -414,43 +414,55 @@ pub(crate) fn majority(labels: &[usize], n_classes: usize) -> usize {
 /// faster than a comparison sort for the tens of thousands of rows that
 /// KNN-Shapley sorts for every test point.
 pub(crate) fn sort_neighbours(keys: &mut NeighbourKeys, scratch: &mut NeighbourKeys) {
-    const BITS: u32 = 11;
-    const BUCKETS: usize = 1 << BITS;
     if keys.len() < 512 {
         keys.sort_unstable();
         return;
     }
     scratch.clear();
     scratch.resize(keys.len(), (0, 0));
-    let mut counts = vec![0usize; BUCKETS];
-    let mut shift = 0;
-    while shift < 64 {
-        let digit = |key: u64| ((key >> shift) as usize) & (BUCKETS - 1);
+    let mut counts = [0usize; RADIX_BUCKETS];
+    for shift in (0..u64::BITS).step_by(RADIX_BITS as usize) {
+        let digit = |&(key, _): &(u64, usize)| ((key >> shift) as usize) & (RADIX_BUCKETS - 1);
         counts.fill(0);
-        for &(key, _) in keys.iter() {
-            counts[digit(key)] += 1;
+        for pair in keys.iter() {
+            counts[digit(pair)] += 1;
         }
-        if counts
-            .iter()
-            .all(|&count| count == 0 || count == keys.len())
-        {
-            shift += BITS;
-            continue;
-        }
-        let mut total = 0;
-        for count in counts.iter_mut() {
-            let start = total;
-            total += *count;
-            *count = start;
-        }
-        for &pair in keys.iter() {
-            let slot = &mut counts[digit(pair.0)];
-            scratch[*slot] = pair;
-            *slot += 1;
-        }
-        std::mem::swap(keys, scratch);
-        shift += BITS;
+        radix_pass(keys, scratch, &mut counts, digit);
     }
+}
+
+/// Bits of a radix sort's digit.
+pub(crate) const RADIX_BITS: u32 = 11;
+
+/// Values of a radix sort's digit.
+pub(crate) const RADIX_BUCKETS: usize = 1 << RADIX_BITS;
+
+/// One pass of a least-significant-digit radix sort: orders `keys` by
+/// `digit`, stably (keys with equal digits keep their order), through
+/// `scratch` (as long as `keys`), given how many keys have each digit
+/// (`counts`, which the pass uses up). A pass in which every key has the
+/// same digit moves nothing.
+pub(crate) fn radix_pass<T: Copy>(
+    keys: &mut Vec<T>,
+    scratch: &mut Vec<T>,
+    counts: &mut [usize; RADIX_BUCKETS],
+    digit: impl Fn(&T) -> usize,
+) {
+    if counts.contains(&keys.len()) {
+        return;
+    }
+    let mut total = 0;
+    for count in counts.iter_mut() {
+        let start = total;
+        total += *count;
+        *count = start;
+    }
+    for key in keys.iter() {
+        let slot = &mut counts[digit(key)];
+        scratch[*slot] = *key;
+        *slot += 1;
+    }
+    std::mem::swap(keys, scratch);
 }
 
 #[cfg(test)]
