@@ -83,7 +83,11 @@
 //! Memory is the data plus, per thread at work, the block's distances
 //! (N × 32 to 128 numbers, at most 256 MiB beyond 32 columns), two sort
 //! buffers of N keys and one value per row: O(N), never O(N × test
-//! points).
+//! points). Truncated values with `4 K* + 2,048 ≤ N` need less: the
+//! training rows stream past each block of test points 2,048 at a time,
+//! and each point keeps only its nearest rows so far (at most 2 K*), the
+//! same K* nearest rows as ranking all N distances would find, and the
+//! same distance bits (tested).
 //!
 //! The recursion's step weights `min(K, i)/(K i)` are computed once per
 //! call, and each sort key carries its row's hit (whether its label is
@@ -329,24 +333,40 @@ fn knn_shapley_rows<R: LabelledRows>(
     // Each block at work takes a set of buffers from here and puts it
     // back: at most one set per thread, allocated once.
     let spare = Mutex::new(Vec::<BlockBuffers>::new());
+    let streamed = config
+        .neighbours
+        .filter(|&k_star| streams_nearest(k_star, train.n_rows()));
     let block_values = |block: &Range<usize>| {
         let taken = spare.lock().ok().and_then(|mut spare| spare.pop());
-        let BlockBuffers {
-            mut distances,
-            mut ranking,
-        } = taken.unwrap_or_default();
-        geometry.distances(train, test, block.clone(), &mut distances);
+        let mut buffers = taken.unwrap_or_default();
         let n = train.n_rows();
         let mut values = vec![0.0; n];
-        for (column, t) in block.clone().enumerate() {
-            let point = PointRanking {
-                distances: &distances[column * n..(column + 1) * n],
-                label: test.labels()[t],
-            };
-            point.add_values(train.labels(), config, &weights, &mut ranking, &mut values);
+        if let Some(k_star) = streamed {
+            let mut nearest = Vec::new();
+            geometry.nearest_rows(
+                train,
+                test,
+                block.clone(),
+                k_star,
+                &mut buffers.distances,
+                &mut nearest,
+            );
+            for point in &mut nearest {
+                add_truncated(point, &weights, &mut values);
+            }
+        } else {
+            let BlockBuffers { distances, ranking } = &mut buffers;
+            geometry.distances(train, test, block.clone(), distances);
+            for (column, t) in block.clone().enumerate() {
+                let point = PointRanking {
+                    distances: &distances[column * n..(column + 1) * n],
+                    label: test.labels()[t],
+                };
+                point.add_values(train.labels(), config, &weights, ranking, &mut values);
+            }
         }
         if let Ok(mut spare) = spare.lock() {
-            spare.push(BlockBuffers { distances, ranking });
+            spare.push(buffers);
         }
         let finished = done.fetch_add(block.len(), Ordering::Relaxed) + block.len();
         progress(Progress {
@@ -411,6 +431,15 @@ fn test_block_width(n_train: usize) -> usize {
     (fit / 8 * 8).clamp(TEST_BLOCK, WIDEST_TEST_BLOCK)
 }
 
+/// Whether truncated values stream the training rows past each block of
+/// test points ([`Geometry::nearest_rows`]: at most 2 K* keys of 16 bytes
+/// and one tile of 2,048 distances a point) rather than rank all N
+/// distances a point (8 N bytes, and a selection among N keys): when that
+/// holds less, `4 K* + 2,048 ≤ N`. Both give the same values, bit for bit.
+fn streams_nearest(k_star: usize, n_train: usize) -> bool {
+    k_star.saturating_mul(4).saturating_add(TRAIN_BLOCK) <= n_train
+}
+
 /// One test point: its distance to every training row, and its label.
 struct PointRanking<'a> {
     distances: &'a [f64],
@@ -446,14 +475,7 @@ impl PointRanking<'_> {
                 wide_keys(keys);
                 keys.select_nth_unstable(k_star - 1);
                 keys.truncate(k_star);
-                keys.sort_unstable();
-                // ŝ at rank K* is 0.
-                add_recursion(
-                    keys.iter().map(|&key| ranked_row(key)),
-                    weights,
-                    0.0,
-                    values,
-                );
+                add_truncated(keys, weights, values);
             }
             _ if n <= PACKED_ROWS => {
                 let keys = &mut buffers.packed;
@@ -470,6 +492,62 @@ impl PointRanking<'_> {
                 let ranked = keys.iter().map(|&key| ranked_row(key));
                 add_recursion(ranked, weights, last(last_hit), values);
             }
+        }
+    }
+}
+
+/// Adds a test point's truncated values (Theorem 2) from `nearest`, its
+/// K* nearest rows' [`ranked_key`]s in any order: sorted, they run the
+/// recursion from ŝ = 0 at rank K*.
+fn add_truncated(nearest: &mut NeighbourKeys, weights: &[f64], values: &mut [f64]) {
+    nearest.sort_unstable();
+    add_recursion(
+        nearest.iter().map(|&key| ranked_row(key)),
+        weights,
+        0.0,
+        values,
+    );
+}
+
+/// The K* nearest rows of one test point, kept while the training rows
+/// stream by a block at a time: every row nearer than the farthest kept
+/// one is added, and whenever 2 K* are held the K* nearest are selected
+/// (O(held)), which at least halves them, so a point costs O(N) in all.
+/// The K* nearest rows by (distance, row) are one set whatever the order
+/// the rows come in.
+struct NearestRows {
+    k_star: usize,
+    kept: NeighbourKeys,
+    /// The farthest kept key once K* are selected; every key before.
+    farthest: (u64, usize),
+}
+
+impl NearestRows {
+    fn new(k_star: usize, mut kept: NeighbourKeys) -> NearestRows {
+        kept.clear();
+        NearestRows {
+            k_star,
+            kept,
+            farthest: (u64::MAX, usize::MAX),
+        }
+    }
+
+    /// Offers one row's [`ranked_key`].
+    fn offer(&mut self, key: (u64, usize)) {
+        if key < self.farthest {
+            self.kept.push(key);
+            if self.kept.len() >= 2 * self.k_star {
+                self.select();
+            }
+        }
+    }
+
+    /// Keeps the K* nearest of those held (all of them when fewer).
+    fn select(&mut self) {
+        if self.kept.len() > self.k_star {
+            self.kept.select_nth_unstable(self.k_star - 1);
+            self.kept.truncate(self.k_star);
+            self.farthest = self.kept[self.k_star - 1];
         }
     }
 }
@@ -646,44 +724,106 @@ impl<'a> Geometry<'a> {
         block: Range<usize>,
         out: &mut Vec<f64>,
     ) {
-        let (n, dim, width) = (train.n_rows(), train.dim(), block.len());
-        let mut points = vec![0.0; width * dim];
-        test.copy_rows_f64(block.clone(), &mut points);
+        let (n, width) = (train.n_rows(), block.len());
+        let points = test_points(test, block.clone());
         out.clear();
         out.resize(n * width, 0.0);
-        let points = MatRef::from_row_major_slice(&points, width, dim);
-        let mut widened = match self.train_f64 {
-            Some(_) => Vec::new(),
-            None => vec![0.0; TRAIN_BLOCK.min(n) * dim],
-        };
+        let mut widened = Vec::new();
         let mut all = MatMut::from_column_major_slice_mut(out, n, width);
         for start in (0..n).step_by(TRAIN_BLOCK) {
             let end = (start + TRAIN_BLOCK).min(n);
-            let rows = match self.train_f64 {
-                Some(rows) => &rows[start * dim..end * dim],
-                None => {
-                    let rows = &mut widened[..(end - start) * dim];
-                    train.copy_rows_f64(start..end, rows);
-                    rows
-                }
-            };
-            let rows = MatRef::from_row_major_slice(rows, end - start, dim);
             let dots = all.as_mut().submatrix_mut(start, 0, end - start, width);
-            matmul(
-                dots,
-                Accum::Replace,
-                rows,
-                points.transpose(),
-                1.0,
-                Par::Seq,
-            );
+            self.dots(train, start..end, &points, &mut widened, dots);
         }
         for (column, t) in block.enumerate() {
-            let point = self.test_squared[t];
-            let of_point = &mut out[column * n..(column + 1) * n];
-            for (dot, &row) in of_point.iter_mut().zip(&self.train_squared) {
-                *dot = self.distance(*dot, point, row);
+            self.dots_to_distances(&mut out[column * n..(column + 1) * n], t, 0..n);
+        }
+    }
+
+    /// The K* nearest training rows of each test point of `block`, as
+    /// [`ranked_key`]s in no order, one list per point: the training rows
+    /// stream by [`TRAIN_BLOCK`] at a time through `tile` (their distances
+    /// to the block's points, computed as [`Geometry::distances`] computes
+    /// them, the same bits), so memory is the block's K* nearest rows and
+    /// one tile, not N distances a point.
+    fn nearest_rows<R: LabelledRows>(
+        &self,
+        train: &R,
+        test: &R,
+        block: Range<usize>,
+        k_star: usize,
+        tile: &mut Vec<f64>,
+        nearest: &mut Vec<NeighbourKeys>,
+    ) {
+        let (n, width) = (train.n_rows(), block.len());
+        let points = test_points(test, block.clone());
+        let mut kept: Vec<NearestRows> = (0..width)
+            .map(|_| NearestRows::new(k_star, Vec::with_capacity(2 * k_star)))
+            .collect();
+        let mut widened = Vec::new();
+        let (train_labels, test_labels) = (train.labels(), test.labels());
+        for start in (0..n).step_by(TRAIN_BLOCK) {
+            let end = (start + TRAIN_BLOCK).min(n);
+            let len = end - start;
+            tile.clear();
+            tile.resize(len * width, 0.0);
+            let dots = MatMut::from_column_major_slice_mut(tile, len, width);
+            self.dots(train, start..end, &points, &mut widened, dots);
+            for ((column, t), point) in block.clone().enumerate().zip(&mut kept) {
+                let distances = &mut tile[column * len..(column + 1) * len];
+                self.dots_to_distances(distances, t, start..end);
+                for (row, &distance) in (start..end).zip(distances.iter()) {
+                    let hit = train_labels[row] == test_labels[t];
+                    point.offer(ranked_key(distance, row, hit));
+                }
             }
+        }
+        nearest.clear();
+        nearest.extend(kept.into_iter().map(|mut point| {
+            point.select();
+            point.kept
+        }));
+    }
+
+    /// The dot products of training rows `rows` (at most [`TRAIN_BLOCK`])
+    /// with the test points `points` ([`test_points`]), into `out`
+    /// (`rows.len()` × points): one matrix product. `f32` rows are widened
+    /// into `widened` first.
+    fn dots<R: LabelledRows>(
+        &self,
+        train: &R,
+        rows: Range<usize>,
+        points: &[f64],
+        widened: &mut Vec<f64>,
+        out: MatMut<'_, f64>,
+    ) {
+        let dim = train.dim();
+        let rows_f64 = match self.train_f64 {
+            Some(all) => &all[rows.start * dim..rows.end * dim],
+            None => {
+                widened.resize(rows.len() * dim, 0.0);
+                train.copy_rows_f64(rows.clone(), widened);
+                &widened[..]
+            }
+        };
+        let rows_f64 = MatRef::from_row_major_slice(rows_f64, rows.len(), dim);
+        let points = MatRef::from_row_major_slice(points, points.len() / dim, dim);
+        matmul(
+            out,
+            Accum::Replace,
+            rows_f64,
+            points.transpose(),
+            1.0,
+            Par::Seq,
+        );
+    }
+
+    /// Turns the dot products of test point `t` with training rows `rows`
+    /// into their distances, in place.
+    fn dots_to_distances(&self, dots: &mut [f64], t: usize, rows: Range<usize>) {
+        let point = self.test_squared[t];
+        for (dot, &row) in dots.iter_mut().zip(&self.train_squared[rows]) {
+            *dot = self.distance(*dot, point, row);
         }
     }
 
@@ -704,6 +844,13 @@ impl<'a> Geometry<'a> {
             0.0
         }
     }
+}
+
+/// The test points `block` as `f64`, row-major.
+fn test_points<R: LabelledRows>(test: &R, block: Range<usize>) -> Vec<f64> {
+    let mut points = vec![0.0; block.len() * test.dim()];
+    test.copy_rows_f64(block, &mut points);
+    points
 }
 
 /// `Σ_j r_j²` of every row, summed in column order.
@@ -821,6 +968,74 @@ mod tests {
                 .map(|&(_, row)| (row, f64::from(u8::from(hit(row)))))
                 .collect();
             assert_eq!(ranked, expected, "{} rows", distances.len());
+        }
+    }
+
+    /// Truncated values streamed past the training rows are the same bits
+    /// as those ranked from every point's N distances, for both metrics,
+    /// f32 and f64 rows, K* from K to where streaming stops, with ties.
+    #[test]
+    fn streamed_truncation_equals_ranking_every_distance() {
+        let (n, dim, n_test) = (2 * TRAIN_BLOCK + 901, 6, 70);
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        // Coordinates on a coarse grid: many distances tie.
+        let mut draw = |rows: usize| -> Vec<f32> {
+            (0..rows * dim)
+                .map(|_| f32::from(rng.random_range(-4i8..=4)) * 0.5 + 0.25)
+                .collect()
+        };
+        let (x, x_test) = (draw(n), draw(n_test));
+        let labels: Vec<usize> = (0..n).map(|row| (row * 7 + row / 3) % 3).collect();
+        let test_labels: Vec<usize> = (0..n_test).map(|t| t % 3).collect();
+        let wide = |values: &[f32]| values.iter().map(|&v| f64::from(v)).collect::<Vec<f64>>();
+        let sets = [
+            (
+                Features::from_f32(x.clone(), dim).expect("rows"),
+                Features::from_f32(x_test.clone(), dim).expect("rows"),
+            ),
+            (
+                Features::from_f64(wide(&x), dim).expect("rows"),
+                Features::from_f64(wide(&x_test), dim).expect("rows"),
+            ),
+        ];
+        for (features, test_features) in sets {
+            let train = Embeddings::new(features, labels.clone(), 3).expect("train");
+            let test = Embeddings::new(test_features, test_labels.clone(), 3).expect("test");
+            for metric in [Metric::Euclidean, Metric::Cosine] {
+                for k_star in [3, 40, (n - TRAIN_BLOCK) / 4] {
+                    assert!(streams_nearest(k_star, n));
+                    let config = KnnShapley::new(Knn::new(3).expect("k"))
+                        .with_metric(metric)
+                        .with_neighbours(k_star)
+                        .expect("K*");
+                    let streamed =
+                        knn_shapley_rows(&train, &test, &config, &|_| {}).expect("values");
+                    // Every point's N distances, its K* nearest selected.
+                    let geometry = Geometry::of(&train, &test, metric).expect("geometry");
+                    let weights = recursion_weights(n, 3);
+                    let mut expected = vec![0.0; n];
+                    let mut ranking = RankingBuffers::default();
+                    let mut distances = Vec::new();
+                    for block in test_blocks(n_test, n) {
+                        geometry.distances(&train, &test, block.clone(), &mut distances);
+                        let mut values = vec![0.0; n];
+                        for (column, t) in block.enumerate() {
+                            let point = PointRanking {
+                                distances: &distances[column * n..(column + 1) * n],
+                                label: test_labels[t],
+                            };
+                            point.add_values(&labels, &config, &weights, &mut ranking, &mut values);
+                        }
+                        for (sum, value) in expected.iter_mut().zip(&values) {
+                            *sum += value;
+                        }
+                    }
+                    for value in &mut expected {
+                        *value /= n_test as f64;
+                    }
+                    assert_eq!(streamed, expected, "{metric:?}, K* = {k_star}");
+                }
+            }
         }
     }
 }
