@@ -410,9 +410,11 @@ pub(crate) fn majority(labels: &[usize], n_classes: usize) -> usize {
 /// by row, given pairs whose rows are increasing (as built by scanning the
 /// rows in order). A least-significant-digit radix sort over the 64 key
 /// bits, 11 bits a pass, skipping passes in which every key has the same
-/// digit: it is stable, so equal distances keep their row order. Much
-/// faster than a comparison sort for the tens of thousands of rows that
-/// KNN-Shapley sorts for every test point.
+/// digit ([`radix_pass`]): it is stable, so equal distances keep their row
+/// order. Much faster than a comparison sort for the thousands of rows
+/// that the KNN game and the providers' game sort for every test point
+/// (KNN-Shapley's exact values rank packed keys instead, with the same
+/// passes).
 pub(crate) fn sort_neighbours(keys: &mut NeighbourKeys, scratch: &mut NeighbourKeys) {
     if keys.len() < 512 {
         keys.sort_unstable();
