@@ -317,7 +317,7 @@ impl Valuation {
                 let provider_value = args.provider_value.unwrap_or(ProviderValue::Shapley);
                 let grouped =
                     args.provider_column.is_some() && provider_value == ProviderValue::Shapley;
-                if grouped && (metric != Metric::Euclidean || config.neighbours().is_some()) {
+                if grouped && config.providers_game().is_none() {
                     bail!(
                         "a provider's Shapley value (--provider-value shapley, the default) is \
                          computed for the exact Euclidean game: drop --metric, --neighbours and \

@@ -517,7 +517,7 @@ pub(crate) fn knn_shapley<'py>(
     let grouped = given_groups(groups).is_some();
     let provider_value = ProviderValue::of(provider_value, grouped)?;
     let group_game = grouped && provider_value == ProviderValue::Shapley;
-    if group_game && (config.metric() != Metric::Euclidean || config.neighbours().is_some()) {
+    if group_game && config.providers_game().is_none() {
         return Err(input_error(
             "a group's Shapley value (provider_value=\"shapley\", the default) is computed for \
              the exact Euclidean game: drop metric, neighbours and epsilon, or pass \

@@ -201,6 +201,15 @@ impl KnnShapley {
         self.with_neighbours(k_star.max(self.knn.k()))
     }
 
+    /// The KNN of the game whose players are providers
+    /// ([`crate::knn_group_shapley`]), which is the exact Euclidean game:
+    /// `None` when this configuration is cosine or truncated, which that
+    /// game does not compute.
+    #[must_use]
+    pub fn providers_game(&self) -> Option<Knn> {
+        (self.metric == Metric::Euclidean && self.neighbours.is_none()).then_some(self.knn)
+    }
+
     /// K.
     #[must_use]
     pub fn knn(&self) -> Knn {
@@ -1037,5 +1046,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Only the exact Euclidean configuration has a providers' game.
+    #[test]
+    fn the_providers_game_is_the_exact_euclidean_one() {
+        let knn = Knn::new(3).expect("k");
+        let exact = KnnShapley::new(knn);
+        assert_eq!(exact.providers_game(), Some(knn));
+        assert_eq!(exact.with_metric(Metric::Cosine).providers_game(), None);
+        let truncated = exact.with_neighbours(10).expect("K*");
+        assert_eq!(truncated.providers_game(), None);
+        assert_eq!(exact.with_epsilon(0.5).expect("ε").providers_game(), None);
     }
 }
